@@ -1,0 +1,47 @@
+"""tether: real-time, bidirectional, event-based communication for Python (Socket.IO v4).
+
+The public names are imported on first use, so that ``import tether.ws`` (a pure core)
+does not pull in the asyncio layers.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tether.asgi import ASGIApp
+    from tether.errors import (
+        AckTimeoutError,
+        ConnectionRefusedError,
+        DisconnectedError,
+        TetherError,
+    )
+    from tether.namespace import Namespace
+    from tether.server import RecoveryOptions, Server
+    from tether.socket import Handshake, Socket
+
+_EXPORTS = {
+    "ASGIApp": "tether.asgi",
+    "AckTimeoutError": "tether.errors",
+    "ConnectionRefusedError": "tether.errors",
+    "DisconnectedError": "tether.errors",
+    "TetherError": "tether.errors",
+    "Handshake": "tether.socket",
+    "Namespace": "tether.namespace",
+    "RecoveryOptions": "tether.server",
+    "Server": "tether.server",
+    "Socket": "tether.socket",
+}
+
+__all__ = sorted(_EXPORTS)
+__version__ = "0.1.0.dev0"
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tether' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

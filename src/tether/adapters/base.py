@@ -1,0 +1,116 @@
+"""The adapter seam: where rooms and broadcasts live, and the small protocol adapters use
+to talk to a namespace (they never import the server).
+
+An adapter answers for one namespace. :class:`tether.adapters.memory.MemoryAdapter` keeps
+everything in this process; a cluster adapter (Redis) subclasses it and also publishes what
+other servers must do, and answers their requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from tether.aio.engine import Encoded
+from tether.sio import Packet
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastFlags:
+    """Modifiers of a broadcast, as Node's broadcast operator has them."""
+
+    volatile: bool = False
+    compress: bool = True
+    local: bool = False
+    timeout: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastOptions:
+    """Who receives a broadcast: members of ``rooms`` (everyone when empty), less the members
+    of ``except_rooms``."""
+
+    rooms: frozenset[str] = frozenset()
+    except_rooms: frozenset[str] = frozenset()
+    flags: BroadcastFlags = field(default_factory=BroadcastFlags)
+
+
+class SocketLike(Protocol):
+    """What an adapter needs of a socket."""
+
+    @property
+    def id(self) -> str:
+        """The socket id (also a room of its own)."""
+
+    @property
+    def connected(self) -> bool:
+        """Whether the socket is still connected."""
+
+    def write_encoded(self, parts: list[Encoded], volatile: bool) -> None:
+        """Write packet parts encoded once for many sockets."""
+
+    def expect_ack(self, ack_id: int, callback: Callable[[list[Any]], None]) -> None:
+        """Call ``callback`` with the arguments of the ACK carrying ``ack_id``."""
+
+    def join(self, rooms: str | Iterable[str]) -> None:
+        """Join rooms."""
+
+    def leave(self, room: str) -> None:
+        """Leave a room."""
+
+    def disconnect(self, close: bool = False) -> None:
+        """Disconnect this socket (and the whole connection when ``close``)."""
+
+
+class NamespaceLike(Protocol):
+    """What an adapter needs of its namespace."""
+
+    @property
+    def name(self) -> str:
+        """The namespace name, such as ``/`` or ``/chat``."""
+
+    @property
+    def sockets(self) -> Mapping[str, SocketLike]:
+        """The connected sockets of this namespace on this server, by id."""
+
+    def next_ack_id(self) -> int:
+        """A fresh ack id for a broadcast expecting acknowledgements."""
+
+    def dispatch_server_side(self, args: list[Any], ack: Callable[[list[Any]], None] | None) -> None:
+        """Deliver a ``server_side_emit`` from another server to this server's handlers."""
+
+
+@dataclass(slots=True)
+class PersistedSession:
+    """What connection state recovery keeps of a disconnected socket."""
+
+    sid: str
+    pid: str
+    rooms: list[str]
+    data: Any
+
+
+@dataclass(slots=True)
+class RestoredSession:
+    """A session brought back, with the packets it missed (payloads of EVENT packets)."""
+
+    sid: str
+    pid: str
+    rooms: list[str]
+    data: Any
+    missed_packets: list[list[Any]]
+
+
+AdapterFactory = Callable[[NamespaceLike], "Any"]
+
+__all__ = [
+    "AdapterFactory",
+    "BroadcastFlags",
+    "BroadcastOptions",
+    "NamespaceLike",
+    "Packet",
+    "PersistedSession",
+    "RestoredSession",
+    "SocketLike",
+]

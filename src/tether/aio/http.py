@@ -1,0 +1,427 @@
+"""HTTP/1.1 over asyncio: one :class:`HttpProtocol` per TCP connection, parsed by httptools.
+
+Requests are answered in order, one at a time: while an answer is pending (a long-polling
+GET waits for packets), later pipelined requests wait and reading pauses. A WebSocket
+upgrade switches the same protocol object to WebSocket mode in place; the bytes that came
+after the upgrade request are handed on, nothing is parsed twice.
+
+Limits (all in :class:`HttpLimits`): the request line and headers, the body, the time a
+request may take to arrive (slowloris) and the time an idle keep-alive connection is kept.
+Breaking one gets a plain 400/408/413/431 and the connection is closed; nothing else is
+affected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Protocol, cast
+from urllib.parse import parse_qsl
+
+import httptools
+
+from tether.aio.writer import Writer
+
+if TYPE_CHECKING:
+    from tether.aio.websocket import WebSocket, WebSocketHandler
+    from tether.ws.deflate import DeflateOptions
+
+log = logging.getLogger("tether.http")
+
+Headers = list[tuple[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class HttpLimits:
+    """Limits on what one HTTP connection may send and how long it may take.
+
+    Attributes:
+        max_url: longest request target, in bytes (414 past it).
+        max_header_bytes: total size of the header block (431 past it).
+        max_headers: number of header lines (431 past it).
+        max_body: largest request body (413 past it); the Engine.IO server sets this to
+            ``max_http_buffer_size``.
+        request_timeout: seconds a request may take to arrive completely (408 past it).
+        keep_alive_timeout: seconds an idle keep-alive connection is kept open.
+        max_write_buffer: bytes queued for one slow reader before its connection is closed.
+    """
+
+    max_url: int = 8 * 1024
+    max_header_bytes: int = 16 * 1024
+    max_headers: int = 100
+    max_body: int = 1_000_000
+    request_timeout: float = 20.0
+    keep_alive_timeout: float = 5.0
+    max_write_buffer: int = 8 * 1024 * 1024
+
+
+class Request:
+    """One parsed HTTP request."""
+
+    __slots__ = (
+        "body",
+        "client",
+        "headers",
+        "keep_alive",
+        "method",
+        "path",
+        "query",
+        "query_string",
+        "scheme",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        target: bytes,
+        headers: dict[str, str],
+        body: bytes,
+        client: tuple[str, int] | None,
+        scheme: str,
+        keep_alive: bool,
+    ) -> None:
+        self.method = method
+        path, _, qs = target.partition(b"?")
+        self.path = path.decode("latin-1")
+        self.query_string = qs.decode("latin-1")
+        self.query: dict[str, str] = dict(parse_qsl(self.query_string)) if qs else {}
+        self.headers = headers
+        self.body = body
+        self.client = client
+        self.scheme = scheme
+        self.keep_alive = keep_alive
+
+
+class HttpApp(Protocol):
+    """What the listener serves: plain requests and WebSocket upgrades."""
+
+    def handle_request(self, request: Request, responder: Responder) -> None:
+        """Answer ``request`` now or later through ``responder``."""
+
+    def handle_upgrade(self, upgrade: Upgrade) -> None:
+        """Accept (``upgrade.accept``) or refuse (``upgrade.reject``) a WebSocket request."""
+
+
+_REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
+
+
+def render_response(status: int, headers: Headers, body: bytes, keep_alive: bool) -> bytes:
+    """The bytes of a complete HTTP/1.1 response."""
+    lines = [b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b"Unknown"))]
+    lines.extend(b"%s: %s\r\n" % (k.encode("latin-1"), v.encode("latin-1")) for k, v in headers)
+    lines.append(b"Content-Length: %d\r\n" % len(body))
+    if not keep_alive:
+        lines.append(b"Connection: close\r\n")
+    lines.append(b"\r\n")
+    lines.append(body)
+    return b"".join(lines)
+
+
+class Responder:
+    """Answers one request, once. Safe to call after the client went away (it does nothing)."""
+
+    __slots__ = ("_protocol", "done", "request")
+
+    def __init__(self, protocol: HttpProtocol, request: Request) -> None:
+        self._protocol = protocol
+        self.request = request
+        self.done = False
+
+    @property
+    def connected(self) -> bool:
+        """False once the client closed the connection."""
+        return not self._protocol.closed
+
+    def send(self, status: int, headers: Headers, body: bytes = b"") -> None:
+        """Send the whole response."""
+        if self.done:
+            return
+        self.done = True
+        self._protocol.respond(self, status, headers, body)
+
+    def on_disconnect(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` if the client goes away before the answer is sent."""
+        self._protocol.disconnect_callback = callback
+
+
+class Upgrade:
+    """A pending WebSocket upgrade: accept it with a handler, or refuse it."""
+
+    __slots__ = ("_protocol", "request", "tail")
+
+    def __init__(self, protocol: HttpProtocol, request: Request, tail: bytes) -> None:
+        self._protocol = protocol
+        self.request = request
+        self.tail = tail
+
+    def accept(self, websocket_factory: Callable[[asyncio.Transport, Writer], WebSocket]) -> None:
+        """Switch the connection to WebSocket; ``websocket_factory`` builds the glue object
+        (which writes the 101 answer itself, as only it knows the negotiated extensions)."""
+        self._protocol.switch_to_websocket(websocket_factory, self.tail)
+
+    def reject(self, status: int, headers: Headers, body: bytes = b"") -> None:
+        """Answer with an HTTP error and close the connection."""
+        self._protocol.write_and_close(status, headers, body)
+
+    def open_websocket(
+        self,
+        handler: WebSocketHandler,
+        *,
+        max_message_size: int,
+        deflate: DeflateOptions | None = None,
+        extra_headers: Headers | None = None,
+    ) -> WebSocket | None:
+        """Complete the WebSocket handshake (or refuse a bad one) and return the WebSocket."""
+        from tether.aio.websocket import accept_websocket
+
+        return accept_websocket(
+            self,
+            handler,
+            max_message_size=max_message_size,
+            deflate=deflate,
+            extra_headers=extra_headers or [],
+        )
+
+
+class HttpProtocol(asyncio.Protocol):
+    """One TCP connection: HTTP requests, then possibly a WebSocket."""
+
+    def __init__(
+        self, app: HttpApp, limits: HttpLimits, connections: set[HttpProtocol], scheme: str
+    ) -> None:
+        self.app = app
+        self.limits = limits
+        self.scheme = scheme
+        self.connections = connections
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.writer: Writer | None = None
+        self.websocket: WebSocket | None = None
+        self.closed = False
+        self.client: tuple[str, int] | None = None
+        self.parser = httptools.HttpRequestParser(self)
+        self.disconnect_callback: Callable[[], None] | None = None
+        self._url = b""
+        self._headers: dict[str, str] = {}
+        self._header_bytes = 0
+        self._header_count = 0
+        self._body: list[bytes] = []
+        self._body_size = 0
+        self._queue: deque[Request] = deque()
+        self._current: Responder | None = None
+        self._upgrade_request: Request | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._reading = False
+        self._refusal = 400
+
+    # -- asyncio.Protocol -------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self.transport = transport = cast(asyncio.Transport, transport)
+        self.writer = Writer(transport, max_buffer=self.limits.max_write_buffer)
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple):
+            self.client = (str(peer[0]), int(peer[1]))
+        self.connections.add(self)
+        self._arm(self.limits.keep_alive_timeout)
+
+    def data_received(self, data: bytes) -> None:
+        if self.websocket is not None:
+            self.websocket.data_received(data)
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as exc:
+            offset = exc.args[0] if exc.args else len(data)
+            self._start_upgrade(data[offset:])
+        except httptools.HttpParserError as exc:
+            # httptools wraps what a callback raises: the limit that was hit is kept aside.
+            status, self._refusal = self._refusal, 400
+            log.debug("bad HTTP request from %s (%d): %s", self.client, status, exc)
+            self.write_and_close(status, [], b"")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.connections.discard(self)
+        self._disarm()
+        if self.writer is not None:
+            self.writer.close()
+        if self.websocket is not None:
+            self.websocket.connection_lost(exc)
+        callback, self.disconnect_callback = self.disconnect_callback, None
+        if callback is not None:
+            callback()
+
+    def pause_writing(self) -> None:
+        if self.writer is not None:
+            self.writer.pause()
+
+    def resume_writing(self) -> None:
+        if self.writer is not None:
+            self.writer.resume()
+
+    # -- httptools callbacks ----------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self._reading = True
+        self._arm(self.limits.request_timeout)
+        self._url = b""
+        self._headers = {}
+        self._header_bytes = 0
+        self._header_count = 0
+        self._body = []
+        self._body_size = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+        if len(self._url) > self.limits.max_url:
+            self._refuse(414)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_count += 1
+        self._header_bytes += len(name) + len(value) + 4
+        if (
+            self._header_count > self.limits.max_headers
+            or self._header_bytes > self.limits.max_header_bytes
+        ):
+            self._refuse(431)
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        previous = self._headers.get(key)
+        self._headers[key] = text if previous is None else f"{previous}, {text}"
+
+    def on_headers_complete(self) -> None:
+        length = self._headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.limits.max_body:
+            self._refuse(413)
+
+    def on_body(self, body: bytes) -> None:
+        self._body_size += len(body)
+        if self._body_size > self.limits.max_body:
+            self._refuse(413)
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        self._reading = False
+        self._disarm()
+        request = Request(
+            self.parser.get_method().decode("latin-1"),
+            self._url,
+            self._headers,
+            b"".join(self._body),
+            self.client,
+            self.scheme,
+            self.parser.should_keep_alive(),
+        )
+        if self.parser.should_upgrade():
+            self._upgrade_request = request
+            return
+        self._queue.append(request)
+        if self._current is None:
+            self._dispatch_next()
+        elif len(self._queue) == 1 and self.transport is not None:
+            self.transport.pause_reading()
+
+    def _refuse(self, status: int) -> None:
+        self._refusal = status
+        raise _LimitExceeded(status)
+
+    # -- requests and answers ---------------------------------------------------------------
+
+    def _dispatch_next(self) -> None:
+        self._disarm()
+        request = self._queue.popleft()
+        responder = self._current = Responder(self, request)
+        try:
+            self.app.handle_request(request, responder)
+        except Exception:
+            log.exception("error while handling %s %s", request.method, request.path)
+            responder.send(500, [], b"")
+
+    def respond(self, responder: Responder, status: int, headers: Headers, body: bytes) -> None:
+        """Write the answer of the current request, then go on with the next one."""
+        if self.closed or self.writer is None or self.transport is None:
+            return
+        self.disconnect_callback = None
+        keep_alive = responder.request.keep_alive
+        self.writer.write(render_response(status, headers, body, keep_alive))
+        self._current = None
+        if not keep_alive:
+            self._close()
+            return
+        if self._queue:
+            self.transport.resume_reading()
+            self._dispatch_next()
+        else:
+            self._arm(self.limits.keep_alive_timeout)
+
+    def write_and_close(self, status: int, headers: Headers, body: bytes) -> None:
+        """Answer with an error and close the connection."""
+        if self.closed or self.writer is None:
+            return
+        self.writer.write(render_response(status, headers, body, keep_alive=False))
+        self._close()
+
+    def _start_upgrade(self, tail: bytes) -> None:
+        request, self._upgrade_request = self._upgrade_request, None
+        if request is None or self._current is not None or self._queue:
+            self.write_and_close(400, [], b"")
+            return
+        self._disarm()
+        try:
+            self.app.handle_upgrade(Upgrade(self, request, tail))
+        except Exception:
+            log.exception("error while upgrading %s", request.path)
+            self.write_and_close(500, [], b"")
+
+    def switch_to_websocket(
+        self, factory: Callable[[asyncio.Transport, Writer], WebSocket], tail: bytes
+    ) -> None:
+        """Hand the connection to a WebSocket; called by :meth:`Upgrade.accept`."""
+        if self.closed or self.transport is None or self.writer is None:
+            return
+        self.websocket = factory(self.transport, self.writer)
+        if tail:
+            self.websocket.data_received(tail)
+
+    # -- timers and closing -----------------------------------------------------------------
+
+    def _arm(self, delay: float) -> None:
+        self._disarm()
+        self._timer = self.loop.call_later(delay, self._timed_out)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _timed_out(self) -> None:
+        self._timer = None
+        if self.websocket is not None or self._current is not None or self.closed:
+            return
+        if self._reading:
+            log.debug("request from %s too slow, closing", self.client)
+            self.write_and_close(408, [], b"")
+        else:
+            self._close()
+
+    def _close(self) -> None:
+        self._disarm()
+        if self.transport is not None and not self.closed:
+            if self.writer is not None:
+                self.writer.flush()
+            self.transport.close()
+
+    def shutdown(self) -> None:
+        """Close an idle connection now; a busy one closes after its current answer."""
+        if self.websocket is None and self._current is None:
+            self._close()
+
+
+class _LimitExceeded(Exception):
+    """Raised inside a parser callback to stop parsing a request that broke a limit."""

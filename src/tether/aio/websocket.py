@@ -1,0 +1,183 @@
+"""WebSocket over asyncio: drives a sans-I/O :class:`tether.ws.Connection` from a transport.
+
+Incoming bytes go to the connection; each complete message comes back as a plain ``str``
+or ``bytes`` and goes straight to the handler, in the same callback (no task, no queue).
+Outgoing messages are framed by the connection and written through the connection's
+:class:`~tether.aio.writer.Writer`; a frame built once for many connections is written with
+:meth:`WebSocket.send_frame`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+from tether import ws
+from tether.aio.http import Headers, Upgrade, render_response
+from tether.aio.writer import Writer
+from tether.ws.deflate import DeflateOptions
+from tether.ws.handshake import HandshakeError, check_server_request
+
+log = logging.getLogger("tether.websocket")
+
+
+class WebSocketHandler(Protocol):
+    """Receives what one WebSocket connection delivers."""
+
+    def on_text(self, text: str) -> None:
+        """A complete text message."""
+
+    def on_binary(self, data: bytes) -> None:
+        """A complete binary message."""
+
+    def on_websocket_close(self, code: int, error: bool) -> None:
+        """The connection is gone; ``error`` when it failed rather than closed cleanly."""
+
+
+class WebSocket:
+    """One server-side WebSocket connection."""
+
+    __slots__ = (
+        "_closed",
+        "can_share_frames",
+        "connection",
+        "handler",
+        "transport",
+        "writer",
+    )
+
+    def __init__(
+        self,
+        transport: asyncio.Transport,
+        writer: Writer,
+        connection: ws.Connection,
+        handler: WebSocketHandler,
+    ) -> None:
+        self.transport = transport
+        self.writer = writer
+        self.connection = connection
+        self.handler = handler
+        self.can_share_frames = connection.can_share_frames
+        self._closed = False
+
+    def data_received(self, data: bytes) -> None:
+        """Feed bytes from the peer; deliver what they complete."""
+        connection = self.connection
+        events = connection.receive_data(data)
+        for reply in connection.data_to_send():
+            self.writer.write(reply)
+        handler = self.handler
+        for event in events:
+            kind = type(event)
+            if kind is str:
+                handler.on_text(event)  # type: ignore[arg-type]
+            elif kind is bytes:
+                handler.on_binary(event)  # type: ignore[arg-type]
+            elif kind is ws.ConnectionFailed:
+                log.debug("WebSocket failed: %s", event)
+        if connection.close_transport_now():
+            self._finish()
+
+    @property
+    def paused(self) -> bool:
+        """True while the peer reads slower than we write."""
+        return self.writer.paused
+
+    def send_text(self, text: str) -> None:
+        """Send a text message."""
+        if not self._closed:
+            self.writer.write(self.connection.send_text(text))
+
+    def send_binary(self, data: bytes) -> None:
+        """Send a binary message."""
+        if not self._closed:
+            self.writer.write(self.connection.send_binary(data))
+
+    def send_frame(self, frame: bytes) -> None:
+        """Write a frame built elsewhere (only when :attr:`can_share_frames`)."""
+        if not self._closed:
+            self.writer.write(frame)
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Start the closing handshake; the TCP connection closes when it completes."""
+        if self._closed or self.connection.state is not ws.State.OPEN:
+            return
+        self.writer.write(self.connection.send_close(code, reason))
+        self.writer.flush()
+        # The server closes TCP first (RFC 6455 7.1.1): don't wait long for the peer's echo.
+        asyncio.get_running_loop().call_later(1.0, self._finish)
+
+    def abort(self) -> None:
+        """Drop the connection without a closing handshake."""
+        self._finish()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """The TCP connection is gone."""
+        self._closed = True
+        self.writer.close()
+        connection = self.connection
+        clean = connection.close_code is not None and connection.close_code in (1000, 1001)
+        handler, self.handler = self.handler, _NULL_HANDLER
+        handler.on_websocket_close(connection.close_code or 1006, not clean)
+
+    def _finish(self) -> None:
+        if not self.transport.is_closing():
+            self.writer.flush()
+            self.transport.close()
+
+
+class _NullHandler:
+    def on_text(self, text: str) -> None:
+        pass
+
+    def on_binary(self, data: bytes) -> None:
+        pass
+
+    def on_websocket_close(self, code: int, error: bool) -> None:
+        pass
+
+
+_NULL_HANDLER = _NullHandler()
+
+
+def accept_websocket(
+    upgrade: Upgrade,
+    handler: WebSocketHandler,
+    *,
+    max_message_size: int,
+    deflate: DeflateOptions | None = None,
+    extra_headers: Headers | None = None,
+) -> WebSocket | None:
+    """Validate the upgrade request, answer 101 and return the live WebSocket.
+
+    A request that is not a valid WebSocket handshake gets 400 (or 426 for an unsupported
+    version) and ``None`` is returned.
+    """
+    request = upgrade.request
+    try:
+        handshake = check_server_request(request.method, request.headers, deflate=deflate)
+    except HandshakeError as exc:
+        log.debug("bad WebSocket handshake from %s: %s", request.client, exc)
+        upgrade.reject(exc.status, list(exc.headers), str(exc).encode())
+        return None
+    created: list[WebSocket] = []
+
+    def factory(transport: asyncio.Transport, writer: Writer) -> WebSocket:
+        head = [b"HTTP/1.1 101 Switching Protocols\r\n"]
+        for name, value in [*handshake.headers, *(extra_headers or [])]:
+            head.append(b"%s: %s\r\n" % (name.encode("latin-1"), value.encode("latin-1")))
+        head.append(b"\r\n")
+        writer.write(b"".join(head))
+        connection = ws.Connection(
+            ws.Side.SERVER, max_message_size=max_message_size, deflate=handshake.deflate
+        )
+        websocket = WebSocket(transport, writer, connection, handler)
+        created.append(websocket)
+        return websocket
+
+    upgrade.accept(factory)
+    return created[0] if created else None
+
+
+__all__ = ["WebSocket", "WebSocketHandler", "accept_websocket", "render_response"]

@@ -1,0 +1,164 @@
+"""Outgoing bytes for one connection: write-through when idle, coalesced within a loop
+iteration, bounded when the peer reads slowly.
+
+The first write of a loop iteration goes straight to the transport (lowest latency for a
+request/answer exchange); further writes in the same iteration are collected and handed to
+the transport once, with ``writelines``, when the iteration ends (one syscall for a burst,
+as a broadcast loop produces). One callback per loop iteration flushes every writer that
+needs it, not one per connection.
+
+Backpressure: the transport calls ``pause_writing`` when its buffer passes the high-water
+mark. While paused, :meth:`Writer.write_volatile` drops, and once the transport's buffer
+plus ours exceed ``max_buffer`` the connection is closed with :attr:`Writer.overflowed` set:
+a slow reader never makes the server's memory grow without bound, and the others never wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+
+class _Flusher:
+    """Flushes the writers that coalesced bytes during this loop iteration, once, at its end."""
+
+    __slots__ = ("dirty", "loop", "scheduled")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.dirty: list[Writer] = []
+        self.scheduled = False
+
+    def add(self, writer: Writer) -> None:
+        self.dirty.append(writer)
+        if not self.scheduled:
+            self.scheduled = True
+            self.loop.call_soon(self.run)
+
+    def run(self) -> None:
+        self.scheduled = False
+        dirty, self.dirty = self.dirty, []
+        for writer in dirty:
+            writer.flush()
+
+
+_flushers: dict[asyncio.AbstractEventLoop, _Flusher] = {}
+
+
+def _flusher_for(loop: asyncio.AbstractEventLoop) -> _Flusher:
+    flusher = _flushers.get(loop)
+    if flusher is None or flusher.loop is not loop:
+        flusher = _flushers[loop] = _Flusher(loop)
+        # Forget flushers of closed loops (tests make many loops).
+        for old in [k for k in _flushers if k.is_closed()]:
+            del _flushers[old]
+    return flusher
+
+
+class Writer:
+    """The outgoing side of one TCP connection."""
+
+    __slots__ = (
+        "_buffer",
+        "_buffered",
+        "_flusher",
+        "_in_iteration",
+        "closed",
+        "max_buffer",
+        "on_overflow",
+        "overflowed",
+        "paused",
+        "transport",
+    )
+
+    def __init__(
+        self,
+        transport: asyncio.Transport,
+        *,
+        max_buffer: int,
+        high_water: int = 64 * 1024,
+        on_overflow: Callable[[], None] | None = None,
+    ) -> None:
+        self.transport = transport
+        self.max_buffer = max_buffer
+        self.on_overflow = on_overflow
+        self.paused = False
+        self.closed = False
+        self.overflowed = False
+        self._buffer: list[bytes] = []
+        self._buffered = 0
+        self._in_iteration = False
+        self._flusher = _flusher_for(asyncio.get_running_loop())
+        transport.set_write_buffer_limits(high=high_water)
+
+    def write(self, data: bytes) -> None:
+        """Queue ``data``; never blocks, never raises for a closed connection."""
+        if self.closed:
+            return
+        if not self._in_iteration:
+            self._in_iteration = True
+            self._flusher.add(self)
+            if not self.paused:
+                self.transport.write(data)
+                return
+        self._buffer.append(data)
+        self._buffered += len(data)
+        if self.paused:
+            self._check_limit()
+
+    def write_volatile(self, data: bytes) -> bool:
+        """Queue ``data`` unless the peer is slow; returns False when it was dropped."""
+        if self.paused or self.closed:
+            return False
+        self.write(data)
+        return True
+
+    def flush(self) -> None:
+        """Hand what this iteration coalesced to the transport (called by the flusher)."""
+        self._in_iteration = False
+        if self._buffer and not self.paused and not self.closed:
+            buffer = self._buffer
+            self._buffer = []
+            self._buffered = 0
+            if len(buffer) == 1:
+                self.transport.write(buffer[0])
+            else:
+                self.transport.writelines(buffer)
+
+    def pause(self) -> None:
+        """The transport's buffer is above its high-water mark."""
+        self.paused = True
+        self._check_limit()
+
+    def resume(self) -> None:
+        """The transport drained below its low-water mark."""
+        self.paused = False
+        if not self._in_iteration and self._buffer:
+            self._in_iteration = True
+            self._flusher.add(self)
+
+    def close(self) -> None:
+        """Stop writing; what is queued in the transport is still sent."""
+        if not self.closed:
+            self.flush()
+            self.closed = True
+            self._buffer = []
+            self._buffered = 0
+
+    @property
+    def buffered(self) -> int:
+        """Bytes waiting, ours and the transport's."""
+        size = self._buffered
+        if not self.transport.is_closing():
+            size += self.transport.get_write_buffer_size()
+        return size
+
+    def _check_limit(self) -> None:
+        if self.buffered > self.max_buffer and not self.overflowed:
+            self.overflowed = True
+            self.closed = True
+            self._buffer = []
+            self._buffered = 0
+            if self.on_overflow is not None:
+                self.on_overflow()
+            self.transport.abort()

@@ -1,0 +1,290 @@
+"""ASGI 3 integration: run tether under uvicorn (or any ASGI server), beside another app.
+
+::
+
+    io = tether.Server()
+    app = tether.ASGIApp(io, other_asgi_app=fastapi_app)
+    # uvicorn module:app
+
+This is the compatible path: the ASGI server parses HTTP and WebSocket frames and tether
+sees them through ASGI messages. The native server (``io.run``) is the fast path: it owns
+the sockets and writes a broadcast's prebuilt frame once for every WebSocket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+from tether.aio.http import Headers, Request
+from tether.aio.websocket import WebSocketHandler
+
+if TYPE_CHECKING:
+    from tether.server import Server
+    from tether.ws.deflate import DeflateOptions
+
+log = logging.getLogger("tether.asgi")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApplication = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def _request(scope: Scope, body: bytes) -> Request:
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope.get("headers", ()):
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    target = scope.get("raw_path") or scope["path"].encode()
+    query = scope.get("query_string", b"")
+    if query:
+        target = target + b"?" + query
+    client = scope.get("client")
+    scheme = scope.get("scheme", "http")
+    return Request(
+        scope.get("method", "GET"),
+        target,
+        headers,
+        body,
+        (str(client[0]), int(client[1])) if client else None,
+        "https" if scheme in ("https", "wss") else "http",
+        True,
+    )
+
+
+def _raw_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+
+
+class _Responder:
+    """Answers one ASGI HTTP request; the app awaits :attr:`answered`."""
+
+    __slots__ = ("_disconnect", "answered", "done", "request", "response")
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.done = False
+        self.response: tuple[int, Headers, bytes] | None = None
+        self.answered = asyncio.Event()
+        self._disconnect: Callable[[], None] | None = None
+
+    @property
+    def connected(self) -> bool:
+        return not self.answered.is_set() or self.response is not None
+
+    def send(self, status: int, headers: Headers, body: bytes = b"") -> None:
+        if self.done:
+            return
+        self.done = True
+        self.response = (status, headers, body)
+        self.answered.set()
+
+    def on_disconnect(self, callback: Callable[[], None]) -> None:
+        self._disconnect = callback
+
+    def client_gone(self) -> None:
+        callback, self._disconnect = self._disconnect, None
+        self.done = True
+        self.answered.set()
+        if callback is not None:
+            callback()
+
+
+class _AsgiWebSocket:
+    """A WebSocket driven through ASGI messages; outgoing messages go through one sender task."""
+
+    can_share_frames = False
+
+    def __init__(self, send: Send, handler: WebSocketHandler) -> None:
+        self.handler = handler
+        self._send = send
+        self._queue: deque[Message] = deque()
+        self._wake = asyncio.Event()
+        self._closed = False
+        self.close_code = 1000
+
+    @property
+    def paused(self) -> bool:
+        return len(self._queue) > 1024
+
+    def send_text(self, text: str) -> None:
+        if not self._closed:
+            self._queue.append({"type": "websocket.send", "text": text})
+            self._wake.set()
+
+    def send_binary(self, data: bytes) -> None:
+        if not self._closed:
+            self._queue.append({"type": "websocket.send", "bytes": bytes(data)})
+            self._wake.set()
+
+    def send_frame(self, frame: bytes) -> None:  # pragma: no cover - can_share_frames is False
+        raise NotImplementedError
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        if not self._closed:
+            self._closed = True
+            self._queue.append({"type": "websocket.close", "code": code, "reason": reason})
+            self._wake.set()
+
+    def abort(self) -> None:
+        self.close(1000)
+
+    async def pump(self) -> None:
+        """Write queued messages until closed."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._queue:
+                message = self._queue.popleft()
+                try:
+                    await self._send(message)
+                except Exception:
+                    return
+                if message["type"] == "websocket.close":
+                    return
+
+
+class _AsgiUpgrade:
+    __slots__ = ("_send", "request", "rejected", "websocket")
+
+    def __init__(self, request: Request, send: Send) -> None:
+        self.request = request
+        self._send = send
+        self.websocket: _AsgiWebSocket | None = None
+        self.rejected: tuple[int, Headers, bytes] | None = None
+
+    def open_websocket(
+        self,
+        handler: WebSocketHandler,
+        *,
+        max_message_size: int,
+        deflate: DeflateOptions | None = None,
+        extra_headers: Headers | None = None,
+    ) -> _AsgiWebSocket:
+        self.websocket = _AsgiWebSocket(self._send, handler)
+        return self.websocket
+
+    def reject(self, status: int, headers: Headers, body: bytes = b"") -> None:
+        self.rejected = (status, headers, body)
+
+
+class ASGIApp:
+    """An ASGI 3 application serving ``io`` at its path, and ``other_asgi_app`` elsewhere."""
+
+    def __init__(self, io: Server, other_asgi_app: ASGIApplication | None = None) -> None:
+        self.io = io
+        self.other = other_asgi_app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(scope, receive, send)
+        elif not self.io.engine.handles(scope.get("path", "")):
+            await self._other(scope, receive, send)
+        elif kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "websocket":
+            await self._websocket(scope, receive, send)
+
+    async def _other(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.other is not None:
+            await self.other(scope, receive, send)
+        elif scope["type"] == "http":
+            await send({"type": "http.response.start", "status": 404, "headers": [(b"content-type", b"text/plain")]})
+            await send({"type": "http.response.body", "body": b"Not Found"})
+        elif scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1000})
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.other is not None:
+            await self.other(scope, receive, send)
+            return
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.io.engine.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = self.io.engine.options.max_http_buffer_size
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                await self._respond(send, 413, [], b"")
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        responder = _Responder(_request(scope, b"".join(chunks)))
+        self.io.engine.handle_request(responder.request, responder)
+        if not responder.answered.is_set():
+            watcher = asyncio.ensure_future(self._watch_disconnect(receive, responder))
+            try:
+                await responder.answered.wait()
+            finally:
+                watcher.cancel()
+        if responder.response is not None:
+            await self._respond(send, *responder.response)
+
+    @staticmethod
+    async def _watch_disconnect(receive: Receive, responder: _Responder) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                responder.client_gone()
+                return
+
+    @staticmethod
+    async def _respond(send: Send, status: int, headers: Headers, body: bytes) -> None:
+        raw = _raw_headers(headers)
+        raw.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return
+        upgrade = _AsgiUpgrade(_request(scope, b""), send)
+        self.io.engine.handle_upgrade(upgrade)
+        websocket = upgrade.websocket
+        if websocket is None:
+            await send({"type": "websocket.close", "code": 1008 if upgrade.rejected else 1011})
+            return
+        await send({"type": "websocket.accept"})
+        pump = asyncio.ensure_future(websocket.pump())
+        code = 1005
+        try:
+            while True:
+                message = await receive()
+                kind = message["type"]
+                if kind == "websocket.receive":
+                    text = message.get("text")
+                    if text is not None:
+                        websocket.handler.on_text(text)
+                    else:
+                        websocket.handler.on_binary(message.get("bytes") or b"")
+                elif kind == "websocket.disconnect":
+                    code = int(message.get("code", 1005))
+                    break
+        finally:
+            websocket._closed = True
+            handler = websocket.handler
+            handler.on_websocket_close(code, code not in (1000, 1001, 1005))
+            await asyncio.sleep(0)
+            pump.cancel()

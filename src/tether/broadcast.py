@@ -1,0 +1,154 @@
+"""The broadcast operator: ``io.to("room").except_("other").emit("event", ...)``.
+
+Each operator call returns a new operator (they are cheap and immutable), so a chain can
+be kept and reused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from tether.adapters.base import BroadcastFlags, BroadcastOptions
+from tether.errors import AckTimeoutError
+from tether.handlers import ack_value
+from tether.sio import Packet, PacketType
+
+if TYPE_CHECKING:
+    from tether.namespace import Namespace
+
+RESERVED_EVENTS = frozenset(
+    {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
+)
+
+
+def _rooms(rooms: str | Iterable[str]) -> frozenset[str]:
+    return frozenset((rooms,)) if isinstance(rooms, str) else frozenset(rooms)
+
+
+class BroadcastOperator:
+    """Targets (rooms, exceptions) and flags of a broadcast in one namespace."""
+
+    __slots__ = ("_flags", "_nsp", "_opts")
+
+    def __init__(
+        self,
+        nsp: Namespace,
+        rooms: frozenset[str] = frozenset(),
+        except_rooms: frozenset[str] = frozenset(),
+        flags: BroadcastFlags | None = None,
+    ) -> None:
+        self._nsp = nsp
+        self._flags = flags or BroadcastFlags()
+        self._opts = BroadcastOptions(rooms, except_rooms, self._flags)
+
+    def _with(
+        self,
+        rooms: frozenset[str] | None = None,
+        except_rooms: frozenset[str] | None = None,
+        **flags: Any,
+    ) -> BroadcastOperator:
+        opts = self._opts
+        current = self._flags
+        return BroadcastOperator(
+            self._nsp,
+            opts.rooms if rooms is None else opts.rooms | rooms,
+            opts.except_rooms if except_rooms is None else opts.except_rooms | except_rooms,
+            BroadcastFlags(
+                volatile=flags.get("volatile", current.volatile),
+                compress=flags.get("compress", current.compress),
+                local=flags.get("local", current.local),
+                timeout=flags.get("timeout", current.timeout),
+            )
+            if flags
+            else current,
+        )
+
+    def to(self, rooms: str | Iterable[str]) -> BroadcastOperator:
+        """Only the sockets in these rooms (added to the rooms already chosen)."""
+        return self._with(rooms=_rooms(rooms))
+
+    in_ = to
+
+    def except_(self, rooms: str | Iterable[str]) -> BroadcastOperator:
+        """Not the sockets in these rooms."""
+        return self._with(except_rooms=_rooms(rooms))
+
+    @property
+    def volatile(self) -> BroadcastOperator:
+        """Drop the packet for clients that are not ready to receive it now."""
+        return self._with(volatile=True)
+
+    @property
+    def local(self) -> BroadcastOperator:
+        """Only the sockets of this server (not the rest of the cluster)."""
+        return self._with(local=True)
+
+    def compress(self, compress: bool) -> BroadcastOperator:
+        """Whether to compress (with permessage-deflate on)."""
+        return self._with(compress=compress)
+
+    def timeout(self, seconds: float) -> BroadcastOperator:
+        """How long :meth:`emit_with_ack` waits for the acknowledgements."""
+        return self._with(timeout=seconds)
+
+    def emit(self, event: str, *args: Any) -> None:
+        """Send ``event`` to every targeted socket; encoded once, never blocks."""
+        if event in RESERVED_EVENTS:
+            raise ValueError(f'"{event}" is a reserved event name')
+        data = [event, *args]
+        self._nsp.notify_outgoing(self._opts, data)
+        self._nsp.adapter.broadcast(Packet(PacketType.EVENT, self._nsp.name, data), self._opts)
+
+    async def emit_with_ack(self, event: str, *args: Any) -> list[Any]:
+        """Send ``event`` and return the acknowledgement of every targeted client.
+
+        Needs a timeout (``io.timeout(5).emit_with_ack(...)``); raises
+        :class:`~tether.errors.AckTimeoutError` (with the answers that arrived) when some
+        clients did not answer in time.
+        """
+        if event in RESERVED_EVENTS:
+            raise ValueError(f'"{event}" is a reserved event name')
+        timeout = self._flags.timeout
+        if timeout is None:
+            raise ValueError("a broadcast with acknowledgements needs .timeout(seconds)")
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        responses: list[Any] = []
+        expected = [0, False]  # count, counting finished
+
+        def on_count(count: int) -> None:
+            expected[0] += count
+
+        def on_ack(args: list[Any]) -> None:
+            responses.append(ack_value(args))
+            if expected[1] and len(responses) >= expected[0] and not done.done():
+                done.set_result(None)
+
+        packet = Packet(PacketType.EVENT, self._nsp.name, [event, *args], self._nsp.next_ack_id())
+        self._nsp.adapter.broadcast_with_ack(packet, self._opts, on_count, on_ack)
+        expected[1] = True
+        if len(responses) >= expected[0]:
+            return responses
+        try:
+            await asyncio.wait_for(done, timeout)
+        except TimeoutError:
+            raise AckTimeoutError(responses=list(responses)) from None
+        return responses
+
+    async def fetch_sockets(self) -> list[Any]:
+        """The targeted sockets (across the cluster with a cluster adapter)."""
+        return await self._nsp.adapter.fetch_sockets(self._opts)
+
+    def sockets_join(self, rooms: str | Iterable[str]) -> None:
+        """Make the targeted sockets join ``rooms``."""
+        self._nsp.adapter.add_sockets(self._opts, sorted(_rooms(rooms)))
+
+    def sockets_leave(self, rooms: str | Iterable[str]) -> None:
+        """Make the targeted sockets leave ``rooms``."""
+        self._nsp.adapter.del_sockets(self._opts, sorted(_rooms(rooms)))
+
+    def disconnect_sockets(self, close: bool = False) -> None:
+        """Disconnect the targeted sockets (and their whole connections when ``close``)."""
+        self._nsp.adapter.disconnect_sockets(self._opts, close)

@@ -1,0 +1,93 @@
+"""The ``tether`` command."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from tether.aio.engine import EngineServer, EngineSocket
+from tether.aio.listener import Listener, Router, make_ssl_context, run
+from tether.eio.options import EngineOptions
+
+
+def _demo(args: argparse.Namespace) -> int:
+    engine = EngineServer(EngineOptions(path="/engine.io/"))
+
+    @engine.on_connection
+    def connected(socket: EngineSocket) -> None:
+        socket.on_message = socket.send
+
+    def ready(listener: Listener) -> None:
+        scheme = "https" if args.certfile else "http"
+        print(
+            f"tether demo: an Engine.IO echo server at {scheme}://{args.host}:{listener.port}/engine.io/\n"
+            "Connect with the official engine.io-client, e.g. in Node:\n"
+            f"  new (require('engine.io-client').Socket)('{scheme}://{args.host}:{listener.port}')"
+            ".on('message', console.log).on('open', function () {{ this.send('hi') }})\n"
+            "Press Ctrl+C to stop.",
+            flush=True,
+        )
+
+    ssl = make_ssl_context(args.certfile, args.keyfile) if args.certfile else None
+    run(Router(engine), args.host, args.port, ssl=ssl, on_ready=ready)
+    return 0
+
+
+def _load(target: str) -> Any:
+    module_name, _, attr = target.partition(":")
+    if not module_name or not attr:
+        raise SystemExit(f"tether: expected module:attribute, got {target!r}")
+    sys.path.insert(0, os.getcwd())
+    module = importlib.import_module(module_name)
+    value = module
+    for part in attr.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from tether.server import Server
+
+    io = _load(args.app)
+    if not isinstance(io, Server):
+        raise SystemExit(f"tether: {args.app} is not a tether.Server")
+
+    def ready(listener: Listener) -> None:
+        scheme = "https" if args.certfile else "http"
+        print(f"tether: serving {args.app} on {scheme}://{args.host}:{listener.port}", flush=True)
+
+    io.run(args.host, args.port, certfile=args.certfile, keyfile=args.keyfile, on_ready=ready)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``tether`` command."""
+    parser = argparse.ArgumentParser(prog="tether", description="Socket.IO for Python.")
+    parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="start the demo server")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--certfile")
+    demo.add_argument("--keyfile")
+    demo.set_defaults(func=_demo)
+    serve = commands.add_parser("serve", help="serve a tether.Server: tether serve module:attr")
+    serve.add_argument("app", help="module:attribute of a tether.Server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument("--certfile")
+    serve.add_argument("--keyfile")
+    serve.set_defaults(func=_serve)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

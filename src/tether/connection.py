@@ -1,0 +1,155 @@
+"""One Engine.IO session carrying the sockets of several namespaces (Node's ``Client``).
+
+Incoming: Engine.IO message → :class:`tether.sio.Decoder` → packet → the namespace's socket.
+Outgoing: encoded Socket.IO parts → Engine.IO messages on the same session.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from tether.aio.engine import Encoded, EngineSocket
+from tether.errors import ConnectionRefusedError
+from tether.sio import DecodeError, Decoder, Packet, PacketType, encode
+from tether.socket import Handshake
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from tether.server import Server
+    from tether.socket import Socket
+
+log = logging.getLogger("tether")
+
+
+class Connection:
+    """The Socket.IO side of one Engine.IO session."""
+
+    __slots__ = ("_connect_timer", "decoder", "engine", "server", "sockets")
+
+    def __init__(self, server: Server, engine: EngineSocket) -> None:
+        self.server = server
+        self.engine = engine
+        self.decoder = Decoder(max_attachments=server.max_attachments)
+        self.sockets: dict[str, Socket] = {}
+        engine.on_message = self.on_message
+        engine.on_close = self.on_close
+        self._connect_timer: asyncio.TimerHandle | None = server.engine.loop.call_later(
+            server.connect_timeout, self._connect_timed_out
+        )
+
+    # -- incoming ---------------------------------------------------------------------------
+
+    def on_message(self, data: str | bytes) -> None:
+        """An Engine.IO message: a Socket.IO packet or one of its binary attachments."""
+        try:
+            if type(data) is str:
+                packet = self.decoder.feed_text(data)
+            else:
+                packet = self.decoder.feed_binary(data)  # type: ignore[arg-type]
+        except DecodeError as exc:
+            log.debug("session %s: invalid packet: %s", self.engine.sid, exc)
+            self.close("parse error")
+            return
+        if packet is None:
+            return
+        if packet.type is PacketType.CONNECT:
+            self._connect(packet)
+            return
+        socket = self.sockets.get(packet.nsp)
+        if socket is not None:
+            socket.on_packet(packet)
+        else:
+            log.debug("session %s: packet for unconnected namespace %s", self.engine.sid, packet.nsp)
+
+    def _connect(self, packet: Packet) -> None:
+        name = packet.nsp
+        if name in self.sockets:
+            log.debug("session %s: already connected to %s", self.engine.sid, name)
+            return
+        auth = packet.data if isinstance(packet.data, dict) else {}
+        handshake = self._handshake(auth)
+        namespace = self.server.lookup(name, auth)
+        if namespace is None:
+            self.send_parts(encode(Packet(PacketType.CONNECT_ERROR, name, {"message": "Invalid namespace"})))
+            return
+        namespace.add(self, handshake)
+
+    def _handshake(self, auth: dict[str, Any]) -> Handshake:
+        request = self.engine.request
+        client = request.client
+        now = datetime.now(UTC)
+        headers = request.headers
+        origin = headers.get("origin")
+        return Handshake(
+            headers=headers,
+            query=request.query,
+            address=client[0] if client else "",
+            time=now.strftime("%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)"),
+            issued=int(now.timestamp() * 1000),
+            url=request.path + ("?" + request.query_string if request.query_string else ""),
+            secure=request.scheme == "https",
+            xdomain=origin is not None,
+            auth=auth,
+        )
+
+    def on_close(self, reason: str) -> None:
+        """The Engine.IO session closed: every socket disconnects with ``reason``."""
+        if self._connect_timer is not None:
+            self._connect_timer.cancel()
+            self._connect_timer = None
+        for socket in list(self.sockets.values()):
+            socket.on_close(reason)
+        self.sockets.clear()
+
+    # -- used by namespaces and sockets -----------------------------------------------------
+
+    def attach(self, socket: Socket) -> None:
+        """A socket connected over this connection."""
+        self.sockets[socket.nsp.name] = socket
+        if self._connect_timer is not None:
+            self._connect_timer.cancel()
+            self._connect_timer = None
+
+    def remove(self, socket: Socket) -> None:
+        """A socket disconnected from its namespace."""
+        if self.sockets.get(socket.nsp.name) is socket:
+            del self.sockets[socket.nsp.name]
+
+    def refuse(self, nsp: str, error: Exception) -> None:
+        """Answer a CONNECT with CONNECT_ERROR."""
+        if isinstance(error, ConnectionRefusedError):
+            payload: Any = error.payload()
+        else:
+            payload = {"message": str(error) or type(error).__name__}
+        self.send_parts(encode(Packet(PacketType.CONNECT_ERROR, nsp, payload)))
+
+    def send_parts(self, parts: list[str | bytes]) -> None:
+        """Send the Engine.IO messages of one packet."""
+        send = self.engine.send
+        for part in parts:
+            send(part)
+
+    def write_encoded(self, parts: list[Encoded], volatile: bool) -> None:
+        """Send a packet encoded once for many connections."""
+        engine = self.engine
+        if volatile and not engine.writable:
+            return
+        for part in parts:
+            engine.send_encoded(part)
+
+    def close(self, reason: str = "forced server close") -> None:
+        """Disconnect every socket with ``reason`` and close the Engine.IO session."""
+        for socket in list(self.sockets.values()):
+            socket.on_close(reason)
+        self.sockets.clear()
+        self.engine.on_close = None
+        self.engine.close()
+
+    def _connect_timed_out(self) -> None:
+        self._connect_timer = None
+        if not self.sockets:
+            log.debug("session %s: no namespace joined in time", self.engine.sid)
+            self.engine.close()

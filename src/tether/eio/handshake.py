@@ -1,0 +1,79 @@
+"""Which Engine.IO request is this? Query validation and the open packet, without I/O."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import NamedTuple
+
+import orjson
+
+from tether.eio.errors import ErrorCode, RequestError
+
+TRANSPORTS = ("polling", "websocket")
+
+
+class RequestKind(enum.Enum):
+    """The four kinds of Engine.IO request."""
+
+    HANDSHAKE = "handshake"  # no sid: open a session (GET polling, or a WebSocket upgrade)
+    POLL = "poll"  # GET with a sid: wait for packets
+    POST = "post"  # POST with a sid: packets from the client
+    UPGRADE = "upgrade"  # WebSocket with a sid: upgrade an existing polling session
+
+
+class Route(NamedTuple):
+    """A validated request: its kind, transport and session id (``""`` for a handshake)."""
+
+    kind: RequestKind
+    transport: str
+    sid: str
+
+
+def route(
+    method: str, query: Mapping[str, str], is_websocket: bool, transports: tuple[str, ...]
+) -> Route:
+    """Validate an Engine.IO request and say what it asks for.
+
+    Raises :class:`RequestError` with the code Node answers with: unsupported ``EIO``,
+    unknown or disabled transport, a WebSocket request without an upgrade (or the reverse),
+    a method that doesn't fit.
+    """
+    if query.get("EIO") != "4":
+        raise RequestError(ErrorCode.UNSUPPORTED_PROTOCOL_VERSION)
+    transport = query.get("transport", "")
+    if transport not in TRANSPORTS or transport not in transports:
+        raise RequestError(ErrorCode.UNKNOWN_TRANSPORT)
+    sid = query.get("sid", "")
+    if transport == "websocket":
+        if not is_websocket:
+            raise RequestError(ErrorCode.BAD_REQUEST, detail="websocket transport without upgrade")
+        if method != "GET":
+            raise RequestError(ErrorCode.BAD_HANDSHAKE_METHOD)
+        return Route(RequestKind.UPGRADE if sid else RequestKind.HANDSHAKE, transport, sid)
+    if is_websocket:
+        raise RequestError(ErrorCode.BAD_REQUEST, detail="upgrade on the polling transport")
+    if not sid:
+        if method != "GET":
+            raise RequestError(ErrorCode.BAD_HANDSHAKE_METHOD)
+        return Route(RequestKind.HANDSHAKE, transport, "")
+    if method == "GET":
+        return Route(RequestKind.POLL, transport, sid)
+    if method == "POST":
+        return Route(RequestKind.POST, transport, sid)
+    raise RequestError(ErrorCode.BAD_REQUEST, detail=f"method {method} on a session")
+
+
+def open_packet(
+    sid: str, upgrades: list[str], ping_interval: float, ping_timeout: float, max_payload: int
+) -> str:
+    """The open packet (``0{...}``) that starts a session; intervals in seconds."""
+    return "0" + orjson.dumps(
+        {
+            "sid": sid,
+            "upgrades": upgrades,
+            "pingInterval": round(ping_interval * 1000),
+            "pingTimeout": round(ping_timeout * 1000),
+            "maxPayload": max_payload,
+        }
+    ).decode()

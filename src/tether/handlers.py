@@ -1,0 +1,73 @@
+"""User callables, inspected once when registered: sync or coroutine, and how to call them.
+
+Nothing here inspects a handler per event: :func:`wrap` decides at registration time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+log = logging.getLogger("tether")
+
+#: Strong references to running handler tasks (asyncio only keeps weak ones).
+_tasks: set[asyncio.Task[Any]] = set()
+
+
+class Handler:
+    """A registered callable and whether it is a coroutine function."""
+
+    __slots__ = ("func", "is_async")
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        self.func = func
+        self.is_async = inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
+            getattr(func, "__call__", None)  # noqa: B004 - callable objects with async __call__
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Handler) and other.func == self.func
+
+    def __hash__(self) -> int:
+        return hash(self.func)
+
+
+def spawn(awaitable: Awaitable[Any], what: str) -> asyncio.Task[Any]:
+    """Run a coroutine as a task, keep it referenced, log what it raises."""
+
+    async def guarded() -> Any:
+        try:
+            return await awaitable
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("error in %s", what)
+            return None
+
+    task = asyncio.get_running_loop().create_task(guarded())
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+    return task
+
+
+def ack_args(result: Any) -> list[Any]:
+    """The ACK arguments of a handler's return value: none for ``None``, a tuple's items,
+    else the value itself."""
+    if result is None:
+        return []
+    if type(result) is tuple:
+        return list(result)
+    return [result]
+
+
+def ack_value(args: list[Any]) -> Any:
+    """What ``emit_with_ack`` returns for the arguments of an ACK: ``None`` for none, the
+    argument for one, a tuple for several."""
+    if not args:
+        return None
+    if len(args) == 1:
+        return args[0]
+    return tuple(args)

@@ -1,0 +1,253 @@
+"""Namespaces: the handlers, middlewares, sockets and adapter under one name (``/chat``)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from tether.adapters.base import BroadcastOptions
+from tether.broadcast import BroadcastOperator
+from tether.errors import ConnectionRefusedError
+from tether.handlers import Handler, spawn
+
+if TYPE_CHECKING:
+    from tether.connection import Connection
+    from tether.server import Server
+    from tether.socket import Handshake, Socket
+
+log = logging.getLogger("tether")
+
+
+class Namespace:
+    """One namespace. ``io.of("/chat")`` returns it; ``io.on``/``io.emit`` act on ``/``."""
+
+    def __init__(self, server: Server, name: str, parent: Namespace | None = None) -> None:
+        self.server = server
+        self.name = name
+        self.parent = parent
+        self.sockets: dict[str, Socket] = {}
+        # A child of a dynamic namespace shares its parent's handlers and middlewares.
+        self.handlers: dict[str, Handler] = parent.handlers if parent else {}
+        self.middlewares: list[Handler] = parent.middlewares if parent else []
+        self.connection_handlers: list[Handler] = parent.connection_handlers if parent else []
+        self.server_side_handlers: list[Handler] = parent.server_side_handlers if parent else []
+        self.outgoing_hooks: list[Callable[[BroadcastOptions, list[Any]], None]] = []
+        self.adapter: Any = server.make_adapter(self)
+        self._ack_ids = 0
+
+    def __repr__(self) -> str:
+        return f"<Namespace {self.name} sockets={len(self.sockets)}>"
+
+    # -- registration -----------------------------------------------------------------------
+
+    def on(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
+        """Register the handler of ``event`` for every socket of this namespace.
+
+        ``connection`` (or ``connect``) handlers get ``(socket)``; ``disconnect`` handlers
+        ``(socket, reason)``; other events ``(socket, *args)``, and the return value is the
+        acknowledgement (a tuple for several arguments). Plain functions and coroutines are
+        both fine. Usable as a decorator.
+        """
+
+        def register(func: Callable[..., Any]) -> Callable[..., Any]:
+            wrapped = Handler(func)
+            if event in ("connection", "connect"):
+                self.connection_handlers.append(wrapped)
+            elif event == "server_side_emit":
+                self.server_side_handlers.append(wrapped)
+            else:
+                self.handlers[event] = wrapped
+            return func
+
+        return register if handler is None else register(handler)
+
+    def use(self, middleware: Callable[..., Any]) -> Callable[..., Any]:
+        """Run ``middleware(socket)`` (sync or async) before a socket connects; raise
+        :class:`~tether.errors.ConnectionRefusedError` to refuse it (the client gets
+        ``connect_error`` with its message and data)."""
+        self.middlewares.append(Handler(middleware))
+        return middleware
+
+    # -- broadcasting -----------------------------------------------------------------------
+
+    def to(self, rooms: str | Iterable[str]) -> BroadcastOperator:
+        """Target the sockets in these rooms."""
+        return BroadcastOperator(self).to(rooms)
+
+    in_ = to
+
+    def except_(self, rooms: str | Iterable[str]) -> BroadcastOperator:
+        """Target every socket but those in these rooms."""
+        return BroadcastOperator(self).except_(rooms)
+
+    @property
+    def volatile(self) -> BroadcastOperator:
+        """Drop for clients not ready to receive."""
+        return BroadcastOperator(self).volatile
+
+    @property
+    def local(self) -> BroadcastOperator:
+        """This server only."""
+        return BroadcastOperator(self).local
+
+    def compress(self, compress: bool) -> BroadcastOperator:
+        """Whether to compress."""
+        return BroadcastOperator(self).compress(compress)
+
+    def timeout(self, seconds: float) -> BroadcastOperator:
+        """Timeout of ``emit_with_ack``."""
+        return BroadcastOperator(self).timeout(seconds)
+
+    def emit(self, event: str, *args: Any) -> None:
+        """Send ``event`` to every socket of the namespace."""
+        BroadcastOperator(self).emit(event, *args)
+
+    def send(self, *args: Any) -> None:
+        """Emit a ``message`` event to every socket."""
+        self.emit("message", *args)
+
+    async def emit_with_ack(self, event: str, *args: Any) -> list[Any]:
+        """Broadcast with acknowledgements (needs ``.timeout(...)`` first)."""
+        return await BroadcastOperator(self).emit_with_ack(event, *args)
+
+    async def fetch_sockets(self) -> list[Any]:
+        """Every socket of the namespace."""
+        return await BroadcastOperator(self).fetch_sockets()
+
+    def sockets_join(self, rooms: str | Iterable[str]) -> None:
+        """Make every socket join ``rooms``."""
+        BroadcastOperator(self).sockets_join(rooms)
+
+    def sockets_leave(self, rooms: str | Iterable[str]) -> None:
+        """Make every socket leave ``rooms``."""
+        BroadcastOperator(self).sockets_leave(rooms)
+
+    def disconnect_sockets(self, close: bool = False) -> None:
+        """Disconnect every socket."""
+        BroadcastOperator(self).disconnect_sockets(close)
+
+    def server_side_emit(self, event: str, *args: Any) -> int:
+        """Send ``event`` to the ``server_side_emit`` handlers of the other servers of the
+        cluster; returns how many servers were reached (0 without a cluster adapter)."""
+        count: int = self.adapter.server_side_emit([event, *args])
+        return count
+
+    # -- used by sockets and adapters -------------------------------------------------------
+
+    def next_ack_id(self) -> int:
+        """A fresh ack id."""
+        self._ack_ids += 1
+        return self._ack_ids
+
+    def notify_outgoing(self, opts: BroadcastOptions, data: list[Any]) -> None:
+        """Run the ``on_any_outgoing`` listeners of the sockets a broadcast reaches."""
+        if not self.sockets:
+            return
+        for socket in self.sockets.values():
+            if socket._any_outgoing:
+                targets = self.adapter.sockets(opts.rooms) if opts.rooms else set(self.sockets)
+                excluded = self.adapter.sockets(opts.except_rooms) if opts.except_rooms else set()
+                for sid in targets - excluded:
+                    target = self.sockets.get(sid)
+                    if target is not None and target._any_outgoing:
+                        target._notify(target._any_outgoing, data)
+                return
+
+    def dispatch_server_side(self, args: list[Any], ack: Callable[[list[Any]], None] | None) -> None:
+        """A ``server_side_emit`` from another server."""
+        for handler in self.server_side_handlers:
+            if handler.is_async:
+                spawn(handler.func(*args), f"server_side_emit handler of {self.name}")
+            else:
+                try:
+                    handler.func(*args)
+                except Exception:
+                    log.exception("error in server_side_emit handler of %s", self.name)
+
+    def remove(self, socket: Socket) -> None:
+        """Forget a disconnected socket."""
+        if self.sockets.get(socket.id) is socket:
+            del self.sockets[socket.id]
+
+    # -- connecting -------------------------------------------------------------------------
+
+    def add(self, conn: Connection, handshake: Handshake) -> None:
+        """A client asks to join: restore its session if it can, run the middlewares, connect."""
+        from tether.socket import Socket
+
+        recovery = self.server.recovery
+        restored = None
+        auth = handshake.auth
+        if recovery is not None:
+            pid, offset = auth.get("pid"), auth.get("offset")
+            if isinstance(pid, str) and isinstance(offset, str):
+                restored = self.adapter.restore_session(pid, offset)
+        if restored is not None:
+            socket = Socket(self, conn, handshake, restored.sid)
+            socket.pid = restored.pid
+            socket.data = restored.data
+            socket.recovered = True
+            if recovery is not None and recovery.skip_middlewares:
+                self._connect(socket, restored.rooms, restored.missed_packets)
+                return
+        else:
+            socket = Socket(self, conn, handshake)
+            if recovery is not None:
+                import secrets
+
+                socket.pid = secrets.token_urlsafe(15)
+        rooms = restored.rooms if restored else []
+        missed = restored.missed_packets if restored else []
+        if any(m.is_async for m in self.middlewares):
+            spawn(self._run_middlewares(socket, rooms, missed), f"middleware of {self.name}")
+            return
+        for middleware in self.middlewares:
+            try:
+                middleware.func(socket)
+            except Exception as exc:
+                conn.refuse(self.name, exc)
+                return
+        self._connect(socket, rooms, missed)
+
+    async def _run_middlewares(self, socket: Socket, rooms: list[str], missed: list[list[Any]]) -> None:
+        for middleware in self.middlewares:
+            try:
+                result = middleware.func(socket)
+                if middleware.is_async:
+                    await result
+            except Exception as exc:
+                socket.conn.refuse(self.name, exc)
+                return
+        if socket.conn.engine.closed:
+            return
+        self._connect(socket, rooms, missed)
+
+    def _connect(self, socket: Socket, rooms: list[str], missed: list[list[Any]]) -> None:
+        conn = socket.conn
+        if conn.engine.closed:
+            return
+        self.sockets[socket.id] = socket
+        conn.attach(socket)
+        socket.on_connect()
+        if rooms:
+            socket.join(rooms)
+        for data in missed:
+            conn.send_parts(_event_parts(self.name, data))
+        for handler in self.connection_handlers:
+            if handler.is_async:
+                spawn(handler.func(socket), f"connection handler of {self.name}")
+            else:
+                try:
+                    handler.func(socket)
+                except ConnectionRefusedError:
+                    socket.disconnect()
+                    return
+                except Exception:
+                    log.exception("error in connection handler of %s (socket %s)", self.name, socket.id)
+
+
+def _event_parts(nsp: str, data: list[Any]) -> list[str | bytes]:
+    from tether.sio import encode_event
+
+    return encode_event(nsp, data[0], data[1:])

@@ -1,0 +1,262 @@
+"""The Socket.IO server: namespaces on an Engine.IO server, served natively or under ASGI."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tether.adapters.memory import MemoryAdapter, SessionAwareAdapter
+from tether.aio.engine import EngineServer, EngineSocket
+from tether.aio.http import HttpLimits
+from tether.aio.listener import Listener, Router, make_ssl_context, run, serve
+from tether.broadcast import BroadcastOperator
+from tether.connection import Connection
+from tether.eio.options import AllowRequest, CorsOptions, EngineOptions
+from tether.namespace import Namespace
+
+NamespaceMatcher = re.Pattern[str] | Callable[[str, dict[str, Any]], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryOptions:
+    """Connection state recovery (Node's ``connectionStateRecovery``).
+
+    Attributes:
+        max_disconnection_duration: seconds a disconnected socket can come back in.
+        skip_middlewares: skip the connection middlewares when a session is recovered.
+    """
+
+    max_disconnection_duration: float = 120.0
+    skip_middlewares: bool = True
+
+
+class Server:
+    """A Socket.IO v4 server.
+
+    ::
+
+        io = tether.Server(cors_origins=["https://example.com"])
+
+        @io.on("connection")
+        def connected(socket): socket.join("lobby")
+
+        @io.on("echo")
+        def echo(socket, *args): return args       # the acknowledgement
+
+        io.run(host="127.0.0.1", port=3000)
+
+    Settings are Node's, in snake case (seconds for durations). ``cors_origins``: ``"*"``
+    or a list of allowed origins; by default no cross-origin access. ``adapter``: a factory
+    ``adapter(namespace)`` (in-memory by default; a Redis adapter for a cluster).
+    """
+
+    def __init__(
+        self,
+        *,
+        path: str = "/socket.io/",
+        cors_origins: str | Sequence[str] = (),
+        cors_credentials: bool = False,
+        ping_interval: float = 25.0,
+        ping_timeout: float = 20.0,
+        upgrade_timeout: float = 10.0,
+        max_http_buffer_size: int = 1_000_000,
+        transports: Sequence[str] = ("polling", "websocket"),
+        allow_upgrades: bool = True,
+        allow_request: AllowRequest | None = None,
+        cookie: str | None = None,
+        http_compression: bool = True,
+        per_message_deflate: bool = False,
+        max_write_buffer: int = 8 * 1024 * 1024,
+        connect_timeout: float = 45.0,
+        max_attachments: int = 10,
+        adapter: Callable[[Namespace], Any] | None = None,
+        connection_state_recovery: bool | RecoveryOptions = False,
+        http_limits: HttpLimits | None = None,
+    ) -> None:
+        self.engine = EngineServer(
+            EngineOptions(
+                path=path,
+                ping_interval=ping_interval,
+                ping_timeout=ping_timeout,
+                upgrade_timeout=upgrade_timeout,
+                max_http_buffer_size=max_http_buffer_size,
+                transports=tuple(transports),
+                allow_upgrades=allow_upgrades,
+                cors=CorsOptions(origins=cors_origins, credentials=cors_credentials),
+                allow_request=allow_request,
+                cookie=cookie,
+                http_compression=http_compression,
+                per_message_deflate=per_message_deflate,
+                max_write_buffer=max_write_buffer,
+            )
+        )
+        self.engine.on_connection(self._on_engine_connection)
+        self.connect_timeout = connect_timeout
+        self.max_attachments = max_attachments
+        if connection_state_recovery is True:
+            connection_state_recovery = RecoveryOptions()
+        self.recovery: RecoveryOptions | None = connection_state_recovery or None
+        self._adapter_factory = adapter
+        self.http_limits = http_limits or HttpLimits(max_body=max(max_http_buffer_size, 1024))
+        self.namespaces: dict[str, Namespace] = {}
+        self._parents: list[tuple[NamespaceMatcher, Namespace]] = []
+        self.router = Router(self.engine)
+        self.listener: Listener | None = None
+        self.sockets = self.of("/")
+
+    # -- namespaces -------------------------------------------------------------------------
+
+    def of(self, name: str | NamespaceMatcher) -> Namespace:
+        """The namespace ``name``, created on first use.
+
+        A compiled regex or a function ``(name, auth) -> bool`` declares dynamic namespaces:
+        a client may join any name it matches; they share the handlers registered here.
+        """
+        if isinstance(name, str):
+            if not name.startswith("/"):
+                name = "/" + name
+            namespace = self.namespaces.get(name)
+            if namespace is None:
+                namespace = self.namespaces[name] = Namespace(self, name)
+            return namespace
+        parent = Namespace(self, f"<dynamic {name!r}>")
+        self._parents.append((name, parent))
+        return parent
+
+    def lookup(self, name: str, auth: dict[str, Any]) -> Namespace | None:
+        """The namespace a CONNECT asks for: an existing one or a new child of a dynamic one."""
+        namespace = self.namespaces.get(name)
+        if namespace is not None:
+            return namespace
+        for matcher, parent in self._parents:
+            if isinstance(matcher, re.Pattern):
+                matched = matcher.fullmatch(name) is not None
+            else:
+                try:
+                    matched = bool(matcher(name, auth))
+                except Exception:
+                    matched = False
+            if matched:
+                child = self.namespaces[name] = Namespace(self, name, parent)
+                return child
+        return None
+
+    def make_adapter(self, namespace: Namespace) -> Any:
+        """The adapter of a new namespace."""
+        if self._adapter_factory is not None:
+            return self._adapter_factory(namespace)
+        if self.recovery is not None:
+            return SessionAwareAdapter(namespace, self.recovery.max_disconnection_duration)
+        return MemoryAdapter(namespace)
+
+    def _on_engine_connection(self, engine_socket: EngineSocket) -> None:
+        Connection(self, engine_socket)
+
+    # -- the main namespace -----------------------------------------------------------------
+
+    def on(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
+        """Register a handler on ``/`` (see :meth:`Namespace.on`)."""
+        return self.sockets.on(event, handler)
+
+    def use(self, middleware: Callable[..., Any]) -> Callable[..., Any]:
+        """A connection middleware on ``/`` (see :meth:`Namespace.use`)."""
+        return self.sockets.use(middleware)
+
+    def emit(self, event: str, *args: Any) -> None:
+        """Send ``event`` to every socket of ``/``."""
+        self.sockets.emit(event, *args)
+
+    def send(self, *args: Any) -> None:
+        """Emit ``message`` to every socket of ``/``."""
+        self.sockets.send(*args)
+
+    def to(self, rooms: str | Iterable[str]) -> BroadcastOperator:
+        """Target rooms of ``/``."""
+        return self.sockets.to(rooms)
+
+    in_ = to
+
+    def except_(self, rooms: str | Iterable[str]) -> BroadcastOperator:
+        """Every socket of ``/`` but those in these rooms."""
+        return self.sockets.except_(rooms)
+
+    @property
+    def volatile(self) -> BroadcastOperator:
+        """Volatile broadcast on ``/``."""
+        return self.sockets.volatile
+
+    @property
+    def local(self) -> BroadcastOperator:
+        """This server only."""
+        return self.sockets.local
+
+    def compress(self, compress: bool) -> BroadcastOperator:
+        """Whether to compress."""
+        return self.sockets.compress(compress)
+
+    def timeout(self, seconds: float) -> BroadcastOperator:
+        """Timeout for ``emit_with_ack``."""
+        return self.sockets.timeout(seconds)
+
+    async def emit_with_ack(self, event: str, *args: Any) -> list[Any]:
+        """Broadcast with acknowledgements on ``/`` (after ``.timeout(...)``)."""
+        return await self.sockets.emit_with_ack(event, *args)
+
+    async def fetch_sockets(self) -> list[Any]:
+        """Every socket of ``/``."""
+        return await self.sockets.fetch_sockets()
+
+    def sockets_join(self, rooms: str | Iterable[str]) -> None:
+        """Every socket of ``/`` joins ``rooms``."""
+        self.sockets.sockets_join(rooms)
+
+    def sockets_leave(self, rooms: str | Iterable[str]) -> None:
+        """Every socket of ``/`` leaves ``rooms``."""
+        self.sockets.sockets_leave(rooms)
+
+    def disconnect_sockets(self, close: bool = False) -> None:
+        """Disconnect every socket of ``/``."""
+        self.sockets.disconnect_sockets(close)
+
+    def server_side_emit(self, event: str, *args: Any) -> int:
+        """Emit to the other servers of the cluster (see :meth:`Namespace.server_side_emit`)."""
+        return self.sockets.server_side_emit(event, *args)
+
+    # -- serving ----------------------------------------------------------------------------
+
+    async def serve(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        *,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+    ) -> Listener:
+        """Start the native server in the running loop; returns its :class:`Listener`."""
+        ssl = make_ssl_context(certfile, keyfile) if certfile else None
+        self.listener = await serve(self.router, host, port, ssl=ssl, limits=self.http_limits)
+        return self.listener
+
+    def run(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        *,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+        on_ready: Callable[[Listener], None] | None = None,
+    ) -> None:
+        """Run the native server (uvloop) until SIGTERM/SIGINT, then shut down gracefully."""
+        ssl = make_ssl_context(certfile, keyfile) if certfile else None
+        run(self.router, host, port, ssl=ssl, limits=self.http_limits, on_ready=on_ready)
+
+    async def close(self) -> None:
+        """Close every session and stop listening."""
+        if self.listener is not None:
+            await self.listener.shutdown()
+        else:
+            self.engine.shutdown()
+        await asyncio.sleep(0)

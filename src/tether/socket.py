@@ -1,0 +1,379 @@
+"""A Socket.IO socket: one client connected to one namespace."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from tether.broadcast import RESERVED_EVENTS, BroadcastOperator
+from tether.errors import AckTimeoutError, DisconnectedError
+from tether.handlers import Handler, ack_args, ack_value, spawn
+from tether.sio import Packet, PacketType, encode_ack, encode_event
+
+if TYPE_CHECKING:
+    from tether.aio.engine import Encoded
+    from tether.connection import Connection
+    from tether.namespace import Namespace
+
+log = logging.getLogger("tether")
+
+RECOVERABLE_REASONS = frozenset(
+    {
+        "transport error",
+        "transport close",
+        "forced close",
+        "ping timeout",
+        "server shutting down",
+        "forced server close",
+    }
+)
+
+
+@dataclass(slots=True)
+class Handshake:
+    """What the client sent when it connected (Node's ``socket.handshake``)."""
+
+    headers: dict[str, str]
+    query: dict[str, str]
+    address: str
+    time: str
+    issued: int
+    url: str
+    secure: bool
+    xdomain: bool
+    auth: dict[str, Any] = field(default_factory=dict)
+
+
+class Socket:
+    """One client in one namespace. Handlers receive it as their first argument."""
+
+    __slots__ = (
+        "_acks",
+        "_any_listeners",
+        "_any_outgoing",
+        "_listeners",
+        "_middlewares",
+        "conn",
+        "connected",
+        "data",
+        "handshake",
+        "id",
+        "nsp",
+        "pid",
+        "recovered",
+    )
+
+    def __init__(
+        self, nsp: Namespace, conn: Connection, handshake: Handshake, sid: str | None = None
+    ) -> None:
+        self.nsp = nsp
+        self.conn = conn
+        self.handshake = handshake
+        self.id = sid or secrets.token_urlsafe(15)
+        self.pid: str | None = None
+        #: Free for the application (Node's ``socket.data``); kept by connection state recovery.
+        self.data: Any = {}
+        self.connected = False
+        self.recovered = False
+        self._acks: dict[int, Callable[[list[Any]], None]] = {}
+        self._listeners: dict[str, list[Handler]] = {}
+        self._any_listeners: list[Handler] = []
+        self._any_outgoing: list[Handler] = []
+        self._middlewares: list[Handler] = []
+
+    def __repr__(self) -> str:
+        return f"<Socket {self.id} nsp={self.nsp.name} connected={self.connected}>"
+
+    @property
+    def rooms(self) -> set[str]:
+        """The rooms this socket is in (its own id included)."""
+        return self.nsp.adapter.socket_rooms(self.id)
+
+    @property
+    def transport(self) -> str:
+        """``"polling"`` or ``"websocket"``."""
+        return self.conn.engine.transport
+
+    # -- listening --------------------------------------------------------------------------
+
+    def on(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
+        """Listen to ``event`` on this socket only: ``handler(*args)``; the return value is
+        the acknowledgement. Usable as a decorator."""
+
+        def register(func: Callable[..., Any]) -> Callable[..., Any]:
+            self._listeners.setdefault(event, []).append(Handler(func))
+            return func
+
+        return register if handler is None else register(handler)
+
+    def off(self, event: str, handler: Callable[..., Any] | None = None) -> None:
+        """Stop listening (to one handler, or to all of ``event``)."""
+        if handler is None:
+            self._listeners.pop(event, None)
+        else:
+            handlers = self._listeners.get(event, [])
+            self._listeners[event] = [h for h in handlers if h.func != handler]
+
+    def on_any(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """Call ``handler(event, *args)`` for every incoming event."""
+        self._any_listeners.append(Handler(handler))
+        return handler
+
+    def on_any_outgoing(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """Call ``handler(event, *args)`` for every event sent to this client."""
+        self._any_outgoing.append(Handler(handler))
+        return handler
+
+    def use(self, middleware: Callable[..., Any]) -> Callable[..., Any]:
+        """Run ``middleware(event, args)`` before each incoming event (sync or async); raising
+        drops the event and emits ``error`` on this socket with the exception."""
+        self._middlewares.append(Handler(middleware))
+        return middleware
+
+    # -- sending ----------------------------------------------------------------------------
+
+    def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> None:
+        """Send ``event`` with ``args`` to this client. Never blocks.
+
+        With ``callback``, it is called with the client's acknowledgement arguments.
+        """
+        if event in RESERVED_EVENTS:
+            raise ValueError(f'"{event}" is a reserved event name')
+        if not self.connected:
+            return
+        ack_id = None
+        if callback is not None:
+            ack_id = self.nsp.next_ack_id()
+            cb = callback
+            self._acks[ack_id] = lambda args: cb(*args)
+        if self._any_outgoing:
+            self._notify(self._any_outgoing, [event, *args])
+        self.conn.send_parts(encode_event(self.nsp.name, event, args, ack_id))
+
+    async def emit_with_ack(self, event: str, *args: Any, timeout: float | None = None) -> Any:
+        """Send ``event`` and wait for the client's acknowledgement.
+
+        Returns ``None`` when the client acknowledged with no argument, the argument when
+        with one, a tuple when with several. Raises :class:`~tether.errors.AckTimeoutError`
+        after ``timeout`` seconds, :class:`~tether.errors.DisconnectedError` if the socket
+        disconnects first.
+        """
+        if not self.connected:
+            raise DisconnectedError("socket is not connected")
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def resolve(args: list[Any]) -> None:
+            if not future.done():
+                future.set_result(ack_value(args))
+
+        ack_id = self.nsp.next_ack_id()
+        self._acks[ack_id] = resolve
+        if self._any_outgoing:
+            self._notify(self._any_outgoing, [event, *args])
+        self.conn.send_parts(encode_event(self.nsp.name, event, args, ack_id))
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            raise AckTimeoutError() from None
+        finally:
+            self._acks.pop(ack_id, None)
+
+    def send(self, *args: Any) -> None:
+        """Emit a ``message`` event."""
+        self.emit("message", *args)
+
+    def timeout(self, seconds: float) -> _TimedSocket:
+        """``await socket.timeout(5).emit_with_ack(...)``, as in Node."""
+        return _TimedSocket(self, seconds)
+
+    def write_encoded(self, parts: list[Encoded], volatile: bool) -> None:
+        """Write parts encoded once for a broadcast (used by the adapter)."""
+        if self.connected:
+            self.conn.write_encoded(parts, volatile)
+
+    def expect_ack(self, ack_id: int, callback: Callable[[list[Any]], None]) -> None:
+        """Register the callback of a broadcast acknowledgement (used by the adapter)."""
+        self._acks[ack_id] = callback
+
+    # -- rooms and broadcasting -------------------------------------------------------------
+
+    def join(self, rooms: str | Iterable[str]) -> None:
+        """Join one room or several."""
+        self.nsp.adapter.add_all(self.id, (rooms,) if isinstance(rooms, str) else rooms)
+
+    def leave(self, room: str) -> None:
+        """Leave a room."""
+        self.nsp.adapter.delete(self.id, room)
+
+    def to(self, rooms: str | Iterable[str]) -> BroadcastOperator:
+        """Broadcast to these rooms, except this socket."""
+        return self.broadcast.to(rooms)
+
+    in_ = to
+
+    def except_(self, rooms: str | Iterable[str]) -> BroadcastOperator:
+        """Broadcast to every socket but those in these rooms and this one."""
+        return self.broadcast.except_(rooms)
+
+    @property
+    def broadcast(self) -> BroadcastOperator:
+        """Every socket of the namespace but this one."""
+        return BroadcastOperator(self.nsp, except_rooms=frozenset((self.id,)))
+
+    # -- disconnecting ----------------------------------------------------------------------
+
+    def disconnect(self, close: bool = False) -> None:
+        """Disconnect from this namespace (and close the whole connection when ``close``)."""
+        if not self.connected:
+            return
+        if close:
+            self.conn.close("server namespace disconnect")
+            return
+        self.conn.send_parts([_disconnect_packet(self.nsp.name)])
+        self.on_close("server namespace disconnect")
+
+    # -- incoming (called by the connection) ------------------------------------------------
+
+    def on_packet(self, packet: Packet) -> None:
+        """A packet for this socket."""
+        kind = packet.type
+        if kind is PacketType.EVENT or kind is PacketType.BINARY_EVENT:
+            self._on_event(packet.data, packet.id)
+        elif kind is PacketType.ACK or kind is PacketType.BINARY_ACK:
+            callback = self._acks.pop(packet.id, None) if packet.id is not None else None
+            if callback is not None:
+                callback(packet.data)
+        elif kind is PacketType.DISCONNECT:
+            self.on_close("client namespace disconnect")
+
+    def _on_event(self, data: list[Any], ack_id: int | None) -> None:
+        if self._middlewares:
+            spawn(self._run_middlewares(data, ack_id), f"middleware of socket {self.id}")
+        else:
+            self._dispatch(data, ack_id)
+
+    async def _run_middlewares(self, data: list[Any], ack_id: int | None) -> None:
+        for middleware in self._middlewares:
+            try:
+                result = middleware.func(data[0], data[1:])
+                if middleware.is_async:
+                    await result
+            except Exception as exc:
+                self._emit_local("error", [exc])
+                return
+        if self.connected:
+            self._dispatch(data, ack_id)
+
+    def _dispatch(self, data: list[Any], ack_id: int | None) -> None:
+        event = data[0]
+        args = data[1:]
+        if self._any_listeners:
+            self._notify(self._any_listeners, data)
+        acked = ack_id is None
+        handler = self.nsp.handlers.get(event)
+        if handler is not None:
+            self._call(handler, [self, *args], event, None if acked else ack_id)
+            acked = True
+        listeners = self._listeners.get(event)
+        if listeners:
+            for listener in listeners:
+                self._call(listener, args, event, None if acked else ack_id)
+                acked = True
+        if not acked:
+            log.debug("no handler for event %r with ack on socket %s", event, self.id)
+
+    def _call(self, handler: Handler, args: list[Any], event: str, ack_id: int | None) -> None:
+        if handler.is_async:
+            spawn(self._call_async(handler, args, ack_id), self._where(event))
+            return
+        try:
+            result = handler.func(*args)
+        except Exception:
+            log.exception("error in %s", self._where(event))
+            return
+        if ack_id is not None:
+            self._send_ack(ack_id, result)
+
+    async def _call_async(self, handler: Handler, args: list[Any], ack_id: int | None) -> None:
+        result = await handler.func(*args)
+        if ack_id is not None:
+            self._send_ack(ack_id, result)
+
+    def _send_ack(self, ack_id: int, result: Any) -> None:
+        if self.connected:
+            self.conn.send_parts(encode_ack(self.nsp.name, ack_id, ack_args(result)))
+
+    def _where(self, event: str) -> str:
+        return f"handler of {event!r} (namespace {self.nsp.name}, socket {self.id})"
+
+    def _notify(self, listeners: list[Handler], data: list[Any]) -> None:
+        for listener in listeners:
+            self._call(listener, data, "<any>", None)
+
+    def _emit_local(self, event: str, args: list[Any]) -> None:
+        for listener in self._listeners.get(event, ()):
+            self._call(listener, args, event, None)
+        handler = self.nsp.handlers.get(event)
+        if handler is not None:
+            self._call(handler, [self, *args], event, None)
+
+    def on_connect(self) -> None:
+        """Joined: the CONNECT answer is sent, then the namespace's connection handlers run."""
+        self.connected = True
+        self.join(self.id)
+        data: dict[str, Any] = {"sid": self.id}
+        if self.pid is not None:
+            data["pid"] = self.pid
+        self.conn.send_parts([_connect_packet(self.nsp.name, data)])
+
+    def on_close(self, reason: str) -> None:
+        """Disconnected, for ``reason`` (Node's words)."""
+        if not self.connected:
+            return
+        self._emit_local("disconnecting", [reason])
+        self.connected = False
+        nsp = self.nsp
+        if self.pid is not None and reason in RECOVERABLE_REASONS:
+            from tether.adapters.base import PersistedSession
+
+            nsp.adapter.persist_session(
+                PersistedSession(self.id, self.pid, sorted(self.rooms - {self.id}), self.data)
+            )
+        acks, self._acks = self._acks, {}
+        nsp.adapter.delete_all(self.id)
+        nsp.remove(self)
+        self.conn.remove(self)
+        self._emit_local("disconnect", [reason])
+        del acks
+
+
+def _connect_packet(nsp: str, data: dict[str, Any]) -> str:
+    from tether.sio import encode
+
+    first = encode(Packet(PacketType.CONNECT, nsp, data))[0]
+    assert isinstance(first, str)
+    return first
+
+
+def _disconnect_packet(nsp: str) -> str:
+    from tether.sio import encode
+
+    first = encode(Packet(PacketType.DISCONNECT, nsp))[0]
+    assert isinstance(first, str)
+    return first
+
+
+class _TimedSocket:
+    __slots__ = ("_seconds", "_socket")
+
+    def __init__(self, socket: Socket, seconds: float) -> None:
+        self._socket = socket
+        self._seconds = seconds
+
+    async def emit_with_ack(self, event: str, *args: Any) -> Any:
+        return await self._socket.emit_with_ack(event, *args, timeout=self._seconds)

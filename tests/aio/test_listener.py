@@ -1,0 +1,84 @@
+"""The listener: TLS, and graceful shutdown of a real server process on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.aio.helpers import read_response, render_request
+from tether.aio.engine import EngineServer
+from tether.aio.listener import Router, make_ssl_context, serve
+from tether.eio.options import EngineOptions
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return str(cert), str(key)
+
+
+async def test_tls(certificate: tuple[str, str]) -> None:
+    cert, key = certificate
+    engine = EngineServer(EngineOptions())
+    listener = await serve(Router(engine), "127.0.0.1", 0, ssl=make_ssl_context(cert, key))
+    try:
+        client = ssl.create_default_context(cafile=cert)
+        reader, writer = await asyncio.open_connection("127.0.0.1", listener.port, ssl=client)
+        writer.write(render_request("GET", "/engine.io/?EIO=4&transport=polling"))
+        response = await read_response(reader)
+        assert response.status == 200
+        assert orjson.loads(response.body[1:])["upgrades"] == ["websocket"]
+        writer.close()
+        # A client that doesn't trust the certificate is refused by its own TLS check.
+        with pytest.raises(ssl.SSLError):
+            await asyncio.open_connection("127.0.0.1", listener.port, ssl=ssl.create_default_context())
+    finally:
+        await listener.shutdown(grace=0.5)
+
+
+async def test_sigterm_closes_sessions_and_exits() -> None:
+    env = {**os.environ, "PORT": "0"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "import tests.aio.sigterm_server as s; s.main()",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    line = await asyncio.wait_for(process.stdout.readline(), 10)
+    port = int(line.split()[1])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(render_request("GET", "/engine.io/?EIO=4&transport=polling"))
+    sid = orjson.loads((await read_response(reader)).body[1:])["sid"]
+    writer.write(render_request("GET", f"/engine.io/?EIO=4&transport=polling&sid={sid}"))
+    await asyncio.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    pending_get = await asyncio.wait_for(read_response(reader), 5)
+    assert pending_get.text == "1"
+    assert await asyncio.wait_for(process.wait(), 10) == 0
+    rest = (await process.stdout.read()).decode()
+    assert f"closed {sid} server shutting down" in rest
+    writer.close()
+
