@@ -34,4 +34,8 @@ def fanout(socket: tether.Socket, opts: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    io.run("127.0.0.1", int(os.environ.get("PORT", "3000")), on_ready=lambda _: print("READY", flush=True))
+    io.run(
+        "127.0.0.1",
+        int(os.environ.get("PORT", "3000")),
+        on_ready=lambda _: print("READY", flush=True),
+    )

@@ -34,7 +34,18 @@ _EXPORTS = {
     "Socket": "tether.socket",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ASGIApp",
+    "AckTimeoutError",
+    "ConnectionRefusedError",
+    "DisconnectedError",
+    "Handshake",
+    "Namespace",
+    "RecoveryOptions",
+    "Server",
+    "Socket",
+    "TetherError",
+]
 __version__ = "0.1.0.dev0"
 
 

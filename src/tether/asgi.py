@@ -151,7 +151,7 @@ class _AsgiWebSocket:
 
 
 class _AsgiUpgrade:
-    __slots__ = ("_send", "request", "rejected", "websocket")
+    __slots__ = ("_send", "rejected", "request", "websocket")
 
     def __init__(self, request: Request, send: Send) -> None:
         self.request = request
@@ -196,7 +196,13 @@ class ASGIApp:
         if self.other is not None:
             await self.other(scope, receive, send)
         elif scope["type"] == "http":
-            await send({"type": "http.response.start", "status": 404, "headers": [(b"content-type", b"text/plain")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 404,
+                    "headers": [(b"content-type", b"text/plain")],
+                }
+            )
             await send({"type": "http.response.body", "body": b"Not Found"})
         elif scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1000})

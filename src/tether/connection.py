@@ -62,7 +62,9 @@ class Connection:
         if socket is not None:
             socket.on_packet(packet)
         else:
-            log.debug("session %s: packet for unconnected namespace %s", self.engine.sid, packet.nsp)
+            log.debug(
+                "session %s: packet for unconnected namespace %s", self.engine.sid, packet.nsp
+            )
 
     def _connect(self, packet: Packet) -> None:
         name = packet.nsp
@@ -73,7 +75,9 @@ class Connection:
         handshake = self._handshake(auth)
         namespace = self.server.lookup(name, auth)
         if namespace is None:
-            self.send_parts(encode(Packet(PacketType.CONNECT_ERROR, name, {"message": "Invalid namespace"})))
+            self.send_parts(
+                encode(Packet(PacketType.CONNECT_ERROR, name, {"message": "Invalid namespace"}))
+            )
             return
         namespace.add(self, handshake)
 

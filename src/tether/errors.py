@@ -9,7 +9,7 @@ class TetherError(Exception):
     """Base class of tether's public errors."""
 
 
-class ConnectionRefusedError(TetherError):  # noqa: A001 - the name users of python-socketio know
+class ConnectionRefusedError(TetherError):
     """Raise in a connection middleware or handler to refuse the connection.
 
     The client receives a CONNECT_ERROR packet with ``{"message": message, "data": data}``.
@@ -33,7 +33,9 @@ class AckTimeoutError(TetherError, TimeoutError):
     ``responses`` holds the answers that did arrive, for a broadcast.
     """
 
-    def __init__(self, message: str = "operation has timed out", responses: list[Any] | None = None) -> None:
+    def __init__(
+        self, message: str = "operation has timed out", responses: list[Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.responses = responses or []
 

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from tether.adapters.base import BroadcastOptions
+from tether.adapters.base import Adapter, BroadcastOptions
 from tether.broadcast import BroadcastOperator
 from tether.errors import ConnectionRefusedError
 from tether.handlers import Handler, spawn
@@ -33,7 +33,7 @@ class Namespace:
         self.connection_handlers: list[Handler] = parent.connection_handlers if parent else []
         self.server_side_handlers: list[Handler] = parent.server_side_handlers if parent else []
         self.outgoing_hooks: list[Callable[[BroadcastOptions, list[Any]], None]] = []
-        self.adapter: Any = server.make_adapter(self)
+        self.adapter: Adapter = server.make_adapter(self)
         self._ack_ids = 0
 
     def __repr__(self) -> str:
@@ -130,8 +130,7 @@ class Namespace:
     def server_side_emit(self, event: str, *args: Any) -> int:
         """Send ``event`` to the ``server_side_emit`` handlers of the other servers of the
         cluster; returns how many servers were reached (0 without a cluster adapter)."""
-        count: int = self.adapter.server_side_emit([event, *args])
-        return count
+        return self.adapter.server_side_emit([event, *args])
 
     # -- used by sockets and adapters -------------------------------------------------------
 
@@ -154,7 +153,9 @@ class Namespace:
                         target._notify(target._any_outgoing, data)
                 return
 
-    def dispatch_server_side(self, args: list[Any], ack: Callable[[list[Any]], None] | None) -> None:
+    def dispatch_server_side(
+        self, args: list[Any], ack: Callable[[list[Any]], None] | None
+    ) -> None:
         """A ``server_side_emit`` from another server."""
         for handler in self.server_side_handlers:
             if handler.is_async:
@@ -210,7 +211,9 @@ class Namespace:
                 return
         self._connect(socket, rooms, missed)
 
-    async def _run_middlewares(self, socket: Socket, rooms: list[str], missed: list[list[Any]]) -> None:
+    async def _run_middlewares(
+        self, socket: Socket, rooms: list[str], missed: list[list[Any]]
+    ) -> None:
         for middleware in self.middlewares:
             try:
                 result = middleware.func(socket)
@@ -244,7 +247,9 @@ class Namespace:
                     socket.disconnect()
                     return
                 except Exception:
-                    log.exception("error in connection handler of %s (socket %s)", self.name, socket.id)
+                    log.exception(
+                        "error in connection handler of %s (socket %s)", self.name, socket.id
+                    )
 
 
 def _event_parts(nsp: str, data: list[Any]) -> list[str | bytes]:

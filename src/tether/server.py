@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tether.adapters.base import Adapter
 from tether.adapters.memory import MemoryAdapter, SessionAwareAdapter
 from tether.aio.engine import EngineServer, EngineSocket
 from tether.aio.http import HttpLimits
@@ -72,7 +73,7 @@ class Server:
         max_write_buffer: int = 8 * 1024 * 1024,
         connect_timeout: float = 45.0,
         max_attachments: int = 10,
-        adapter: Callable[[Namespace], Any] | None = None,
+        adapter: Callable[[Namespace], Adapter] | None = None,
         connection_state_recovery: bool | RecoveryOptions = False,
         http_limits: HttpLimits | None = None,
     ) -> None:
@@ -144,7 +145,7 @@ class Server:
                 return child
         return None
 
-    def make_adapter(self, namespace: Namespace) -> Any:
+    def make_adapter(self, namespace: Namespace) -> Adapter:
         """The adapter of a new namespace."""
         if self._adapter_factory is not None:
             return self._adapter_factory(namespace)

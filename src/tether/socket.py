@@ -7,7 +7,6 @@ import logging
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tether.broadcast import RESERVED_EVENTS, BroadcastOperator

@@ -83,14 +83,18 @@ async def listening(app: HttpApp, limits: HttpLimits | None = None) -> AsyncIter
 class WsClient:
     """A WebSocket client over loopback made of our own sans-I/O client ``Connection``."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: Any) -> None:
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: Any
+    ) -> None:
         self.reader = reader
         self.writer = writer
         self.conn = conn
         self.pending: list[Any] = []
 
     @classmethod
-    async def connect(cls, port: int, target: str, headers: dict[str, str] | None = None) -> WsClient:
+    async def connect(
+        cls, port: int, target: str, headers: dict[str, str] | None = None
+    ) -> WsClient:
         from tether import ws
 
         reader, writer = await asyncio.open_connection("127.0.0.1", port)

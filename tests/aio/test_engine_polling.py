@@ -100,7 +100,9 @@ async def test_text_and_binary_echo_in_order(make_harness: Callable[..., Any]) -
     await stop(gen)
 
 
-async def test_pending_get_is_answered_when_a_message_comes(make_harness: Callable[..., Any]) -> None:
+async def test_pending_get_is_answered_when_a_message_comes(
+    make_harness: Callable[..., Any],
+) -> None:
     h, gen = await start(make_harness)
     sid, _ = await h.open()
     poll = asyncio.create_task(h.get(f"{BASE}&sid={sid}"))
@@ -142,7 +144,9 @@ async def test_other_paths_are_404(make_harness: Callable[..., Any]) -> None:
     await stop(gen)
 
 
-async def test_overlapping_get_is_refused_and_closes_the_session(make_harness: Callable[..., Any]) -> None:
+async def test_overlapping_get_is_refused_and_closes_the_session(
+    make_harness: Callable[..., Any],
+) -> None:
     h, gen = await start(make_harness)
     sid, _ = await h.open()
     first = asyncio.create_task(h.get(f"{BASE}&sid={sid}"))
@@ -217,7 +221,9 @@ async def test_cors_defaults_to_same_origin_only(make_harness: Callable[..., Any
 
 
 async def test_cors_allowed_origins_and_preflight(make_harness: Callable[..., Any]) -> None:
-    h, gen = await start(make_harness, cors=CorsOptions(origins=["https://app.example"], credentials=True))
+    h, gen = await start(
+        make_harness, cors=CorsOptions(origins=["https://app.example"], credentials=True)
+    )
     ok = await h.get(BASE, headers={"Origin": "https://app.example"})
     assert ok.headers["access-control-allow-origin"] == "https://app.example"
     assert ok.headers["access-control-allow-credentials"] == "true"
@@ -295,4 +301,17 @@ async def test_shutdown_closes_sessions(make_harness: Callable[..., Any]) -> Non
     await h.listener.shutdown(grace=1.0)
     assert (await poll).text == "1"
     assert h.closed == ["server shutting down"]
+    await stop(gen)
+
+
+async def test_close_from_the_client_releases_the_pending_get_with_a_noop(
+    make_harness: Callable[..., Any],
+) -> None:
+    h, gen = await start(make_harness)
+    sid, _ = await h.open()
+    poll = asyncio.create_task(h.get(f"{BASE}&sid={sid}"))
+    await asyncio.sleep(0.05)
+    await h.post(f"{BASE}&sid={sid}", b"1")
+    assert (await poll).text == "6"
+    assert (await h.get(f"{BASE}&sid={sid}")).status == 400
     await stop(gen)

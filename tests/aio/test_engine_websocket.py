@@ -108,7 +108,7 @@ async def test_oversized_message_closes_with_1009() -> None:
 
 
 async def test_invalid_utf8_closes_with_1007(echo: tuple[Echo, int]) -> None:
-    app, port = echo
+    _app, port = echo
     client = await WsClient.connect(port, WS)
     await client.recv()
     frame = ws.build_frame(ws.Opcode.TEXT, b"4\xff", mask=b"abcd")
@@ -131,7 +131,10 @@ async def test_malformed_packet_closes_with_parse_error(echo: tuple[Echo, int]) 
 async def test_bad_websocket_handshake_is_400(echo: tuple[Echo, int]) -> None:
     _, port = echo
     response = await request(
-        port, "GET", WS, headers={"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13"}
+        port,
+        "GET",
+        WS,
+        headers={"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13"},
     )
     assert response.status == 400
 

@@ -22,7 +22,10 @@ class Echo:
             self.waiting.append(responder)
             responder.on_disconnect(self._dropped)
             return
-        body = f"{request.method} {request.path} {sorted(request.query.items())} ".encode() + request.body
+        body = (
+            f"{request.method} {request.path} {sorted(request.query.items())} ".encode()
+            + request.body
+        )
         responder.send(200, [("Content-Type", "text/plain")], body)
 
     def _dropped(self) -> None:
@@ -64,7 +67,7 @@ async def test_pipelined_requests_wait_for_a_pending_answer() -> None:
 async def test_client_gone_while_waiting_is_reported() -> None:
     app = Echo()
     async with listening(app) as listener:
-        reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+        _reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
         writer.write(render_request("GET", "/wait"))
         await asyncio.sleep(0.05)
         writer.close()

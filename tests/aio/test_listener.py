@@ -27,9 +27,22 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
         [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-            "-keyout", str(key), "-out", str(cert),
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
         ],
         check=True,
         capture_output=True,
@@ -51,7 +64,9 @@ async def test_tls(certificate: tuple[str, str]) -> None:
         writer.close()
         # A client that doesn't trust the certificate is refused by its own TLS check.
         with pytest.raises(ssl.SSLError):
-            await asyncio.open_connection("127.0.0.1", listener.port, ssl=ssl.create_default_context())
+            await asyncio.open_connection(
+                "127.0.0.1", listener.port, ssl=ssl.create_default_context()
+            )
     finally:
         await listener.shutdown(grace=0.5)
 
@@ -81,4 +96,3 @@ async def test_sigterm_closes_sessions_and_exits() -> None:
     rest = (await process.stdout.read()).decode()
     assert f"closed {sid} server shutting down" in rest
     writer.close()
-

@@ -39,7 +39,11 @@ def main() -> None:
         namespace.on("message", message)
         namespace.on("message-with-ack", message_with_ack)
 
-    io.run("127.0.0.1", int(os.environ.get("PORT", "3000")), on_ready=lambda _: print("READY", flush=True))
+    io.run(
+        "127.0.0.1",
+        int(os.environ.get("PORT", "3000")),
+        on_ready=lambda _: print("READY", flush=True),
+    )
 
 
 if __name__ == "__main__":

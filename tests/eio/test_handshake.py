@@ -14,11 +14,36 @@ BOTH = ("polling", "websocket")
 @pytest.mark.parametrize(
     ("method", "query", "ws", "expected"),
     [
-        ("GET", {"EIO": "4", "transport": "polling"}, False, Route(RequestKind.HANDSHAKE, "polling", "")),
-        ("GET", {"EIO": "4", "transport": "websocket"}, True, Route(RequestKind.HANDSHAKE, "websocket", "")),
-        ("GET", {"EIO": "4", "transport": "polling", "sid": "s"}, False, Route(RequestKind.POLL, "polling", "s")),
-        ("POST", {"EIO": "4", "transport": "polling", "sid": "s"}, False, Route(RequestKind.POST, "polling", "s")),
-        ("GET", {"EIO": "4", "transport": "websocket", "sid": "s"}, True, Route(RequestKind.UPGRADE, "websocket", "s")),
+        (
+            "GET",
+            {"EIO": "4", "transport": "polling"},
+            False,
+            Route(RequestKind.HANDSHAKE, "polling", ""),
+        ),
+        (
+            "GET",
+            {"EIO": "4", "transport": "websocket"},
+            True,
+            Route(RequestKind.HANDSHAKE, "websocket", ""),
+        ),
+        (
+            "GET",
+            {"EIO": "4", "transport": "polling", "sid": "s"},
+            False,
+            Route(RequestKind.POLL, "polling", "s"),
+        ),
+        (
+            "POST",
+            {"EIO": "4", "transport": "polling", "sid": "s"},
+            False,
+            Route(RequestKind.POST, "polling", "s"),
+        ),
+        (
+            "GET",
+            {"EIO": "4", "transport": "websocket", "sid": "s"},
+            True,
+            Route(RequestKind.UPGRADE, "websocket", "s"),
+        ),
     ],
 )
 def test_valid_requests(method: str, query: dict[str, str], ws: bool, expected: Route) -> None:
@@ -29,7 +54,12 @@ def test_valid_requests(method: str, query: dict[str, str], ws: bool, expected: 
     ("method", "query", "ws", "code"),
     [
         ("GET", {"transport": "polling"}, False, ErrorCode.UNSUPPORTED_PROTOCOL_VERSION),
-        ("GET", {"EIO": "3", "transport": "polling"}, False, ErrorCode.UNSUPPORTED_PROTOCOL_VERSION),
+        (
+            "GET",
+            {"EIO": "3", "transport": "polling"},
+            False,
+            ErrorCode.UNSUPPORTED_PROTOCOL_VERSION,
+        ),
         ("GET", {"EIO": "4"}, False, ErrorCode.UNKNOWN_TRANSPORT),
         ("GET", {"EIO": "4", "transport": "flash"}, False, ErrorCode.UNKNOWN_TRANSPORT),
         ("GET", {"EIO": "4", "transport": "websocket"}, False, ErrorCode.BAD_REQUEST),

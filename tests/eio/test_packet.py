@@ -65,7 +65,16 @@ def test_encode_payload_part() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "4a" + SEPARATOR, SEPARATOR + "4a", "4a" + SEPARATOR + SEPARATOR + "4b", "b!!!", "bAQ=", "x", "bé"],
+    [
+        "",
+        "4a" + SEPARATOR,
+        SEPARATOR + "4a",
+        "4a" + SEPARATOR + SEPARATOR + "4b",
+        "b!!!",
+        "bAQ=",
+        "x",
+        "bé",
+    ],
 )
 def test_malformed_payloads_are_refused_whole(bad: str) -> None:
     with pytest.raises(ParseError):

@@ -77,7 +77,9 @@ class NamespaceLike(Protocol):
     def next_ack_id(self) -> int:
         """A fresh ack id for a broadcast expecting acknowledgements."""
 
-    def dispatch_server_side(self, args: list[Any], ack: Callable[[list[Any]], None] | None) -> None:
+    def dispatch_server_side(
+        self, args: list[Any], ack: Callable[[list[Any]], None] | None
+    ) -> None:
         """Deliver a ``server_side_emit`` from another server to this server's handlers."""
 
 
@@ -102,9 +104,73 @@ class RestoredSession:
     missed_packets: list[list[Any]]
 
 
-AdapterFactory = Callable[[NamespaceLike], "Any"]
+class Adapter(Protocol):
+    """Rooms and broadcasts of one namespace: what a namespace asks of its adapter."""
+
+    def add_all(self, sid: str, rooms: Iterable[str]) -> None:
+        """Put socket ``sid`` in ``rooms``."""
+
+    def delete(self, sid: str, room: str) -> None:
+        """Take socket ``sid`` out of ``room``."""
+
+    def delete_all(self, sid: str) -> None:
+        """Take socket ``sid`` out of every room."""
+
+    def socket_rooms(self, sid: str) -> set[str]:
+        """The rooms of socket ``sid``."""
+
+    def sockets(self, rooms: Iterable[str] = ()) -> set[str]:
+        """Ids of the local sockets in any of ``rooms`` (all when empty)."""
+
+    def all_rooms(self) -> set[str]:
+        """Every room with a member."""
+
+    def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
+        """Send ``packet`` to the sockets ``opts`` designates."""
+
+    def broadcast_with_ack(
+        self,
+        packet: Packet,
+        opts: BroadcastOptions,
+        on_count: Callable[[int], None],
+        on_ack: Callable[[list[Any]], None],
+    ) -> None:
+        """Broadcast expecting acknowledgements."""
+
+    async def fetch_sockets(self, opts: BroadcastOptions) -> list[Any]:
+        """The designated sockets (remote ones too, in a cluster)."""
+
+    def add_sockets(self, opts: BroadcastOptions, rooms: list[str]) -> None:
+        """The designated sockets join ``rooms``."""
+
+    def del_sockets(self, opts: BroadcastOptions, rooms: list[str]) -> None:
+        """The designated sockets leave ``rooms``."""
+
+    def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
+        """Disconnect the designated sockets."""
+
+    def server_side_emit(
+        self, args: list[Any], ack: Callable[[list[Any]], None] | None = None
+    ) -> int:
+        """Emit to the other servers; returns how many were reached."""
+
+    def server_count(self) -> int:
+        """Servers in the cluster."""
+
+    def persist_session(self, session: PersistedSession) -> None:
+        """Keep a session for recovery."""
+
+    def restore_session(self, pid: str, offset: str) -> RestoredSession | None:
+        """Bring back a session and its missed packets."""
+
+    def close(self) -> None:
+        """Release resources."""
+
+
+AdapterFactory = Callable[[NamespaceLike], Adapter]
 
 __all__ = [
+    "Adapter",
     "AdapterFactory",
     "BroadcastFlags",
     "BroadcastOptions",

@@ -158,7 +158,9 @@ class MemoryAdapter:
         for socket in self._targets(opts):
             socket.disconnect(close)
 
-    def server_side_emit(self, args: list[Any], ack: Callable[[list[Any]], None] | None = None) -> int:
+    def server_side_emit(
+        self, args: list[Any], ack: Callable[[list[Any]], None] | None = None
+    ) -> int:
         """Send to the other servers of the cluster; returns how many were reached (none here)."""
         return 0
 

@@ -184,7 +184,9 @@ class EngineSocket:
         self._buffer: list[str | bytes] = []
         self._flush_scheduled = False
         loop = server.loop
-        self._heartbeat = Heartbeat(server.options.ping_interval, server.options.ping_timeout, loop.time())
+        self._heartbeat = Heartbeat(
+            server.options.ping_interval, server.options.ping_timeout, loop.time()
+        )
         self._beat_timer = loop.call_at(self._heartbeat.deadline, self._on_beat)
 
     @property
@@ -250,7 +252,7 @@ class EngineSocket:
         self._poll = None
         buffer, self._buffer = self._buffer, []
         if len(buffer) == 1 and type(buffer[0]) is str:
-            payload: str = buffer[0]  # type: ignore[assignment]
+            payload = buffer[0]
         else:
             payload = SEPARATOR.join([encode_payload_part(p) for p in buffer])
         self.server.answer(poll, 200, _TEXT_PLAIN, payload.encode())
@@ -430,7 +432,9 @@ class EngineSocket:
         if reason not in (Reason.FORCED_CLOSE, Reason.SERVER_SHUTTING_DOWN):
             self._buffer = []
             if poll is not None:
-                self.server.answer(poll, 200, _TEXT_PLAIN, CLOSE.encode())
+                # The client closed: its pending GET just ends (noop). Otherwise tell it.
+                packet = NOOP if reason == Reason.TRANSPORT_CLOSE else CLOSE
+                self.server.answer(poll, 200, _TEXT_PLAIN, packet.encode())
             self.server.forget(self)
             return
         # Deliver what is buffered and the close packet in the next (or the pending) GET.
@@ -497,7 +501,9 @@ class EngineServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.deflate = DeflateOptions() if self.options.per_message_deflate else None
         opts = self.options
-        self._open_upgrades = ["websocket"] if opts.allow_upgrades and "websocket" in opts.transports else []
+        self._open_upgrades = (
+            ["websocket"] if opts.allow_upgrades and "websocket" in opts.transports else []
+        )
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -505,7 +511,9 @@ class EngineServer:
             self._loop = asyncio.get_running_loop()
         return self._loop
 
-    def on_connection(self, handler: Callable[[EngineSocket], Any]) -> Callable[[EngineSocket], Any]:
+    def on_connection(
+        self, handler: Callable[[EngineSocket], Any]
+    ) -> Callable[[EngineSocket], Any]:
         """Register the function called with each new :class:`EngineSocket` (a decorator)."""
         self._on_connection = handler
         return handler
@@ -531,8 +539,13 @@ class EngineServer:
             self.answer_error(responder, exc)
             return
         if kind is RequestKind.HANDSHAKE:
-            self._check_then(request, lambda: self._open_polling(request, responder),
-                             lambda msg: self.answer_error(responder, RequestError(ErrorCode.FORBIDDEN, 403, msg)))
+            self._check_then(
+                request,
+                lambda: self._open_polling(request, responder),
+                lambda msg: self.answer_error(
+                    responder, RequestError(ErrorCode.FORBIDDEN, 403, msg)
+                ),
+            )
             return
         socket = self.sessions.get(sid)
         if socket is None:
@@ -543,7 +556,9 @@ class EngineServer:
             self.answer_error(responder, RequestError(ErrorCode.UNKNOWN_SID))
             return
         if socket._ws is not None:
-            self.answer_error(responder, RequestError(ErrorCode.BAD_REQUEST, detail="transport mismatch"))
+            self.answer_error(
+                responder, RequestError(ErrorCode.BAD_REQUEST, detail="transport mismatch")
+            )
             return
         if kind is RequestKind.POLL:
             socket._on_poll(responder)
@@ -566,8 +581,11 @@ class EngineServer:
             self._reject(upgrade, exc)
             return
         if kind is RequestKind.HANDSHAKE:
-            self._check_then(request, lambda: self._open_websocket(upgrade),
-                             lambda msg: self._reject(upgrade, RequestError(ErrorCode.FORBIDDEN, 403, msg)))
+            self._check_then(
+                request,
+                lambda: self._open_websocket(upgrade),
+                lambda msg: self._reject(upgrade, RequestError(ErrorCode.FORBIDDEN, 403, msg)),
+            )
             return
         socket = self.sessions.get(sid)
         if socket is None:
@@ -580,7 +598,9 @@ class EngineServer:
 
     # -- opening sessions -------------------------------------------------------------------
 
-    def _check_then(self, request: Request, accept: Callable[[], None], refuse: Callable[[str], None]) -> None:
+    def _check_then(
+        self, request: Request, accept: Callable[[], None], refuse: Callable[[str], None]
+    ) -> None:
         hook = self.options.allow_request
         if hook is None:
             accept()
@@ -599,7 +619,10 @@ class EngineServer:
             refuse(str(result))
 
     async def _await_check(
-        self, result: Awaitable[str | None], accept: Callable[[], None], refuse: Callable[[str], None]
+        self,
+        result: Awaitable[str | None],
+        accept: Callable[[], None],
+        refuse: Callable[[str], None],
     ) -> None:
         try:
             message = await result
@@ -625,10 +648,18 @@ class EngineServer:
             return
         socket = self._new_socket(request)
         opts = self.options
-        packet = open_packet(socket.sid, self._open_upgrades, opts.ping_interval, opts.ping_timeout, opts.max_http_buffer_size)
+        packet = open_packet(
+            socket.sid,
+            self._open_upgrades,
+            opts.ping_interval,
+            opts.ping_timeout,
+            opts.max_http_buffer_size,
+        )
         headers = list(_TEXT_PLAIN)
         if opts.cookie:
-            headers.append(("Set-Cookie", f"{opts.cookie}={socket.sid}; Path=/; HttpOnly; SameSite=Lax"))
+            headers.append(
+                ("Set-Cookie", f"{opts.cookie}={socket.sid}; Path=/; HttpOnly; SameSite=Lax")
+            )
         self.answer(responder, 200, headers, packet.encode())
         self._connected(socket)
 
@@ -639,9 +670,14 @@ class EngineServer:
         opts = self.options
         extra: Headers = []
         if opts.cookie:
-            extra.append(("Set-Cookie", f"{opts.cookie}={socket.sid}; Path=/; HttpOnly; SameSite=Lax"))
+            extra.append(
+                ("Set-Cookie", f"{opts.cookie}={socket.sid}; Path=/; HttpOnly; SameSite=Lax")
+            )
         websocket = upgrade.open_websocket(
-            socket, max_message_size=opts.max_http_buffer_size, deflate=self.deflate, extra_headers=extra
+            socket,
+            max_message_size=opts.max_http_buffer_size,
+            deflate=self.deflate,
+            extra_headers=extra,
         )
         if websocket is None:
             self.forget(socket)
@@ -649,7 +685,11 @@ class EngineServer:
             socket._beat_timer.cancel()
             return
         socket._ws = websocket
-        websocket.send_text(open_packet(socket.sid, [], opts.ping_interval, opts.ping_timeout, opts.max_http_buffer_size))
+        websocket.send_text(
+            open_packet(
+                socket.sid, [], opts.ping_interval, opts.ping_timeout, opts.max_http_buffer_size
+            )
+        )
         self._connected(socket)
 
     def _connected(self, socket: EngineSocket) -> None:

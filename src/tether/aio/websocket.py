@@ -17,7 +17,7 @@ from tether import ws
 from tether.aio.http import Headers, Upgrade, render_response
 from tether.aio.writer import Writer
 from tether.ws.deflate import DeflateOptions
-from tether.ws.handshake import HandshakeError, check_server_request
+from tether.ws import HandshakeError, check_server_request
 
 log = logging.getLogger("tether.websocket")
 

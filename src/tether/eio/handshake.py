@@ -68,12 +68,15 @@ def open_packet(
     sid: str, upgrades: list[str], ping_interval: float, ping_timeout: float, max_payload: int
 ) -> str:
     """The open packet (``0{...}``) that starts a session; intervals in seconds."""
-    return "0" + orjson.dumps(
-        {
-            "sid": sid,
-            "upgrades": upgrades,
-            "pingInterval": round(ping_interval * 1000),
-            "pingTimeout": round(ping_timeout * 1000),
-            "maxPayload": max_payload,
-        }
-    ).decode()
+    return (
+        "0"
+        + orjson.dumps(
+            {
+                "sid": sid,
+                "upgrades": upgrades,
+                "pingInterval": round(ping_interval * 1000),
+                "pingTimeout": round(ping_timeout * 1000),
+                "maxPayload": max_payload,
+            }
+        ).decode()
+    )

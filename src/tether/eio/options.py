@@ -8,7 +8,7 @@ from typing import Any
 
 #: ``allow_request(request) -> None | str``: return (or resolve to) an error message to refuse
 #: the handshake with 403, ``None`` to accept it. May be sync or async.
-AllowRequest = Callable[[Any], "str | None | Awaitable[str | None]"]
+AllowRequest = Callable[[Any], "str | Awaitable[str | None] | None"]
 
 
 @dataclass(frozen=True, slots=True)
