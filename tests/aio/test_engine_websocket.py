@@ -215,3 +215,19 @@ async def test_slow_reader_is_cut_off_and_others_go_on() -> None:
         assert "transport" in app.closed[0]
         await slow.close()
         await fast.close()
+
+
+async def test_messages_in_the_same_read_as_the_upgrade_packet_reach_the_session(
+    echo: tuple[Echo, int],
+) -> None:
+    app, port = echo
+    sid = orjson.loads((await request(port, "GET", POLL)).text[1:])["sid"]
+    client = await WsClient.connect(port, f"{WS}&sid={sid}")
+    client.send("2probe")
+    assert await client.recv() == "3probe"
+    # "5" and two messages in one TCP segment.
+    conn = client.conn
+    client.writer.write(conn.send_text("5") + conn.send_text("4a") + conn.send_binary(b"b"))
+    assert await client.recv() == "4a"
+    assert await client.recv() == b"b"
+    await client.close()

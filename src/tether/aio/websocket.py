@@ -67,13 +67,14 @@ class WebSocket:
         events = connection.receive_data(data)
         for reply in connection.data_to_send():
             self.writer.write(reply)
-        handler = self.handler
         for event in events:
+            # The handler may change between two messages of one read (an Engine.IO upgrade
+            # completes on "5" and the next frames belong to the session): look it up each time.
             kind = type(event)
             if kind is str:
-                handler.on_text(event)  # type: ignore[arg-type]
+                self.handler.on_text(event)  # type: ignore[arg-type]
             elif kind is bytes:
-                handler.on_binary(event)  # type: ignore[arg-type]
+                self.handler.on_binary(event)  # type: ignore[arg-type]
             elif kind is ws.ConnectionFailed:
                 log.debug("WebSocket failed: %s", event)
         if connection.close_transport_now():
