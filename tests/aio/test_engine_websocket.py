@@ -220,7 +220,7 @@ async def test_slow_reader_is_cut_off_and_others_go_on() -> None:
 async def test_messages_in_the_same_read_as_the_upgrade_packet_reach_the_session(
     echo: tuple[Echo, int],
 ) -> None:
-    app, port = echo
+    _app, port = echo
     sid = orjson.loads((await request(port, "GET", POLL)).text[1:])["sid"]
     client = await WsClient.connect(port, f"{WS}&sid={sid}")
     client.send("2probe")

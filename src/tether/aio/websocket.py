@@ -16,8 +16,8 @@ from typing import Protocol
 from tether import ws
 from tether.aio.http import Headers, Upgrade, render_response
 from tether.aio.writer import Writer
-from tether.ws.deflate import DeflateOptions
 from tether.ws import HandshakeError, check_server_request
+from tether.ws.deflate import DeflateOptions
 
 log = logging.getLogger("tether.websocket")
 
@@ -62,11 +62,14 @@ class WebSocket:
         self._closed = False
 
     def data_received(self, data: bytes) -> None:
-        """Feed bytes from the peer; deliver what they complete."""
+        """Feed bytes from the peer; deliver what they complete.
+
+        Messages are delivered before the automatic replies are written, so that an answer
+        to a message that came just ahead of the peer's close (or of a protocol error) still
+        goes out before our close frame; a pong is written when its ping is reached, in order.
+        """
         connection = self.connection
         events = connection.receive_data(data)
-        for reply in connection.data_to_send():
-            self.writer.write(reply)
         for event in events:
             # The handler may change between two messages of one read (an Engine.IO upgrade
             # completes on "5" and the next frames belong to the session): look it up each time.
@@ -75,10 +78,17 @@ class WebSocket:
                 self.handler.on_text(event)  # type: ignore[arg-type]
             elif kind is bytes:
                 self.handler.on_binary(event)  # type: ignore[arg-type]
+            elif kind is ws.Ping:
+                self._write_replies()
             elif kind is ws.ConnectionFailed:
                 log.debug("WebSocket failed: %s", event)
+        self._write_replies()
         if connection.close_transport_now():
             self._finish()
+
+    def _write_replies(self) -> None:
+        for reply in self.connection.data_to_send():
+            self.writer.write(reply)
 
     @property
     def paused(self) -> bool:
@@ -87,22 +97,22 @@ class WebSocket:
 
     def send_text(self, text: str) -> None:
         """Send a text message."""
-        if not self._closed:
+        if not self._closed and self.connection.can_send:
             self.writer.write(self.connection.send_text(text))
 
     def send_binary(self, data: bytes) -> None:
         """Send a binary message."""
-        if not self._closed:
+        if not self._closed and self.connection.can_send:
             self.writer.write(self.connection.send_binary(data))
 
     def send_frame(self, frame: bytes) -> None:
         """Write a frame built elsewhere (only when :attr:`can_share_frames`)."""
-        if not self._closed:
+        if not self._closed and self.connection.can_send:
             self.writer.write(frame)
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Start the closing handshake; the TCP connection closes when it completes."""
-        if self._closed or self.connection.state is not ws.State.OPEN:
+        if self._closed or not self.connection.can_send:
             return
         self.writer.write(self.connection.send_close(code, reason))
         self.writer.flush()
