@@ -22,7 +22,9 @@ setup-node: $(NPM_DIR)/node_modules/.installed
 
 ## Everything CI checks: lint, types, import layering, the whole test suite (interop and Autobahn included).
 test: setup lint
-	$(PY) -m pytest -q -p no:cacheprovider --cov --cov-report=term:skip-covered
+	$(PY) -m pytest -q -p no:cacheprovider --cov --cov-report=
+	$(PY) -m coverage report --skip-covered --include='src/tether/ws/*,src/tether/eio/*,src/tether/sio/*' --fail-under=95
+	$(PY) -m coverage report --skip-covered --fail-under=80
 
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest -q -m "not interop and not autobahn"

@@ -144,6 +144,13 @@ class Connection:
         for part in parts:
             engine.send_encoded(part)
 
+    def disconnect_all(self) -> None:
+        """Disconnect every socket (each is told with a DISCONNECT packet), then close."""
+        for name, socket in list(self.sockets.items()):
+            self.send_parts(encode(Packet(PacketType.DISCONNECT, name)))
+            socket.on_close("server namespace disconnect")
+        self.close("forced server close")
+
     def close(self, reason: str = "forced server close") -> None:
         """Disconnect every socket with ``reason`` and close the Engine.IO session."""
         for socket in list(self.sockets.values()):

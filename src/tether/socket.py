@@ -57,6 +57,7 @@ class Socket:
         "_any_outgoing",
         "_listeners",
         "_middlewares",
+        "_waiting",
         "conn",
         "connected",
         "data",
@@ -84,6 +85,7 @@ class Socket:
         self._any_listeners: list[Handler] = []
         self._any_outgoing: list[Handler] = []
         self._middlewares: list[Handler] = []
+        self._waiting: set[asyncio.Future[Any]] = set()
 
     def __repr__(self) -> str:
         return f"<Socket {self.id} nsp={self.nsp.name} connected={self.connected}>"
@@ -143,6 +145,11 @@ class Socket:
         """
         if event in RESERVED_EVENTS:
             raise ValueError(f'"{event}" is a reserved event name')
+        if callback is None and self.pid is not None:
+            # With connection state recovery, as in Node, an emit to one socket is a broadcast
+            # to its own room: it gets an offset and is replayed if the socket comes back.
+            self.nsp.to(self.id).emit(event, *args)
+            return
         if not self.connected:
             return
         ack_id = None
@@ -172,6 +179,7 @@ class Socket:
 
         ack_id = self.nsp.next_ack_id()
         self._acks[ack_id] = resolve
+        self._waiting.add(future)
         if self._any_outgoing:
             self._notify(self._any_outgoing, [event, *args])
         self.conn.send_parts(encode_event(self.nsp.name, event, args, ack_id))
@@ -181,6 +189,7 @@ class Socket:
             raise AckTimeoutError() from None
         finally:
             self._acks.pop(ack_id, None)
+            self._waiting.discard(future)
 
     def send(self, *args: Any) -> None:
         """Emit a ``message`` event."""
@@ -231,7 +240,7 @@ class Socket:
         if not self.connected:
             return
         if close:
-            self.conn.close("server namespace disconnect")
+            self.conn.disconnect_all()
             return
         self.conn.send_parts([_disconnect_packet(self.nsp.name)])
         self.on_close("server namespace disconnect")
@@ -341,14 +350,17 @@ class Socket:
             from tether.adapters.base import PersistedSession
 
             nsp.adapter.persist_session(
-                PersistedSession(self.id, self.pid, sorted(self.rooms - {self.id}), self.data)
+                PersistedSession(self.id, self.pid, sorted(self.rooms), self.data)
             )
-        acks, self._acks = self._acks, {}
+        self._acks = {}
+        waiting, self._waiting = self._waiting, set()
+        for future in waiting:
+            if not future.done():
+                future.set_exception(DisconnectedError(f"socket disconnected: {reason}"))
         nsp.adapter.delete_all(self.id)
         nsp.remove(self)
         self.conn.remove(self)
         self._emit_local("disconnect", [reason])
-        del acks
 
 
 def _connect_packet(nsp: str, data: dict[str, Any]) -> str:

@@ -211,9 +211,7 @@ class _Opaque:
     [
         [_Opaque()],
         [_Opaque(), b"x"],
-        [2**64],
-        [b"x", 2**64],
-        ["\ud800"],
+        [float("nan"), "\ud800"],
         [{b"key": 1}],
         [{(1, 2): 1}],
     ],
@@ -251,3 +249,15 @@ def test_depth_limit() -> None:
         data = [data]
     with pytest.raises(EncodeError, match="nested deeper"):
         encode_event("/", "e", [data])
+
+
+def test_lone_surrogates_are_escaped_as_javascript_does() -> None:
+    assert encode_event("/", "e", ["\ud83d"]) == ['2["e","\\ud83d"]']
+    assert encode_event("/", "e", ["\ud83d", b"x"]) == [
+        '51-["e","\\ud83d",{"_placeholder":true,"num":0}]',
+        b"x",
+    ]
+
+
+def test_integers_beyond_64_bits_are_written_as_json_numbers() -> None:
+    assert encode_event("/", "e", [2**64]) == ['2["e",18446744073709551616]']

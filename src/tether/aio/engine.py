@@ -437,21 +437,27 @@ class EngineSocket:
                 self.server.answer(poll, 200, _TEXT_PLAIN, packet.encode())
             self.server.forget(self)
             return
-        # Deliver what is buffered and the close packet in the next (or the pending) GET.
-        self._buffer.append(CLOSE)
         if poll is not None:
-            self._poll = poll
-            self._flush_scheduled = False
-            self._flush_poll()
-            self.server.forget(self)
+            self._answer_closing(poll)
         else:
             self.server.linger(self)
 
     def deliver_close(self, responder: Responder) -> None:
-        """A GET for a closed polling session that still owes its close packet."""
-        self._poll = responder
-        self._flush_poll()
-        self.server.forget(self)
+        """A GET for a closed polling session that still owes packets or its close packet."""
+        self._answer_closing(responder)
+
+    def _answer_closing(self, responder: Responder) -> None:
+        # What was sent before the close goes first, in a payload of its own: the official
+        # client acts on a close packet at once but on the packets before it a tick later,
+        # so sharing a payload would let the close overtake them (Node answers the same way).
+        if self._buffer:
+            self._poll = responder
+            self._flush_scheduled = False
+            self._flush_poll()
+            self.server.linger(self)
+        else:
+            self.server.answer(responder, 200, _TEXT_PLAIN, CLOSE.encode())
+            self.server.forget(self)
 
 
 class _Probe:

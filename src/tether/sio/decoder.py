@@ -21,14 +21,17 @@ accident; no Socket.IO implementation sends such packets):
   ``'2/admin["a"]'`` (a namespace without its comma swallows the payload) through with no data;
 - a placeholder's ``num`` must be an ``int``: JavaScript takes any number in range, ``0.0``
   included, and ``0.5`` then yields ``undefined``;
-- the JSON is parsed by ``orjson``: unpaired surrogates (escaped or not), nesting deeper than
-  1024 levels and numbers overflowing a double are errors rather than values. Integers that
+- the JSON is parsed by ``orjson``: nesting deeper than 1024 levels and numbers overflowing
+  a double are errors rather than values. An escaped lone surrogate (``"\\ud83d"``, which
+  ``JSON.stringify`` writes for a string cut inside an emoji) is accepted through the standard
+  library's parser, as JavaScript accepts it. Integers that
   fit in 64 bits stay exact ``int`` (JavaScript rounds them beyond ``2**53``), larger ones
   become ``float`` as in JavaScript.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any, Final
 
 import orjson
@@ -39,8 +42,27 @@ from tether.sio.packet import MAX_ACK_ID, RESERVED_EVENTS, Packet, PacketType
 
 __all__ = ["Decoder"]
 
-_loads: Final = orjson.loads
-_JSONDecodeError: Final = orjson.JSONDecodeError
+_JSONDecodeError: Final = ValueError  # orjson's and the standard library's errors both are
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _loads(text: str) -> Any:
+    """Parse JSON with orjson; when it refuses an escaped lone surrogate (``"\\ud83d"``,
+    which ``JSON.stringify`` writes for a string cut inside an emoji), with the standard
+    library, which keeps it as Python does."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        if "\\u" not in text:
+            raise
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
 
 _CONNECT: Final = PacketType.CONNECT
 _DISCONNECT: Final = PacketType.DISCONNECT

@@ -8,6 +8,7 @@ JSON payloads are never walked. The slow path also accepts dict keys that are no
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -21,6 +22,13 @@ __all__ = ["encode", "encode_ack", "encode_event"]
 
 _dumps: Final = orjson.dumps
 _NON_STR_KEYS: Final = orjson.OPT_NON_STR_KEYS
+
+
+def _dumps_compat(data: Any) -> bytes:
+    """What orjson refuses (a string holding a lone surrogate) as ``JSON.stringify`` writes
+    it: the surrogate escaped. Raises ``TypeError``/``ValueError`` for what JSON can't hold."""
+    return json.dumps(data, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode()
+
 
 _EVENT: Final = PacketType.EVENT
 _ACK: Final = PacketType.ACK
@@ -116,7 +124,11 @@ def _dumps_strict(data: Any) -> str:
         pass
     try:
         return _dumps(data, option=_NON_STR_KEYS).decode()
-    except TypeError as exc:
+    except TypeError:
+        pass
+    try:
+        return _dumps_compat(data).decode()
+    except (TypeError, ValueError, RecursionError) as exc:
         raise EncodeError(f"cannot encode packet data: {exc}") from exc
 
 
@@ -125,8 +137,11 @@ def _encode_binary(digit: str, nsp: str, ack_id: int | None, data: Any) -> list[
     payload, buffers = deconstruct(data)
     try:
         body = _dumps(payload, option=_NON_STR_KEYS)
-    except TypeError as exc:
-        raise EncodeError(f"cannot encode packet data: {exc}") from exc
+    except TypeError:
+        try:
+            body = _dumps_compat(payload)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise EncodeError(f"cannot encode packet data: {exc}") from exc
     if not buffers:
         # Not binary: it failed only because of its keys, the one thing the retry allows.
         return [_header("2" if digit == "5" else "3", nsp, ack_id) + body.decode()]
