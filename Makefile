@@ -36,7 +36,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/lint-imports
 
 ## Starts the demo (until the chat exists: an Engine.IO echo server that prints where to connect).
-demo: setup
+demo: $(VENV)/.installed
 	$(PY) -m tether demo --host 127.0.0.1 --port 8000
 
 autobahn: $(VENV)/.installed

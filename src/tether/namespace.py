@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from tether.adapters.base import Adapter, BroadcastOptions
 from tether.broadcast import BroadcastOperator
-from tether.errors import ConnectionRefusedError
-from tether.handlers import Handler, spawn
+from tether.errors import AckTimeoutError, ConnectionRefusedError
+from tether.handlers import Handler, ack_args, ack_value, spawn
 
 if TYPE_CHECKING:
     from tether.connection import Connection
@@ -31,7 +32,9 @@ class Namespace:
         self.handlers: dict[str, Handler] = parent.handlers if parent else {}
         self.middlewares: list[Handler] = parent.middlewares if parent else []
         self.connection_handlers: list[Handler] = parent.connection_handlers if parent else []
-        self.server_side_handlers: list[Handler] = parent.server_side_handlers if parent else []
+        self.server_side_handlers: dict[str, Handler] = (
+            parent.server_side_handlers if parent else {}
+        )
         self.outgoing_hooks: list[Callable[[BroadcastOptions, list[Any]], None]] = []
         self.adapter: Adapter = server.make_adapter(self)
         self._ack_ids = 0
@@ -54,10 +57,18 @@ class Namespace:
             wrapped = Handler(func)
             if event in ("connection", "connect"):
                 self.connection_handlers.append(wrapped)
-            elif event == "server_side_emit":
-                self.server_side_handlers.append(wrapped)
             else:
                 self.handlers[event] = wrapped
+            return func
+
+        return register if handler is None else register(handler)
+
+    def on_server_side(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
+        """Handle ``event`` sent by another server of the cluster with ``server_side_emit``:
+        ``handler(*args)``; its return value answers ``server_side_emit_with_ack``."""
+
+        def register(func: Callable[..., Any]) -> Callable[..., Any]:
+            self.server_side_handlers[event] = Handler(func)
             return func
 
         return register if handler is None else register(handler)
@@ -128,9 +139,34 @@ class Namespace:
         BroadcastOperator(self).disconnect_sockets(close)
 
     def server_side_emit(self, event: str, *args: Any) -> int:
-        """Send ``event`` to the ``server_side_emit`` handlers of the other servers of the
-        cluster; returns how many servers were reached (0 without a cluster adapter)."""
+        """Send ``event`` to the :meth:`on_server_side` handlers of the other servers of the
+        cluster; returns how many servers it reached (0 without a cluster adapter)."""
         return self.adapter.server_side_emit([event, *args])
+
+    async def server_side_emit_with_ack(
+        self, event: str, *args: Any, timeout: float = 5.0
+    ) -> list[Any]:
+        """Like :meth:`server_side_emit`, and return every other server's answer. Raises
+        :class:`~tether.errors.AckTimeoutError` (with the answers that came) after
+        ``timeout`` seconds if some are missing."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        responses: list[Any] = []
+        expected: list[int] = []
+
+        def on_ack(args: list[Any]) -> None:
+            responses.append(ack_value(args))
+            if expected and len(responses) >= expected[0] and not done.done():
+                done.set_result(None)
+
+        expected.append(self.adapter.server_side_emit([event, *args], on_ack))
+        if len(responses) >= expected[0]:
+            return responses
+        try:
+            await asyncio.wait_for(done, timeout)
+        except TimeoutError:
+            raise AckTimeoutError(responses=list(responses)) from None
+        return responses
 
     # -- used by sockets and adapters -------------------------------------------------------
 
@@ -156,15 +192,29 @@ class Namespace:
     def dispatch_server_side(
         self, args: list[Any], ack: Callable[[list[Any]], None] | None
     ) -> None:
-        """A ``server_side_emit`` from another server."""
-        for handler in self.server_side_handlers:
-            if handler.is_async:
-                spawn(handler.func(*args), f"server_side_emit handler of {self.name}")
-            else:
-                try:
-                    handler.func(*args)
-                except Exception:
-                    log.exception("error in server_side_emit handler of %s", self.name)
+        """A ``server_side_emit`` from another server: run its handler, answer the ack."""
+        if not args or not isinstance(args[0], str):
+            return
+        handler = self.server_side_handlers.get(args[0])
+        if handler is None:
+            return
+        where = f"server-side handler of {args[0]!r} ({self.name})"
+        if handler.is_async:
+
+            async def run() -> None:
+                result = await handler.func(*args[1:])
+                if ack is not None:
+                    ack(ack_args(result))
+
+            spawn(run(), where)
+            return
+        try:
+            result = handler.func(*args[1:])
+        except Exception:
+            log.exception("error in %s", where)
+            return
+        if ack is not None:
+            ack(ack_args(result))
 
     def remove(self, socket: Socket) -> None:
         """Forget a disconnected socket."""

@@ -222,9 +222,19 @@ class Server:
         """Disconnect every socket of ``/``."""
         self.sockets.disconnect_sockets(close)
 
+    def on_server_side(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
+        """Handle a ``server_side_emit`` from another server (see :meth:`Namespace.on_server_side`)."""
+        return self.sockets.on_server_side(event, handler)
+
     def server_side_emit(self, event: str, *args: Any) -> int:
         """Emit to the other servers of the cluster (see :meth:`Namespace.server_side_emit`)."""
         return self.sockets.server_side_emit(event, *args)
+
+    async def server_side_emit_with_ack(
+        self, event: str, *args: Any, timeout: float = 5.0
+    ) -> list[Any]:
+        """The other servers' answers (see :meth:`Namespace.server_side_emit_with_ack`)."""
+        return await self.sockets.server_side_emit_with_ack(event, *args, timeout=timeout)
 
     # -- serving ----------------------------------------------------------------------------
 

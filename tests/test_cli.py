@@ -1,0 +1,48 @@
+"""``tether serve module:attr`` running the benchmark contract server, as a user would."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from tests.server.helpers import SioClient
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def test_serve_the_bench_contract() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tether",
+        "serve",
+        "bench.servers.tether_contract:io",
+        "--port",
+        "0",
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    try:
+        line = (await asyncio.wait_for(process.stdout.readline(), 10)).decode()
+        assert line.startswith(
+            "tether: serving bench.servers.tether_contract:io on http://127.0.0.1:"
+        )
+        port = int(line.rsplit(":", 1)[1])
+        receiver, sender = await SioClient.open(port), await SioClient.open(port)
+        await receiver.connect()
+        await sender.connect()
+        assert await sender.call("echo", "a", 1, {"b": [2]}) == ["a", 1, {"b": [2]}]
+        assert await receiver.call("join", "r1") == []
+        assert await sender.call("fanout", {"room": "r1", "count": 3, "size": 4}) == []
+        assert [await receiver.event() for _ in range(3)] == [["tick", i, "xxxx"] for i in range(3)]
+        await sender.nothing()
+        await receiver.close()
+        await sender.close()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 10) == 0
