@@ -14,6 +14,7 @@ the sockets and writes a broadcast's prebuilt frame once for every WebSocket.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -101,27 +102,41 @@ class _AsgiWebSocket:
 
     can_share_frames = False
 
-    def __init__(self, send: Send, handler: WebSocketHandler) -> None:
+    def __init__(
+        self, send: Send, handler: WebSocketHandler, max_message_size: int, max_buffer: int
+    ) -> None:
         self.handler = handler
+        self.max_message_size = max_message_size
+        self.max_buffer = max_buffer
+        self.overflowed = False
         self._send = send
-        self._queue: deque[Message] = deque()
+        self._queue: deque[tuple[Message, int]] = deque()
+        self._queued = 0
         self._wake = asyncio.Event()
         self._closed = False
-        self.close_code = 1000
 
     @property
     def paused(self) -> bool:
-        return len(self._queue) > 1024
+        return self._queued > 64 * 1024
+
+    def _push(self, message: Message, size: int) -> None:
+        if self._closed:
+            return
+        self._queue.append((message, size))
+        self._queued += size
+        self._wake.set()
+        if self._queued > self.max_buffer:
+            # A reader too slow for its bound: drop what waits and close.
+            self.overflowed = True
+            self._queue.clear()
+            self._queued = 0
+            self.close(1008, "write buffer full")
 
     def send_text(self, text: str) -> None:
-        if not self._closed:
-            self._queue.append({"type": "websocket.send", "text": text})
-            self._wake.set()
+        self._push({"type": "websocket.send", "text": text}, len(text))
 
     def send_binary(self, data: bytes) -> None:
-        if not self._closed:
-            self._queue.append({"type": "websocket.send", "bytes": bytes(data)})
-            self._wake.set()
+        self._push({"type": "websocket.send", "bytes": bytes(data)}, len(data))
 
     def send_frame(self, frame: bytes) -> None:  # pragma: no cover - can_share_frames is False
         raise NotImplementedError
@@ -129,7 +144,7 @@ class _AsgiWebSocket:
     def close(self, code: int = 1000, reason: str = "") -> None:
         if not self._closed:
             self._closed = True
-            self._queue.append({"type": "websocket.close", "code": code, "reason": reason})
+            self._queue.append(({"type": "websocket.close", "code": code, "reason": reason}, 0))
             self._wake.set()
 
     def abort(self) -> None:
@@ -141,7 +156,8 @@ class _AsgiWebSocket:
             await self._wake.wait()
             self._wake.clear()
             while self._queue:
-                message = self._queue.popleft()
+                message, size = self._queue.popleft()
+                self._queued -= size
                 try:
                     await self._send(message)
                 except Exception:
@@ -151,13 +167,16 @@ class _AsgiWebSocket:
 
 
 class _AsgiUpgrade:
-    __slots__ = ("_send", "rejected", "request", "websocket")
+    __slots__ = ("_send", "decided", "max_buffer", "rejected", "request", "websocket")
 
-    def __init__(self, request: Request, send: Send) -> None:
+    def __init__(self, request: Request, send: Send, max_buffer: int) -> None:
         self.request = request
         self._send = send
+        self.max_buffer = max_buffer
         self.websocket: _AsgiWebSocket | None = None
         self.rejected: tuple[int, Headers, bytes] | None = None
+        #: Set once the engine accepted or refused (an async ``allow_request`` decides later).
+        self.decided = asyncio.Event()
 
     def open_websocket(
         self,
@@ -167,11 +186,13 @@ class _AsgiUpgrade:
         deflate: DeflateOptions | None = None,
         extra_headers: Headers | None = None,
     ) -> _AsgiWebSocket:
-        self.websocket = _AsgiWebSocket(self._send, handler)
+        self.websocket = _AsgiWebSocket(self._send, handler, max_message_size, self.max_buffer)
+        self.decided.set()
         return self.websocket
 
     def reject(self, status: int, headers: Headers, body: bytes = b"") -> None:
         self.rejected = (status, headers, body)
+        self.decided.set()
 
 
 class ASGIApp:
@@ -266,8 +287,12 @@ class ASGIApp:
         message = await receive()
         if message["type"] != "websocket.connect":
             return
-        upgrade = _AsgiUpgrade(_request(scope, b""), send)
-        self.io.engine.handle_upgrade(upgrade)
+        engine = self.io.engine
+        upgrade = _AsgiUpgrade(_request(scope, b""), send, engine.options.max_write_buffer)
+        engine.handle_upgrade(upgrade)
+        if not upgrade.decided.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(upgrade.decided.wait(), engine.options.upgrade_timeout)
         websocket = upgrade.websocket
         if websocket is None:
             await send({"type": "websocket.close", "code": 1008 if upgrade.rejected else 1011})
@@ -281,16 +306,21 @@ class ASGIApp:
                 kind = message["type"]
                 if kind == "websocket.receive":
                     text = message.get("text")
+                    data = text if text is not None else message.get("bytes") or b""
+                    if len(data) > websocket.max_message_size:
+                        websocket.close(1009, "message too big")
+                        code = 1009
+                        break
                     if text is not None:
                         websocket.handler.on_text(text)
                     else:
-                        websocket.handler.on_binary(message.get("bytes") or b"")
+                        websocket.handler.on_binary(data)
                 elif kind == "websocket.disconnect":
                     code = int(message.get("code", 1005))
                     break
         finally:
             websocket._closed = True
             handler = websocket.handler
-            handler.on_websocket_close(code, code not in (1000, 1001, 1005))
+            handler.on_websocket_close(code, code == 1009 or websocket.overflowed)
             await asyncio.sleep(0)
             pump.cancel()

@@ -13,14 +13,10 @@ from typing import TYPE_CHECKING, Any
 from tether.adapters.base import BroadcastFlags, BroadcastOptions
 from tether.errors import AckTimeoutError
 from tether.handlers import ack_value
-from tether.sio import Packet, PacketType
+from tether.sio import RESERVED_EVENTS, Packet, PacketType
 
 if TYPE_CHECKING:
     from tether.namespace import Namespace
-
-RESERVED_EVENTS = frozenset(
-    {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
-)
 
 
 def _rooms(rooms: str | Iterable[str]) -> frozenset[str]:
@@ -126,7 +122,8 @@ class BroadcastOperator:
             if expected[1] and len(responses) >= expected[0] and not done.done():
                 done.set_result(None)
 
-        packet = Packet(PacketType.EVENT, self._nsp.name, [event, *args], self._nsp.next_ack_id())
+        ack_id = self._nsp.next_ack_id()
+        packet = Packet(PacketType.EVENT, self._nsp.name, [event, *args], ack_id)
         self._nsp.adapter.broadcast_with_ack(packet, self._opts, on_count, on_ack)
         expected[1] = True
         if len(responses) >= expected[0]:
@@ -134,6 +131,7 @@ class BroadcastOperator:
         try:
             await asyncio.wait_for(done, timeout)
         except TimeoutError:
+            self._nsp.forget_ack(ack_id)
             raise AckTimeoutError(responses=list(responses)) from None
         return responses
 

@@ -27,13 +27,15 @@ log = logging.getLogger("tether")
 class Connection:
     """The Socket.IO side of one Engine.IO session."""
 
-    __slots__ = ("_connect_timer", "decoder", "engine", "server", "sockets")
+    __slots__ = ("_connect_timer", "connecting", "decoder", "engine", "server", "sockets")
 
     def __init__(self, server: Server, engine: EngineSocket) -> None:
         self.server = server
         self.engine = engine
         self.decoder = Decoder(max_attachments=server.max_attachments)
         self.sockets: dict[str, Socket] = {}
+        #: Namespaces whose CONNECT is being handled (middlewares running).
+        self.connecting: set[str] = set()
         engine.on_message = self.on_message
         engine.on_close = self.on_close
         self._connect_timer: asyncio.TimerHandle | None = server.engine.loop.call_later(
@@ -68,7 +70,7 @@ class Connection:
 
     def _connect(self, packet: Packet) -> None:
         name = packet.nsp
-        if name in self.sockets:
+        if name in self.sockets or name in self.connecting:
             log.debug("session %s: already connected to %s", self.engine.sid, name)
             return
         auth = packet.data if isinstance(packet.data, dict) else {}
@@ -79,6 +81,7 @@ class Connection:
                 encode(Packet(PacketType.CONNECT_ERROR, name, {"message": "Invalid namespace"}))
             )
             return
+        self.connecting.add(name)
         namespace.add(self, handshake)
 
     def _handshake(self, auth: dict[str, Any]) -> Handshake:
@@ -112,6 +115,7 @@ class Connection:
 
     def attach(self, socket: Socket) -> None:
         """A socket connected over this connection."""
+        self.connecting.discard(socket.nsp.name)
         self.sockets[socket.nsp.name] = socket
         if self._connect_timer is not None:
             self._connect_timer.cancel()
@@ -124,6 +128,7 @@ class Connection:
 
     def refuse(self, nsp: str, error: Exception) -> None:
         """Answer a CONNECT with CONNECT_ERROR."""
+        self.connecting.discard(nsp)
         if isinstance(error, ConnectionRefusedError):
             payload: Any = error.payload()
         else:
@@ -153,6 +158,9 @@ class Connection:
 
     def close(self, reason: str = "forced server close") -> None:
         """Disconnect every socket with ``reason`` and close the Engine.IO session."""
+        if self._connect_timer is not None:
+            self._connect_timer.cancel()
+            self._connect_timer = None
         for socket in list(self.sockets.values()):
             socket.on_close(reason)
         self.sockets.clear()

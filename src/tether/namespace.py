@@ -35,7 +35,8 @@ class Namespace:
         self.server_side_handlers: dict[str, Handler] = (
             parent.server_side_handlers if parent else {}
         )
-        self.outgoing_hooks: list[Callable[[BroadcastOptions, list[Any]], None]] = []
+        #: How many sockets have ``on_any_outgoing`` listeners (broadcasts skip the scan at 0).
+        self.outgoing_listeners = 0
         self.adapter: Adapter = server.make_adapter(self)
         self._ack_ids = 0
 
@@ -177,17 +178,20 @@ class Namespace:
 
     def notify_outgoing(self, opts: BroadcastOptions, data: list[Any]) -> None:
         """Run the ``on_any_outgoing`` listeners of the sockets a broadcast reaches."""
-        if not self.sockets:
+        if not self.outgoing_listeners:
             return
+        targets = self.adapter.sockets(opts.rooms) if opts.rooms else set(self.sockets)
+        if opts.except_rooms:
+            targets -= self.adapter.sockets(opts.except_rooms)
+        for sid in targets:
+            target = self.sockets.get(sid)
+            if target is not None and target._any_outgoing:
+                target._notify(target._any_outgoing, data)
+
+    def forget_ack(self, ack_id: int) -> None:
+        """Drop the callbacks of a broadcast ack that timed out."""
         for socket in self.sockets.values():
-            if socket._any_outgoing:
-                targets = self.adapter.sockets(opts.rooms) if opts.rooms else set(self.sockets)
-                excluded = self.adapter.sockets(opts.except_rooms) if opts.except_rooms else set()
-                for sid in targets - excluded:
-                    target = self.sockets.get(sid)
-                    if target is not None and target._any_outgoing:
-                        target._notify(target._any_outgoing, data)
-                return
+            socket._acks.pop(ack_id, None)
 
     def dispatch_server_side(
         self, args: list[Any], ack: Callable[[list[Any]], None] | None

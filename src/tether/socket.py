@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tether.broadcast import RESERVED_EVENTS, BroadcastOperator
+from tether.broadcast import BroadcastOperator
 from tether.errors import AckTimeoutError, DisconnectedError
 from tether.handlers import Handler, ack_args, ack_value, spawn
-from tether.sio import Packet, PacketType, encode_ack, encode_event
+from tether.sio import RESERVED_EVENTS, Packet, PacketType, encode_ack, encode_event
 
 if TYPE_CHECKING:
     from tether.aio.engine import Encoded
@@ -127,6 +127,8 @@ class Socket:
 
     def on_any_outgoing(self, handler: Callable[..., Any]) -> Callable[..., Any]:
         """Call ``handler(event, *args)`` for every event sent to this client."""
+        if not self._any_outgoing:
+            self.nsp.outgoing_listeners += 1
         self._any_outgoing.append(Handler(handler))
         return handler
 
@@ -255,14 +257,28 @@ class Socket:
         elif kind is PacketType.ACK or kind is PacketType.BINARY_ACK:
             callback = self._acks.pop(packet.id, None) if packet.id is not None else None
             if callback is not None:
-                callback(packet.data)
+                try:
+                    callback(packet.data)
+                except Exception:
+                    log.exception(
+                        "error in ack callback (namespace %s, socket %s)", self.nsp.name, self.id
+                    )
         elif kind is PacketType.DISCONNECT:
             self.on_close("client namespace disconnect")
 
     def _on_event(self, data: list[Any], ack_id: int | None) -> None:
-        if self._middlewares:
+        middlewares = self._middlewares
+        if not middlewares:
+            self._dispatch(data, ack_id)
+        elif any(m.is_async for m in middlewares):
             spawn(self._run_middlewares(data, ack_id), f"middleware of socket {self.id}")
         else:
+            for middleware in middlewares:
+                try:
+                    middleware.func(data[0], data[1:])
+                except Exception as exc:
+                    self._emit_local("error", [exc])
+                    return
             self._dispatch(data, ack_id)
 
     async def _run_middlewares(self, data: list[Any], ack_id: int | None) -> None:
@@ -314,7 +330,17 @@ class Socket:
 
     def _send_ack(self, ack_id: int, result: Any) -> None:
         if self.connected:
-            self.conn.send_parts(encode_ack(self.nsp.name, ack_id, ack_args(result)))
+            try:
+                parts = encode_ack(self.nsp.name, ack_id, ack_args(result))
+            except Exception:
+                log.exception(
+                    "cannot send the ack %r (namespace %s, socket %s)",
+                    result,
+                    self.nsp.name,
+                    self.id,
+                )
+                return
+            self.conn.send_parts(parts)
 
     def _where(self, event: str) -> str:
         return f"handler of {event!r} (namespace {self.nsp.name}, socket {self.id})"
@@ -357,6 +383,8 @@ class Socket:
         for future in waiting:
             if not future.done():
                 future.set_exception(DisconnectedError(f"socket disconnected: {reason}"))
+        if self._any_outgoing:
+            nsp.outgoing_listeners -= 1
         nsp.adapter.delete_all(self.id)
         nsp.remove(self)
         self.conn.remove(self)

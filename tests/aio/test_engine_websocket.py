@@ -231,3 +231,47 @@ async def test_messages_in_the_same_read_as_the_upgrade_packet_reach_the_session
     assert await client.recv() == "4a"
     assert await client.recv() == b"b"
     await client.close()
+
+
+async def test_a_close_frame_without_code_is_a_transport_close(echo: tuple[Echo, int]) -> None:
+    app, port = echo
+    client = await WsClient.connect(port, WS)
+    await client.recv()
+    client.writer.write(client.conn.send_close(None))
+    await asyncio.wait_for(client.recv(), 2)
+    await asyncio.sleep(0.05)
+    assert app.closed == ["transport close"]
+    await client.close()
+
+
+async def test_a_second_upgrade_attempt_does_not_disturb_the_first(echo: tuple[Echo, int]) -> None:
+    app, port = echo
+    sid = orjson.loads((await request(port, "GET", POLL)).text[1:])["sid"]
+    first = await WsClient.connect(port, f"{WS}&sid={sid}")
+    second = await WsClient.connect(port, f"{WS}&sid={sid}")
+    assert isinstance(await second.recv(), ws.Close)
+    await second.close()
+    await asyncio.sleep(0.05)
+    first.send("2probe")
+    assert await first.recv() == "3probe"
+    first.send("5")
+    first.send("4upgraded")
+    assert await first.recv() == "4upgraded"
+    assert app.sockets[0].transport == "websocket"
+    await first.close()
+
+
+async def test_pings_follow_the_interval_when_it_is_shorter_than_the_timeout() -> None:
+    app = Echo(ping_interval=0.1, ping_timeout=1.0)
+    async with listening(Router(app.engine)) as listener:
+        client = await WsClient.connect(listener.port, WS)
+        await client.recv()
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        times = []
+        for _ in range(4):
+            assert await client.recv() == "2"
+            times.append(loop.time() - start)
+            client.send("3")
+        assert times[-1] < 0.8, times  # not one ping per (interval + timeout)
+        await client.close()

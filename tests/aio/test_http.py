@@ -138,3 +138,27 @@ async def test_connection_close_is_honoured() -> None:
         assert response.headers["connection"] == "close"
         assert await asyncio.wait_for(reader.read(), 2) == b""
         writer.close()
+
+
+async def test_pipelining_behind_a_held_request_is_bounded() -> None:
+    app = Echo()
+    async with listening(app) as listener:
+        reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+        writer.write(render_request("GET", "/wait") + render_request("GET", "/x") * 3000)
+        await asyncio.sleep(0.2)
+        assert len(app.requests) == 1
+        response = await asyncio.wait_for(read_response(reader), 2)
+        assert response.status == 429  # cut off: nothing grows without bound
+        writer.close()
+
+
+async def test_many_pipelined_requests_are_answered_in_a_loop() -> None:
+    app = Echo()
+    async with listening(app) as listener:
+        reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+        writer.write(render_request("GET", "/wait") + render_request("GET", "/x") * 60)
+        await asyncio.sleep(0.1)
+        app.waiting[0].send(200, [], b"released")
+        answers = [await asyncio.wait_for(read_response(reader), 2) for _ in range(61)]
+        assert [a.status for a in answers] == [200] * 61
+        writer.close()

@@ -375,3 +375,55 @@ async def test_reserved_event_names_are_refused() -> None:
     io = tether.Server()
     with pytest.raises(ValueError):
         io.emit("disconnect")
+
+
+async def test_a_repeated_connect_during_async_middlewares_makes_one_socket() -> None:
+    io = tether.Server()
+
+    @io.use
+    async def slow(socket: tether.Socket) -> None:
+        await asyncio.sleep(0.05)
+
+    async with serving(io) as port:
+        client = await SioClient.open(port)
+        client.send_packet(tether.sio.Packet(PacketType.CONNECT, "/"))
+        client.send_packet(tether.sio.Packet(PacketType.CONNECT, "/"))
+        assert (await client.next()).type is PacketType.CONNECT
+        await client.nothing(0.2)
+        assert len(io.sockets.sockets) == 1
+        await client.close()
+        await asyncio.sleep(0.1)
+        assert len(io.sockets.sockets) == 0
+        assert io.sockets.adapter.rooms == {}
+
+
+async def test_user_errors_in_acks_do_not_break_the_connection(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    io = tether.Server()
+
+    @io.on("ask")
+    def ask(socket: tether.Socket) -> None:
+        socket.emit("q", callback=lambda *args: 1 / 0)
+
+    @io.on("unserializable")
+    def unserializable(socket: tether.Socket) -> Any:
+        return {1, 2}
+
+    @io.on("echo")
+    def echo(socket: tether.Socket, *args: Any) -> tuple[Any, ...]:
+        return args
+
+    async with serving(io) as port:
+        client = await SioClient.open(port)
+        await client.connect()
+        with caplog.at_level(logging.ERROR, logger="tether"):
+            client.emit("ask")
+            question = await client.next()
+            client.ack(question.id, "answer")
+            client.emit("unserializable", ack=True)
+            await client.nothing(0.1)
+            assert await client.call("echo", "alive") == ["alive"]
+        assert "ZeroDivisionError" in caplog.text
+        assert "cannot send the ack" in caplog.text
+        await client.close()

@@ -209,8 +209,9 @@ class SessionAwareAdapter(MemoryAdapter):
         super().broadcast(packet, opts)
 
     def persist_session(self, session: PersistedSession) -> None:
-        self._prune(time.monotonic())
-        self.sessions[session.pid] = (session, time.monotonic())
+        now = time.monotonic()
+        self._prune(now)
+        self.sessions[session.pid] = (session, now)
 
     def restore_session(self, pid: str, offset: str) -> RestoredSession | None:
         now = time.monotonic()
@@ -219,7 +220,7 @@ class SessionAwareAdapter(MemoryAdapter):
         if entry is None:
             return None
         session, _ = entry
-        index = next((i for i, p in enumerate(self.packets) if p[0] == offset), None)
+        index = self._index_of(offset)
         if index is None:
             return None
         rooms = set(session.rooms)
@@ -230,14 +231,31 @@ class SessionAwareAdapter(MemoryAdapter):
         ]
         return RestoredSession(session.sid, session.pid, session.rooms, session.data, missed)
 
+    def _index_of(self, offset: str) -> int | None:
+        # Offsets are "<prefix>-<counter>" with consecutive counters: the position is computed.
+        prefix, _, counter = offset.partition("-")
+        if prefix != self._prefix or not self.packets:
+            return None
+        try:
+            index = int(counter, 16) - int(self.packets[0][0].partition("-")[2], 16)
+        except ValueError:
+            return None
+        if 0 <= index < len(self.packets) and self.packets[index][0] == offset:
+            return index
+        return None
+
     def _prune(self, now: float) -> None:
         limit = now - self.max_disconnection_duration
         packets = self.packets
         while packets and packets[0][1] < limit:
             packets.popleft()
-        expired = [pid for pid, (_, at) in self.sessions.items() if at < limit]
-        for pid in expired:
-            del self.sessions[pid]
+        sessions = self.sessions
+        # Kept in the order they were stored, so the expired ones come first.
+        while sessions:
+            pid, (_, stored_at) = next(iter(sessions.items()))
+            if stored_at >= limit:
+                break
+            del sessions[pid]
 
 
 def _includes(rooms: set[str], opts: BroadcastOptions) -> bool:

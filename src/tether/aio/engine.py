@@ -156,6 +156,7 @@ class EngineSocket:
         "_buffer",
         "_flush_scheduled",
         "_heartbeat",
+        "_lingering",
         "_poll",
         "_probe",
         "_probe_timer",
@@ -183,6 +184,7 @@ class EngineSocket:
         self._poll: Responder | None = None
         self._buffer: list[str | bytes] = []
         self._flush_scheduled = False
+        self._lingering = False
         loop = server.loop
         self._heartbeat = Heartbeat(
             server.options.ping_interval, server.options.ping_timeout, loop.time()
@@ -263,10 +265,21 @@ class EngineSocket:
         """A text packet from the client (a WebSocket frame or part of a POST)."""
         first = text[:1]
         if first == "4":
-            if self.on_message is not None:
-                self.on_message(text[1:])
+            handler = self.on_message
+            if handler is not None:
+                try:
+                    handler(text[1:])
+                except Exception:
+                    log.exception("error in message handler of session %s", self.sid)
         elif first == "3":
-            self._heartbeat.pong(self.server.loop.time())
+            heartbeat = self._heartbeat
+            if (
+                heartbeat.pong(self.server.loop.time())
+                and self._beat_timer.when() > heartbeat.deadline
+            ):
+                # Only when ping_interval < ping_timeout: the next ping is due before the timer.
+                self._beat_timer.cancel()
+                self._beat_timer = self.server.loop.call_at(heartbeat.deadline, self._on_beat)
         elif first == "1":
             self.close_now(Reason.TRANSPORT_CLOSE)
         elif first in ("2", "5", "6", "0"):
@@ -277,12 +290,16 @@ class EngineSocket:
 
     def on_binary(self, data: bytes) -> None:
         """A binary message from the client."""
-        if self.on_message is not None:
-            self.on_message(data)
+        handler = self.on_message
+        if handler is not None:
+            try:
+                handler(data)
+            except Exception:
+                log.exception("error in message handler of session %s", self.sid)
 
     def on_websocket_close(self, code: int, error: bool) -> None:
         """Its WebSocket is gone (the WebSocketHandler side of the session)."""
-        self.close_now(Reason.TRANSPORT_ERROR if error and code != 1006 else Reason.TRANSPORT_CLOSE)
+        self.close_now(Reason.TRANSPORT_ERROR if error else Reason.TRANSPORT_CLOSE)
 
     def _on_post(self, body: bytes) -> None:
         try:
@@ -334,18 +351,23 @@ class EngineSocket:
     # -- upgrade ----------------------------------------------------------------------------
 
     def start_upgrade(self, upgrade: Upgrade) -> None:
-        """A WebSocket arrived for this polling session: probe it."""
+        """A WebSocket arrived for this polling session: probe it (or refuse it, when the
+        session is already upgrading, upgraded or closed)."""
+        busy = (
+            self.upgrade_state is not UpgradeState.POLLING or self._probe is not None or self.closed
+        )
         probe = _Probe(self)
         websocket = upgrade.open_websocket(
-            probe,
+            _DETACHED if busy else probe,
             max_message_size=self.server.options.max_http_buffer_size,
             deflate=self.server.deflate,
         )
         if websocket is None:
             return
-        if self.upgrade_state is not UpgradeState.POLLING or self._probe is not None or self.closed:
+        if busy:
             websocket.close(1000)
             return
+        probe.websocket = websocket
         self._probe = websocket
         self._probe_timer = self.server.loop.call_later(
             self.server.options.upgrade_timeout, self._cancel_upgrade
@@ -461,23 +483,26 @@ class EngineSocket:
 
 
 class _Probe:
-    """The handler of a WebSocket that is upgrading a polling session."""
+    """The handler of a WebSocket that is upgrading a polling session; it acts only while
+    its WebSocket is the session's current probe."""
 
-    __slots__ = ("socket",)
+    __slots__ = ("socket", "websocket")
 
     def __init__(self, socket: EngineSocket) -> None:
         self.socket = socket
+        self.websocket: WebSocket | None = None
 
     def on_text(self, text: str) -> None:
-        probe = self.socket._probe
-        if probe is not None:
-            self.socket._probe_text(probe, text)
+        websocket = self.websocket
+        if websocket is not None and self.socket._probe is websocket:
+            self.socket._probe_text(websocket, text)
 
     def on_binary(self, data: bytes) -> None:
-        self.socket._cancel_upgrade()
+        if self.websocket is not None and self.socket._probe is self.websocket:
+            self.socket._cancel_upgrade()
 
     def on_websocket_close(self, code: int, error: bool) -> None:
-        if self.socket._probe is not None:
+        if self.websocket is not None and self.socket._probe is self.websocket:
             self.socket._probe = None
             self.socket._cancel_upgrade()
 
@@ -555,10 +580,11 @@ class EngineServer:
             return
         socket = self.sessions.get(sid)
         if socket is None:
-            lingering = self._lingering.pop(sid, None)
-            if lingering is not None and kind is RequestKind.POLL:
-                lingering.deliver_close(responder)
-                return
+            if kind is RequestKind.POLL:
+                lingering = self._lingering.pop(sid, None)
+                if lingering is not None:
+                    lingering.deliver_close(responder)
+                    return
             self.answer_error(responder, RequestError(ErrorCode.UNKNOWN_SID))
             return
         if socket._ws is not None:
@@ -779,7 +805,9 @@ class EngineServer:
         """Keep a closed polling session until its client fetches the close packet."""
         self.sessions.pop(socket.sid, None)
         self._lingering[socket.sid] = socket
-        self.loop.call_later(self.options.close_timeout, self._lingering.pop, socket.sid, None)
+        if not socket._lingering:
+            socket._lingering = True
+            self.loop.call_later(self.options.close_timeout, self._lingering.pop, socket.sid, None)
 
     def shutdown(self) -> None:
         """Close every session with ``server shutting down``."""

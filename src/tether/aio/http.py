@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 
 import httptools
 
-from tether.aio.writer import Writer
+from tether.aio.writer import Writer, close_transport
 
 if TYPE_CHECKING:
     from tether.aio.websocket import WebSocket, WebSocketHandler
@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("tether.http")
 
 Headers = list[tuple[str, str]]
+
+#: Requests a client may pipeline behind one that waits (a long-poll GET) before it is cut off.
+MAX_PIPELINED = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,8 @@ class HttpLimits:
         request_timeout: seconds a request may take to arrive completely (408 past it).
         keep_alive_timeout: seconds an idle keep-alive connection is kept open.
         max_write_buffer: bytes queued for one slow reader before its connection is closed.
+        close_timeout: seconds a closing connection may take to drain before it is aborted
+            (a peer that stops reading cannot hold a connection open).
     """
 
     max_url: int = 8 * 1024
@@ -57,6 +62,7 @@ class HttpLimits:
     request_timeout: float = 20.0
     keep_alive_timeout: float = 5.0
     max_write_buffer: int = 8 * 1024 * 1024
+    close_timeout: float = 10.0
 
 
 class Request:
@@ -217,6 +223,8 @@ class HttpProtocol(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._reading = False
         self._refusal = 400
+        self._dispatching = False
+        self._paused = False
 
     # -- asyncio.Protocol -------------------------------------------------------------------
 
@@ -322,10 +330,17 @@ class HttpProtocol(asyncio.Protocol):
             self._upgrade_request = request
             return
         self._queue.append(request)
-        if self._current is None:
-            self._dispatch_next()
-        elif len(self._queue) == 1 and self.transport is not None:
-            self.transport.pause_reading()
+        if len(self._queue) > MAX_PIPELINED:
+            log.debug(
+                "more than %d pipelined requests from %s, closing", MAX_PIPELINED, self.client
+            )
+            self._queue.clear()
+            self.write_and_close(429, [], b"")
+            return
+        if self._current is None and not self._dispatching:
+            self._dispatch_queue()
+        else:
+            self._pause_reading()
 
     def _refuse(self, status: int) -> None:
         self._refusal = status
@@ -333,15 +348,36 @@ class HttpProtocol(asyncio.Protocol):
 
     # -- requests and answers ---------------------------------------------------------------
 
-    def _dispatch_next(self) -> None:
-        self._disarm()
-        request = self._queue.popleft()
-        responder = self._current = Responder(self, request)
+    def _dispatch_queue(self) -> None:
+        # A loop, not recursion: each answer given synchronously lets the next request go.
+        self._dispatching = True
         try:
-            self.app.handle_request(request, responder)
-        except Exception:
-            log.exception("error while handling %s %s", request.method, request.path)
-            responder.send(500, [], b"")
+            while self._queue and self._current is None and not self.closed:
+                request = self._queue.popleft()
+                responder = self._current = Responder(self, request)
+                try:
+                    self.app.handle_request(request, responder)
+                except Exception:
+                    log.exception("error while handling %s %s", request.method, request.path)
+                    responder.send(500, [], b"")
+        finally:
+            self._dispatching = False
+        if self._queue:
+            self._pause_reading()
+        else:
+            self._resume_reading()
+            if self._current is None and not self.closed:
+                self._arm(self.limits.keep_alive_timeout)
+
+    def _pause_reading(self) -> None:
+        if not self._paused and self.transport is not None:
+            self._paused = True
+            self.transport.pause_reading()
+
+    def _resume_reading(self) -> None:
+        if self._paused and self.transport is not None and not self.closed:
+            self._paused = False
+            self.transport.resume_reading()
 
     def respond(self, responder: Responder, status: int, headers: Headers, body: bytes) -> None:
         """Write the answer of the current request, then go on with the next one."""
@@ -354,11 +390,8 @@ class HttpProtocol(asyncio.Protocol):
         if not keep_alive:
             self._close()
             return
-        if self._queue:
-            self.transport.resume_reading()
-            self._dispatch_next()
-        else:
-            self._arm(self.limits.keep_alive_timeout)
+        if not self._dispatching:
+            self._dispatch_queue()
 
     def write_and_close(self, status: int, headers: Headers, body: bytes) -> None:
         """Answer with an error and close the connection."""
@@ -373,6 +406,8 @@ class HttpProtocol(asyncio.Protocol):
             self.write_and_close(400, [], b"")
             return
         self._disarm()
+        # Nothing more is read until the upgrade is accepted (maybe after an async check).
+        self._pause_reading()
         try:
             self.app.handle_upgrade(Upgrade(self, request, tail))
         except Exception:
@@ -385,9 +420,17 @@ class HttpProtocol(asyncio.Protocol):
         """Hand the connection to a WebSocket; called by :meth:`Upgrade.accept`."""
         if self.closed or self.transport is None or self.writer is None:
             return
-        self.websocket = factory(self.transport, self.writer)
+        self.websocket = websocket = factory(self.transport, self.writer)
         if tail:
-            self.websocket.data_received(tail)
+            # Delivered once the caller has finished wiring the WebSocket to its session.
+            self.loop.call_soon(self._feed_tail, websocket, tail)
+        else:
+            self._resume_reading()
+
+    def _feed_tail(self, websocket: WebSocket, tail: bytes) -> None:
+        if not self.closed:
+            websocket.data_received(tail)
+            self._resume_reading()
 
     # -- timers and closing -----------------------------------------------------------------
 
@@ -415,7 +458,7 @@ class HttpProtocol(asyncio.Protocol):
         if self.transport is not None and not self.closed:
             if self.writer is not None:
                 self.writer.flush()
-            self.transport.close()
+            close_transport(self.transport, self.limits.close_timeout)
 
     def shutdown(self) -> None:
         """Close an idle connection now; a busy one closes after its current answer."""

@@ -15,11 +15,14 @@ from typing import Protocol
 
 from tether import ws
 from tether.aio.http import Headers, Upgrade, render_response
-from tether.aio.writer import Writer
+from tether.aio.writer import Writer, close_transport
 from tether.ws import HandshakeError, check_server_request
 from tether.ws.deflate import DeflateOptions
 
 log = logging.getLogger("tether.websocket")
+
+#: Seconds the server waits for the peer's close frame, and then for the TCP close.
+CLOSE_TIMEOUT = 10.0
 
 
 class WebSocketHandler(Protocol):
@@ -117,7 +120,7 @@ class WebSocket:
         self.writer.write(self.connection.send_close(code, reason))
         self.writer.flush()
         # The server closes TCP first (RFC 6455 7.1.1): don't wait long for the peer's echo.
-        asyncio.get_running_loop().call_later(1.0, self._finish)
+        asyncio.get_running_loop().call_later(1.0, self._finish)  # then CLOSE_TIMEOUT to drain
 
     def abort(self) -> None:
         """Drop the connection without a closing handshake."""
@@ -128,14 +131,16 @@ class WebSocket:
         self._closed = True
         self.writer.close()
         connection = self.connection
-        clean = connection.close_code is not None and connection.close_code in (1000, 1001)
+        # Node reports any close as "transport close"; only a protocol failure or a reader too
+        # slow for its write buffer is an error.
+        error = connection.failed or self.writer.overflowed
         handler, self.handler = self.handler, _NULL_HANDLER
-        handler.on_websocket_close(connection.close_code or 1006, not clean)
+        handler.on_websocket_close(connection.close_code or 1006, error)
 
     def _finish(self) -> None:
         if not self.transport.is_closing():
             self.writer.flush()
-            self.transport.close()
+            close_transport(self.transport, CLOSE_TIMEOUT)
 
 
 class _NullHandler:

@@ -55,6 +55,13 @@ def _flusher_for(loop: asyncio.AbstractEventLoop) -> _Flusher:
     return flusher
 
 
+def close_transport(transport: asyncio.BaseTransport, timeout: float) -> None:
+    """Close gracefully (what is buffered is sent), and abort if that takes over ``timeout``
+    seconds: a peer that stops reading must not hold the connection open."""
+    transport.close()
+    asyncio.get_running_loop().call_later(timeout, transport.abort)  # type: ignore[attr-defined]
+
+
 class Writer:
     """The outgoing side of one TCP connection."""
 
