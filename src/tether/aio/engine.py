@@ -1,4 +1,6 @@
-"""The Engine.IO v4 server: sessions over long-polling and WebSocket, and the upgrade.
+"""The Engine.IO v4 server: it routes each HTTP request and WebSocket upgrade to its session
+(:class:`~tether.aio.engine_socket.EngineSocket`), opens new sessions, answers errors,
+CORS and compression.
 
 Usable on its own, as Node's ``engine.io`` is::
 
@@ -8,517 +10,38 @@ Usable on its own, as Node's ``engine.io`` is::
     def connected(socket: EngineSocket) -> None:
         socket.on_message = socket.send          # echo
 
-    await serve(engine, "127.0.0.1", 3000)
-
-The path of one message from a WebSocket: ``WebSocket.data_received`` → the sans-I/O
-``ws.Connection`` gives a ``str`` → :meth:`EngineSocket.on_text` reads the type digit →
-``socket.on_message(data)``. Nothing is scheduled on the way: no task, no queue.
+    await serve(Router(engine), "127.0.0.1", 3000)
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
 import gzip
 import inspect
 import logging
 import zlib
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any
 
+from tether.aio.engine_socket import (
+    JSON,
+    TEXT_HTML,
+    TEXT_PLAIN,
+    Encoded,
+    EngineSocket,
+    Reason,
+)
 from tether.aio.http import Headers, Request
-from tether.aio.websocket import WebSocketHandler
-from tether.eio.errors import ErrorCode, ParseError, RequestError
+from tether.aio.transport import Responder, Upgrade
+from tether.eio.errors import ErrorCode, RequestError
 from tether.eio.handshake import RequestKind, open_packet, route
 from tether.eio.options import EngineOptions
-from tether.eio.packet import (
-    CLOSE,
-    NOOP,
-    PING,
-    PONG_PROBE,
-    SEPARATOR,
-    encode_payload_part,
-    split_payload,
-)
-from tether.eio.session import Beat, Heartbeat, UpgradeState, new_sid
+from tether.eio.session import UpgradeState, new_sid
 from tether.ws.deflate import DeflateOptions
-from tether.ws.frames import Opcode, build_frame
 
 log = logging.getLogger("tether.engine")
 
-MessageHandler = Callable[[str | bytes], None]
-CloseHandler = Callable[[str], None]
-
-
-class Responder(Protocol):
-    """Answers one HTTP request (the native server's, or the ASGI one's)."""
-
-    request: Request
-
-    @property
-    def connected(self) -> bool:
-        """False once the client went away."""
-
-    def send(self, status: int, headers: Headers, body: bytes = b"") -> None:
-        """Send the whole response."""
-
-    def on_disconnect(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` if the client goes away before the answer."""
-
-
-class WebSocket(Protocol):
-    """A live WebSocket as the Engine.IO layer uses it (native or ASGI)."""
-
-    handler: WebSocketHandler
-    can_share_frames: bool
-
-    @property
-    def paused(self) -> bool:
-        """True while the peer reads slowly."""
-
-    def send_text(self, text: str) -> None:
-        """Send a text message."""
-
-    def send_binary(self, data: bytes) -> None:
-        """Send a binary message."""
-
-    def send_frame(self, frame: bytes) -> None:
-        """Write a prebuilt frame (only when ``can_share_frames``)."""
-
-    def close(self, code: int = 1000, reason: str = "") -> None:
-        """Close with the closing handshake."""
-
-    def abort(self) -> None:
-        """Drop the connection."""
-
-
-class Upgrade(Protocol):
-    """A WebSocket request waiting for an answer."""
-
-    request: Request
-
-    def open_websocket(
-        self,
-        handler: WebSocketHandler,
-        *,
-        max_message_size: int,
-        deflate: DeflateOptions | None = None,
-        extra_headers: Headers | None = None,
-    ) -> WebSocket | None:
-        """Accept: answer 101 and return the live WebSocket (``None`` if the handshake was bad)."""
-
-    def reject(self, status: int, headers: Headers, body: bytes = b"") -> None:
-        """Refuse with an HTTP answer."""
-
-
-class Reason(enum.StrEnum):
-    """Why a session closed, worded as Node's ``engine.io`` words it."""
-
-    TRANSPORT_CLOSE = "transport close"
-    TRANSPORT_ERROR = "transport error"
-    PING_TIMEOUT = "ping timeout"
-    FORCED_CLOSE = "forced close"
-    SERVER_SHUTTING_DOWN = "server shutting down"
-    PARSE_ERROR = "parse error"
-
-
-class Encoded:
-    """A message encoded once for many sessions: the Engine.IO packet, and its WebSocket
-    frame built on first use and then written as the same bytes to every WebSocket."""
-
-    __slots__ = ("_frame", "packet")
-
-    def __init__(self, data: str | bytes) -> None:
-        self.packet: str | bytes = "4" + data if type(data) is str else data
-        self._frame: bytes | None = None
-
-    def frame(self) -> bytes:
-        """The unmasked, uncompressed WebSocket frame of this packet."""
-        if self._frame is None:
-            packet = self.packet
-            if type(packet) is str:
-                self._frame = build_frame(Opcode.TEXT, packet.encode())
-            else:
-                self._frame = build_frame(Opcode.BINARY, packet)  # type: ignore[arg-type]
-        return self._frame
-
-
-_TEXT_PLAIN: Headers = [("Content-Type", "text/plain; charset=UTF-8")]
-_TEXT_HTML: Headers = [("Content-Type", "text/html")]
-_JSON: Headers = [("Content-Type", "application/json")]
-
-
-class EngineSocket:
-    """One Engine.IO session. Set :attr:`on_message` and :attr:`on_close` to receive."""
-
-    __slots__ = (
-        "_beat_timer",
-        "_buffer",
-        "_flush_scheduled",
-        "_heartbeat",
-        "_lingering",
-        "_poll",
-        "_probe",
-        "_probe_timer",
-        "_ws",
-        "closed",
-        "on_close",
-        "on_message",
-        "request",
-        "server",
-        "sid",
-        "upgrade_state",
-    )
-
-    def __init__(self, server: EngineServer, sid: str, request: Request) -> None:
-        self.server = server
-        self.sid = sid
-        self.request = request
-        self.on_message: MessageHandler | None = None
-        self.on_close: CloseHandler | None = None
-        self.closed = False
-        self.upgrade_state = UpgradeState.POLLING
-        self._ws: WebSocket | None = None
-        self._probe: WebSocket | None = None
-        self._probe_timer: asyncio.TimerHandle | None = None
-        self._poll: Responder | None = None
-        self._buffer: list[str | bytes] = []
-        self._flush_scheduled = False
-        self._lingering = False
-        loop = server.loop
-        self._heartbeat = Heartbeat(
-            server.options.ping_interval, server.options.ping_timeout, loop.time()
-        )
-        self._beat_timer = loop.call_at(self._heartbeat.deadline, self._on_beat)
-
-    @property
-    def transport(self) -> str:
-        """The transport in use: ``"polling"`` or ``"websocket"``."""
-        return "websocket" if self._ws is not None else "polling"
-
-    @property
-    def writable(self) -> bool:
-        """Whether a message sent now goes out at once (for volatile messages): over
-        WebSocket, unless the peer reads slowly; over polling, while a GET is pending."""
-        ws = self._ws
-        if ws is not None:
-            return not ws.paused
-        return self._poll is not None
-
-    # -- sending ----------------------------------------------------------------------------
-
-    def send(self, data: str | bytes) -> None:
-        """Send a message: text as a text packet, bytes as a binary one. Never blocks."""
-        if self.closed:
-            return
-        ws = self._ws
-        if ws is not None:
-            if type(data) is str:
-                ws.send_text("4" + data)
-            else:
-                ws.send_binary(data)  # type: ignore[arg-type]
-        else:
-            self._queue("4" + data if type(data) is str else data)
-
-    def send_encoded(self, encoded: Encoded) -> None:
-        """Send a message encoded once for many sessions (see :class:`Encoded`)."""
-        if self.closed:
-            return
-        ws = self._ws
-        if ws is None:
-            self._queue(encoded.packet)
-        elif ws.can_share_frames:
-            ws.send_frame(encoded.frame())
-        elif type(encoded.packet) is str:
-            ws.send_text(encoded.packet)
-        else:
-            ws.send_binary(encoded.packet)  # type: ignore[arg-type]
-
-    def _send_packet(self, packet: str) -> None:
-        if self._ws is not None:
-            self._ws.send_text(packet)
-        else:
-            self._queue(packet)
-
-    def _queue(self, packet: str | bytes) -> None:
-        self._buffer.append(packet)
-        if self._poll is not None and not self._flush_scheduled:
-            self._flush_scheduled = True
-            self.server.loop.call_soon(self._flush_poll)
-
-    def _flush_poll(self) -> None:
-        self._flush_scheduled = False
-        poll = self._poll
-        if poll is None or not self._buffer:
-            return
-        self._poll = None
-        buffer, self._buffer = self._buffer, []
-        if len(buffer) == 1 and type(buffer[0]) is str:
-            payload = buffer[0]
-        else:
-            payload = SEPARATOR.join([encode_payload_part(p) for p in buffer])
-        self.server.answer(poll, 200, _TEXT_PLAIN, payload.encode())
-
-    # -- receiving --------------------------------------------------------------------------
-
-    def on_text(self, text: str) -> None:
-        """A text packet from the client (a WebSocket frame or part of a POST)."""
-        first = text[:1]
-        if first == "4":
-            handler = self.on_message
-            if handler is not None:
-                try:
-                    handler(text[1:])
-                except Exception:
-                    log.exception("error in message handler of session %s", self.sid)
-        elif first == "3":
-            heartbeat = self._heartbeat
-            if (
-                heartbeat.pong(self.server.loop.time())
-                and self._beat_timer.when() > heartbeat.deadline
-            ):
-                # Only when ping_interval < ping_timeout: the next ping is due before the timer.
-                self._beat_timer.cancel()
-                self._beat_timer = self.server.loop.call_at(heartbeat.deadline, self._on_beat)
-        elif first == "1":
-            self.close_now(Reason.TRANSPORT_CLOSE)
-        elif first in ("2", "5", "6", "0"):
-            log.debug("session %s: unexpected packet %r ignored", self.sid, text[:10])
-        else:
-            log.debug("session %s: malformed packet %r", self.sid, text[:10])
-            self.close_now(Reason.PARSE_ERROR)
-
-    def on_binary(self, data: bytes) -> None:
-        """A binary message from the client."""
-        handler = self.on_message
-        if handler is not None:
-            try:
-                handler(data)
-            except Exception:
-                log.exception("error in message handler of session %s", self.sid)
-
-    def on_websocket_close(self, code: int, error: bool) -> None:
-        """Its WebSocket is gone (the WebSocketHandler side of the session)."""
-        self.close_now(Reason.TRANSPORT_ERROR if error else Reason.TRANSPORT_CLOSE)
-
-    def _on_post(self, body: bytes) -> None:
-        try:
-            packets = split_payload(body.decode("utf-8"))
-        except (ParseError, UnicodeDecodeError) as exc:
-            log.debug("session %s: bad payload: %s", self.sid, exc)
-            self.close_now(Reason.PARSE_ERROR)
-            return
-        for packet in packets:
-            if self.closed:
-                return
-            if type(packet) is str:
-                self.on_text(packet)
-            else:
-                self.on_binary(packet)  # type: ignore[arg-type]
-
-    def _on_poll(self, responder: Responder) -> None:
-        if self._poll is not None:
-            log.debug("session %s: overlapping GET", self.sid)
-            self.server.answer_error(responder, RequestError(ErrorCode.BAD_REQUEST))
-            self.close_now(Reason.TRANSPORT_ERROR)
-            return
-        self._poll = responder
-        responder.on_disconnect(self._poll_dropped)
-        if self._buffer:
-            self._flush_poll()
-        elif self.upgrade_state is UpgradeState.PROBED:
-            self._poll = None
-            self.server.answer(responder, 200, _TEXT_PLAIN, NOOP.encode())
-
-    def _poll_dropped(self) -> None:
-        self._poll = None
-        self.close_now(Reason.TRANSPORT_ERROR)
-
-    # -- heartbeat --------------------------------------------------------------------------
-
-    def _on_beat(self) -> None:
-        now = self.server.loop.time()
-        heartbeat = self._heartbeat
-        if now < heartbeat.deadline:
-            self._beat_timer = self.server.loop.call_at(heartbeat.deadline, self._on_beat)
-            return
-        if heartbeat.expire(now) is Beat.TIMED_OUT:
-            self.close_now(Reason.PING_TIMEOUT)
-            return
-        self._send_packet(PING)
-        self._beat_timer = self.server.loop.call_at(heartbeat.deadline, self._on_beat)
-
-    # -- upgrade ----------------------------------------------------------------------------
-
-    def start_upgrade(self, upgrade: Upgrade) -> None:
-        """A WebSocket arrived for this polling session: probe it (or refuse it, when the
-        session is already upgrading, upgraded or closed)."""
-        busy = (
-            self.upgrade_state is not UpgradeState.POLLING or self._probe is not None or self.closed
-        )
-        probe = _Probe(self)
-        websocket = upgrade.open_websocket(
-            _DETACHED if busy else probe,
-            max_message_size=self.server.options.max_http_buffer_size,
-            deflate=self.server.deflate,
-        )
-        if websocket is None:
-            return
-        if busy:
-            websocket.close(1000)
-            return
-        probe.websocket = websocket
-        self._probe = websocket
-        self._probe_timer = self.server.loop.call_later(
-            self.server.options.upgrade_timeout, self._cancel_upgrade
-        )
-
-    def _probe_text(self, websocket: WebSocket, text: str) -> None:
-        if text == "2probe" and self.upgrade_state is UpgradeState.POLLING:
-            websocket.send_text(PONG_PROBE)
-            self.upgrade_state = UpgradeState.PROBED
-            poll = self._poll
-            if poll is not None and not self._buffer:
-                self._poll = None
-                self.server.answer(poll, 200, _TEXT_PLAIN, NOOP.encode())
-        elif text == "5" and self.upgrade_state is UpgradeState.PROBED:
-            self._finish_upgrade(websocket)
-        else:
-            log.debug("session %s: unexpected packet %r during upgrade", self.sid, text[:10])
-            self._cancel_upgrade()
-
-    def _finish_upgrade(self, websocket: WebSocket) -> None:
-        if self._probe_timer is not None:
-            self._probe_timer.cancel()
-            self._probe_timer = None
-        self._probe = None
-        self.upgrade_state = UpgradeState.UPGRADED
-        websocket.handler = self
-        self._ws = websocket
-        poll, self._poll = self._poll, None
-        if poll is not None:
-            self.server.answer(poll, 200, _TEXT_PLAIN, NOOP.encode())
-        buffer, self._buffer = self._buffer, []
-        for packet in buffer:
-            if type(packet) is str:
-                websocket.send_text(packet)
-            else:
-                websocket.send_binary(packet)  # type: ignore[arg-type]
-
-    def _cancel_upgrade(self) -> None:
-        probe, self._probe = self._probe, None
-        if self._probe_timer is not None:
-            self._probe_timer.cancel()
-            self._probe_timer = None
-        if self.upgrade_state is UpgradeState.PROBED:
-            self.upgrade_state = UpgradeState.POLLING
-        if probe is not None:
-            probe.handler = _DETACHED
-            probe.close(1000)
-
-    # -- closing ----------------------------------------------------------------------------
-
-    def close(self) -> None:
-        """Close the session from the server side (reason ``forced close``)."""
-        self.close_now(Reason.FORCED_CLOSE)
-
-    def close_now(self, reason: str) -> None:
-        """Close the session with ``reason``; the close packet or frame is sent if possible."""
-        if self.closed:
-            return
-        self.closed = True
-        self._beat_timer.cancel()
-        if self._probe is not None:
-            self._cancel_upgrade()
-        ws = self._ws
-        if ws is not None:
-            ws.handler = _DETACHED
-            if reason in (Reason.FORCED_CLOSE, Reason.SERVER_SHUTTING_DOWN, Reason.PING_TIMEOUT):
-                ws.close(1000)
-            else:
-                ws.abort()
-            self.server.forget(self)
-        else:
-            self._close_polling(reason)
-        callback = self.on_close
-        self.on_message = None
-        self.on_close = None
-        if callback is not None:
-            try:
-                callback(reason)
-            except Exception:
-                log.exception("error in close handler of session %s", self.sid)
-
-    def _close_polling(self, reason: str) -> None:
-        poll, self._poll = self._poll, None
-        if reason not in (Reason.FORCED_CLOSE, Reason.SERVER_SHUTTING_DOWN):
-            self._buffer = []
-            if poll is not None:
-                # The client closed: its pending GET just ends (noop). Otherwise tell it.
-                packet = NOOP if reason == Reason.TRANSPORT_CLOSE else CLOSE
-                self.server.answer(poll, 200, _TEXT_PLAIN, packet.encode())
-            self.server.forget(self)
-            return
-        if poll is not None:
-            self._answer_closing(poll)
-        else:
-            self.server.linger(self)
-
-    def deliver_close(self, responder: Responder) -> None:
-        """A GET for a closed polling session that still owes packets or its close packet."""
-        self._answer_closing(responder)
-
-    def _answer_closing(self, responder: Responder) -> None:
-        # What was sent before the close goes first, in a payload of its own: the official
-        # client acts on a close packet at once but on the packets before it a tick later,
-        # so sharing a payload would let the close overtake them (Node answers the same way).
-        if self._buffer:
-            self._poll = responder
-            self._flush_scheduled = False
-            self._flush_poll()
-            self.server.linger(self)
-        else:
-            self.server.answer(responder, 200, _TEXT_PLAIN, CLOSE.encode())
-            self.server.forget(self)
-
-
-class _Probe:
-    """The handler of a WebSocket that is upgrading a polling session; it acts only while
-    its WebSocket is the session's current probe."""
-
-    __slots__ = ("socket", "websocket")
-
-    def __init__(self, socket: EngineSocket) -> None:
-        self.socket = socket
-        self.websocket: WebSocket | None = None
-
-    def on_text(self, text: str) -> None:
-        websocket = self.websocket
-        if websocket is not None and self.socket._probe is websocket:
-            self.socket._probe_text(websocket, text)
-
-    def on_binary(self, data: bytes) -> None:
-        if self.websocket is not None and self.socket._probe is self.websocket:
-            self.socket._cancel_upgrade()
-
-    def on_websocket_close(self, code: int, error: bool) -> None:
-        if self.websocket is not None and self.socket._probe is self.websocket:
-            self.socket._probe = None
-            self.socket._cancel_upgrade()
-
-
-class _Detached:
-    def on_text(self, text: str) -> None:
-        pass
-
-    def on_binary(self, data: bytes) -> None:
-        pass
-
-    def on_websocket_close(self, code: int, error: bool) -> None:
-        pass
-
-
-_DETACHED = _Detached()
+__all__ = ["Encoded", "EngineServer", "EngineSocket", "Reason"]
 
 
 class EngineServer:
@@ -595,10 +118,10 @@ class EngineServer:
         if kind is RequestKind.POLL:
             socket._on_poll(responder)
         elif len(request.body) > self.options.max_http_buffer_size:
-            self.answer(responder, 413, _TEXT_HTML, b"")
+            self.answer(responder, 413, TEXT_HTML, b"")
             socket.close_now(Reason.TRANSPORT_ERROR)
         else:
-            self.answer(responder, 200, _TEXT_HTML, b"ok")
+            self.answer(responder, 200, TEXT_HTML, b"ok")
             socket._on_post(request.body)
 
     def handle_upgrade(self, upgrade: Upgrade) -> None:
@@ -687,7 +210,7 @@ class EngineServer:
             opts.ping_timeout,
             opts.max_http_buffer_size,
         )
-        headers = list(_TEXT_PLAIN)
+        headers = list(TEXT_PLAIN)
         if opts.cookie:
             headers.append(
                 ("Set-Cookie", f"{opts.cookie}={socket.sid}; Path=/; HttpOnly; SameSite=Lax")
@@ -757,10 +280,10 @@ class EngineServer:
 
     def answer_error(self, responder: Responder, error: RequestError) -> None:
         """Answer with the status and JSON body of ``error``."""
-        self.answer(responder, error.status, _JSON, error.body())
+        self.answer(responder, error.status, JSON, error.body())
 
     def _reject(self, upgrade: Upgrade, error: RequestError) -> None:
-        upgrade.reject(error.status, list(_JSON), error.body())
+        upgrade.reject(error.status, list(JSON), error.body())
 
     def _origin_allowed(self, request: Request, origin: str) -> bool:
         if self.options.cors.allows(origin):

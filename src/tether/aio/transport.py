@@ -1,0 +1,73 @@
+"""What the Engine.IO layer needs of the HTTP layers beneath it, native or ASGI: an answer
+to a request, a WebSocket upgrade, a live WebSocket. Both :mod:`tether.aio.http` (with
+:mod:`tether.aio.websocket`) and :mod:`tether.asgi` provide them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from tether.aio.http import Headers, Request
+from tether.aio.websocket import WebSocketHandler
+from tether.ws.deflate import DeflateOptions
+
+
+class Responder(Protocol):
+    """Answers one HTTP request (the native server's, or the ASGI one's)."""
+
+    request: Request
+
+    @property
+    def connected(self) -> bool:
+        """False once the client went away."""
+
+    def send(self, status: int, headers: Headers, body: bytes = b"") -> None:
+        """Send the whole response."""
+
+    def on_disconnect(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` if the client goes away before the answer."""
+
+
+class WebSocket(Protocol):
+    """A live WebSocket as the Engine.IO layer uses it (native or ASGI)."""
+
+    handler: WebSocketHandler
+    can_share_frames: bool
+
+    @property
+    def paused(self) -> bool:
+        """True while the peer reads slowly."""
+
+    def send_text(self, text: str) -> None:
+        """Send a text message."""
+
+    def send_binary(self, data: bytes) -> None:
+        """Send a binary message."""
+
+    def send_frame(self, frame: bytes) -> None:
+        """Write a prebuilt frame (only when ``can_share_frames``)."""
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close with the closing handshake."""
+
+    def abort(self) -> None:
+        """Drop the connection."""
+
+
+class Upgrade(Protocol):
+    """A WebSocket request waiting for an answer."""
+
+    request: Request
+
+    def open_websocket(
+        self,
+        handler: WebSocketHandler,
+        *,
+        max_message_size: int,
+        deflate: DeflateOptions | None = None,
+        extra_headers: Headers | None = None,
+    ) -> WebSocket | None:
+        """Accept: answer 101 and return the live WebSocket (``None`` if the handshake was bad)."""
+
+    def reject(self, status: int, headers: Headers, body: bytes = b"") -> None:
+        """Refuse with an HTTP answer."""
