@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tether.asgi import ASGIApp
+    from tether.client import Client, ConnectError, SyncClient
     from tether.errors import (
         AckTimeoutError,
         ConnectionRefusedError,
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "ASGIApp": "tether.asgi",
     "AckTimeoutError": "tether.errors",
+    "Client": "tether.client",
+    "ConnectError": "tether.client",
+    "SyncClient": "tether.client",
     "ConnectionRefusedError": "tether.errors",
     "DisconnectedError": "tether.errors",
     "TetherError": "tether.errors",
@@ -37,6 +41,8 @@ _EXPORTS = {
 __all__ = [
     "ASGIApp",
     "AckTimeoutError",
+    "Client",
+    "ConnectError",
     "ConnectionRefusedError",
     "DisconnectedError",
     "Handshake",
@@ -44,6 +50,7 @@ __all__ = [
     "RecoveryOptions",
     "Server",
     "Socket",
+    "SyncClient",
     "TetherError",
 ]
 __version__ = "0.1.0.dev0"

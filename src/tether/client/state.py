@@ -1,0 +1,72 @@
+"""What the client keeps per namespace and per handler, its errors and small helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from tether.errors import TetherError
+
+Handler = Callable[..., Any]
+H = TypeVar("H", bound=Handler)
+Auth = Mapping[str, Any] | Callable[[], Mapping[str, Any] | Awaitable[Mapping[str, Any]]] | None
+
+#: Events a client may not emit (they name what happens to the socket).
+RESERVED = frozenset({"connect", "connect_error", "disconnect", "disconnecting"})
+#: Events of the connection as a whole, not of one namespace.
+MANAGER_EVENTS = frozenset(
+    {"reconnect_attempt", "reconnect", "reconnect_error", "reconnect_failed"}
+)
+
+
+class ConnectError(TetherError, ConnectionError):
+    """``connect()`` failed: the server is unreachable, or refused a namespace.
+
+    ``data`` is the server's CONNECT_ERROR ``data`` (``None`` when there was none).
+    """
+
+    def __init__(self, message: str, data: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data
+
+
+@dataclass(slots=True)
+class Callback:
+    fn: Handler
+    is_coroutine: bool
+
+
+def make_callback(fn: Handler) -> Callback:
+    return Callback(fn, inspect.iscoroutinefunction(fn))
+
+
+def ack_value(args: list[Any]) -> Any:
+    if not args:
+        return None
+    return args[0] if len(args) == 1 else tuple(args)
+
+
+def ack_args(result: Any) -> list[Any]:
+    if result is None:
+        return []
+    return list(result) if isinstance(result, tuple) else [result]
+
+
+@dataclass(slots=True)
+class NamespaceState:
+    name: str
+    active: bool = True  # wants to be connected (False after a server or client disconnect)
+    connected: bool = False
+    sid: str | None = None
+    pid: str | None = None
+    offset: str | None = None
+    recovered: bool = False
+    buffer: list[tuple[list[str | bytes], int | None]] = field(default_factory=list)
+    received: list[tuple[list[Any], int | None]] = field(default_factory=list)
+    acks: dict[int, asyncio.Future[list[Any]]] = field(default_factory=dict)
+    next_id: int = 0
+    waiter: asyncio.Future[None] | None = None
