@@ -138,3 +138,54 @@ async def test_recovery_with_missed_packets(
     assert me["recovered"] is True
     assert me["data"] == {"name": "rec"}
     await client.disconnect()
+
+
+async def _start_node(port: int) -> asyncio.subprocess.Process:
+    from tests.interop.harness import REPO, require_node
+
+    process = await asyncio.create_subprocess_exec(
+        require_node(),
+        "tests/interop/sio_node_server.mjs",
+        cwd=REPO,
+        env={**__import__("os").environ, "PORT": str(port)},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    async with asyncio.timeout(15):
+        while (await process.stdout.readline()).strip() != b"READY":
+            pass
+    return process
+
+
+async def test_reconnects_after_the_node_server_process_is_killed_and_restarted() -> None:
+    from tests.interop.harness import free_port
+
+    port = free_port()
+    server = await _start_node(port)
+    client = Client(reconnection_delay=0.1, reconnection_delay_max=0.3)
+    events: list[str] = []
+    client.on("disconnect", lambda reason: events.append(f"disconnect:{reason}"))
+    client.on("reconnect", lambda attempt: events.append("reconnect"))
+    try:
+        await client.connect(f"http://127.0.0.1:{port}", transports=["websocket"])
+        first_sid = client.sid
+        server.kill()
+        await server.wait()
+        await until(lambda: not client.connected)
+        echoed: list[Any] = []
+        client.on("echo", lambda *args: echoed.append(args))
+        answer = asyncio.ensure_future(client.emit_with_ack("echo", "buffered", timeout=15))
+        await asyncio.sleep(0.5)  # a few failed attempts while nothing listens
+        server = await _start_node(port)
+        assert await answer == "buffered"
+        await until(lambda: client.connected)
+        assert client.sid != first_sid  # a new server process: a new session
+        assert events[0] == "disconnect:transport close"
+        assert "reconnect" in events
+        await client.disconnect()
+    finally:
+        if server.returncode is None:
+            server.kill()
+            await server.wait()
+        if server.stdout is not None:
+            server.stdout.feed_eof()
