@@ -16,7 +16,14 @@ $(NPM_DIR)/node_modules/.installed: $(NPM_DIR)/package.json
 	cd $(NPM_DIR) && npm ci --no-audit --no-fund --silent || npm install --no-audit --no-fund --silent
 	touch $@
 
-setup: $(VENV)/.installed $(NPM_DIR)/node_modules/.installed
+BUNDLE := src/tether/static/socket.io.js
+
+# The official socket.io-client bundle, served by tether at /socket.io/socket.io.js; copied
+# from the npm package, never committed.
+$(BUNDLE): $(VENV)/.installed $(NPM_DIR)/node_modules/.installed
+	$(PY) -m tether.static --from $(NPM_DIR)/node_modules/socket.io-client/dist
+
+setup: $(VENV)/.installed $(NPM_DIR)/node_modules/.installed $(BUNDLE)
 
 setup-node: $(NPM_DIR)/node_modules/.installed
 
@@ -27,7 +34,7 @@ test: setup lint
 	$(PY) -m coverage report --skip-covered --fail-under=80
 
 test-fast: $(VENV)/.installed
-	$(PY) -m pytest -q -m "not interop and not autobahn"
+	$(PY) -m pytest -q -m "not interop and not autobahn and not browser"
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests bench
@@ -35,9 +42,9 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/mypy src
 	$(VENV)/bin/lint-imports
 
-## Starts the demo (until the chat exists: an Engine.IO echo server that prints where to connect).
-demo: $(VENV)/.installed
-	$(PY) -m tether demo --host 127.0.0.1 --port 8000
+## Starts the chat demo on http://127.0.0.1:8000
+demo: setup
+	$(PY) -m tether demo chat --host 127.0.0.1 --port 8000
 
 autobahn: $(VENV)/.installed
 	$(PY) -m pytest -q -m autobahn tests/conformance
@@ -46,4 +53,4 @@ bench: setup
 	@echo "bench/: not written yet (issue 7)"; exit 1
 
 clean:
-	rm -rf $(VENV) $(NPM_DIR)/node_modules reports artifacts
+	rm -rf $(VENV) $(NPM_DIR)/node_modules reports artifacts src/tether/static/socket.io*

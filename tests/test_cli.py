@@ -43,6 +43,24 @@ async def test_serve_the_bench_contract() -> None:
         await sender.nothing()
         await receiver.close()
         await sender.close()
+        # The client commands are wired into the same `tether` command.
+        emit = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tether",
+            "emit",
+            f"http://127.0.0.1:{port}",
+            "echo",
+            "1",
+            "x",
+            "--ack",
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+            stdout=asyncio.subprocess.PIPE,
+        )
+        out, _ = await asyncio.wait_for(emit.communicate(), 20)
+        assert emit.returncode == 0
+        assert out.decode().split() == ["[1,", '"x"]']
     finally:
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 10) == 0

@@ -10,31 +10,30 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from tether.aio.engine import EngineServer, EngineSocket
-from tether.aio.listener import Listener, Router, make_ssl_context, run
-from tether.eio.options import EngineOptions
+from tether.aio.listener import Listener
+from tether.cli_client import register as register_client_commands
 
 
 def _demo(args: argparse.Namespace) -> int:
-    engine = EngineServer(EngineOptions(path="/engine.io/"))
+    from tether.demo import create_app
+    from tether.static import STATIC_DIR
 
-    @engine.on_connection
-    def connected(socket: EngineSocket) -> None:
-        socket.on_message = socket.send
+    io = create_app()
 
     def ready(listener: Listener) -> None:
         scheme = "https" if args.certfile else "http"
-        print(
-            f"tether demo: an Engine.IO echo server at {scheme}://{args.host}:{listener.port}/engine.io/\n"
-            "Connect with the official engine.io-client, e.g. in Node:\n"
-            f"  new (require('engine.io-client').Socket)('{scheme}://{args.host}:{listener.port}')"
-            ".on('message', console.log).on('open', function () {{ this.send('hi') }})\n"
-            "Press Ctrl+C to stop.",
-            flush=True,
-        )
+        print(f"tether demo chat: open {scheme}://{args.host}:{listener.port}/", flush=True)
+        if not (STATIC_DIR / "socket.io.min.js").is_file():
+            print(
+                f"tether demo: the socket.io-client bundle is missing from {STATIC_DIR};\n"
+                "  install it with: python -m tether.static --from "
+                "tests/interop/node_modules/socket.io-client/dist (make setup does it)",
+                file=sys.stderr,
+                flush=True,
+            )
+        print("Press Ctrl+C to stop.", flush=True)
 
-    ssl = make_ssl_context(args.certfile, args.keyfile) if args.certfile else None
-    run(Router(engine), args.host, args.port, ssl=ssl, on_ready=ready)
+    io.run(args.host, args.port, certfile=args.certfile, keyfile=args.keyfile, on_ready=ready)
     return 0
 
 
@@ -70,7 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tether", description="Socket.IO for Python.")
     parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="start the demo server")
+    demo = commands.add_parser("demo", help="start the demo: tether demo [chat]")
+    demo.add_argument("app", nargs="?", default="chat", choices=["chat"], help="the demo (chat)")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--certfile")
@@ -83,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--certfile")
     serve.add_argument("--keyfile")
     serve.set_defaults(func=_serve)
+    register_client_commands(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     result: int = args.func(args)

@@ -52,6 +52,8 @@ class Server:
     Settings are Node's, in snake case (seconds for durations). ``cors_origins``: ``"*"``
     or a list of allowed origins; by default no cross-origin access. ``adapter``: a factory
     ``adapter(namespace)`` (in-memory by default; a Redis adapter for a cluster).
+    ``serve_client``: serve the browser bundle at ``<path>socket.io.js`` (see
+    :mod:`tether.static`).
     """
 
     def __init__(
@@ -76,6 +78,7 @@ class Server:
         adapter: Callable[[Namespace], Adapter] | None = None,
         connection_state_recovery: bool | RecoveryOptions = False,
         http_limits: HttpLimits | None = None,
+        serve_client: bool = True,
     ) -> None:
         self.engine = EngineServer(
             EngineOptions(
@@ -105,6 +108,8 @@ class Server:
         self.namespaces: dict[str, Namespace] = {}
         self._parents: list[tuple[NamespaceMatcher, Namespace]] = []
         self.router = Router(self.engine)
+        if serve_client:
+            self._mount_client_bundle(path)
         self.listener: Listener | None = None
         self.sockets = self.of("/")
 
@@ -152,6 +157,13 @@ class Server:
         if self.recovery is not None:
             return SessionAwareAdapter(namespace, self.recovery.max_disconnection_duration)
         return MemoryAdapter(namespace)
+
+    def _mount_client_bundle(self, path: str) -> None:
+        """Serve the socket.io-client bundle at ``<path>socket.io.js`` (Node's ``serveClient``),
+        in front of the engine, which answers every other path under ``path``."""
+        from tether.static import ClientBundle
+
+        self.router.apps.insert(0, ClientBundle(path))
 
     def _on_engine_connection(self, engine_socket: EngineSocket) -> None:
         Connection(self, engine_socket)

@@ -1,0 +1,123 @@
+"""The official ``socket.io-client`` browser bundle, served by tether (Node's ``serveClient``).
+
+The bundle is not part of the repository: it is copied from the npm package at setup time,
+``python -m tether.static --from tests/interop/node_modules/socket.io-client/dist``, into
+``src/tether/static/``. :class:`ClientBundle` answers ``<path>socket.io.js``,
+``socket.io.min.js`` and their ``.map`` files with an ``ETag`` (304 on ``If-None-Match``)
+and gzip when the client accepts it; 404 when the files are absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import shutil
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tether.aio.http import Request, Responder, Upgrade
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+BUNDLE_FILES = ("socket.io.js", "socket.io.min.js", "socket.io.js.map", "socket.io.min.js.map")
+_JS = "application/javascript; charset=utf-8"
+_MAP = "application/json; charset=utf-8"
+
+
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    stamp: tuple[int, int]
+    body: bytes
+    gzipped: bytes
+    etag: str
+
+
+class ClientBundle:
+    """A mounted app (see :class:`tether.aio.listener.Router`) serving the client bundle
+    under ``path`` (the Socket.IO path, ``/socket.io/`` by default)."""
+
+    def __init__(self, path: str = "/socket.io/", directory: Path = STATIC_DIR) -> None:
+        base = path if path.endswith("/") else path + "/"
+        self.directory = directory
+        self.routes = {base + name: name for name in BUNDLE_FILES}
+        self._cache: dict[str, _Cached] = {}
+
+    def handles(self, path: str) -> bool:
+        """Whether ``path`` names one of the bundle files."""
+        return path in self.routes
+
+    def _load(self, name: str) -> _Cached | None:
+        file = self.directory / name
+        try:
+            info = file.stat()
+        except OSError:
+            return None
+        stamp = (info.st_mtime_ns, info.st_size)
+        cached = self._cache.get(name)
+        if cached is None or cached.stamp != stamp:
+            body = file.read_bytes()
+            etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+            cached = self._cache[name] = _Cached(stamp, body, gzip.compress(body, 6), etag)
+        return cached
+
+    def handle_request(self, request: Request, responder: Responder) -> None:
+        """Answer GET/HEAD with the file, 304 when the ETag matches, 404 when absent."""
+        name = self.routes[request.path]
+        if request.method not in ("GET", "HEAD"):
+            responder.send(405, [("Allow", "GET, HEAD"), ("Content-Type", "text/plain")], b"")
+            return
+        cached = self._load(name)
+        if cached is None:
+            responder.send(404, [("Content-Type", "text/plain")], b"Not Found")
+            return
+        headers = [
+            ("Content-Type", _MAP if name.endswith(".map") else _JS),
+            ("ETag", cached.etag),
+            ("Cache-Control", "public, max-age=0"),
+            ("Vary", "Accept-Encoding"),
+        ]
+        wanted = request.headers.get("if-none-match", "")
+        if cached.etag in (tag.strip() for tag in wanted.split(",")):
+            responder.send(304, headers)
+            return
+        body = cached.body
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            headers.append(("Content-Encoding", "gzip"))
+            body = cached.gzipped
+        responder.send(200, headers, b"" if request.method == "HEAD" else body)
+
+    def handle_upgrade(self, upgrade: Upgrade) -> None:
+        """No WebSocket here."""
+        upgrade.reject(400, [("Content-Type", "text/plain")], b"Bad Request")
+
+
+def install(source: Path, target: Path = STATIC_DIR) -> list[Path]:
+    """Copy the bundle files from ``source`` (the npm package's ``dist``) into ``target``."""
+    missing = [name for name in BUNDLE_FILES if not (source / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{source}: missing {', '.join(missing)}")
+    target.mkdir(parents=True, exist_ok=True)
+    return [Path(shutil.copyfile(source / name, target / name)) for name in BUNDLE_FILES]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m tether.static --from <socket.io-client/dist>``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tether.static", description="Install the socket.io-client bundle."
+    )
+    parser.add_argument("--from", dest="source", required=True, type=Path)
+    parser.add_argument("--to", dest="target", default=STATIC_DIR, type=Path)
+    args = parser.parse_args(argv)
+    try:
+        copied = install(args.source, args.target)
+    except FileNotFoundError as error:
+        print(f"tether.static: {error}", file=sys.stderr)
+        return 1
+    print(f"tether.static: {len(copied)} files into {args.target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,253 @@
+"""The chat server's logic over loopback, with the minimal Socket.IO client of the server tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from tests.server.helpers import SioClient, serving
+from tether.demo import ChatState, create_app
+from tether.sio import PacketType
+
+
+class User:
+    """A chat client: acks are awaited while the events that come first are kept."""
+
+    def __init__(self, sio: SioClient) -> None:
+        self.sio = sio
+        self.events: deque[list[Any]] = deque()
+
+    async def call(self, event: str, *args: Any) -> list[Any]:
+        ack_id = self.sio.emit(event, *args, ack=True)
+        while True:
+            packet = await self.sio.next()
+            if packet.type is PacketType.ACK and packet.id == ack_id:
+                return list(packet.data)
+            assert packet.type is PacketType.EVENT, packet
+            self.events.append(list(packet.data))
+
+    def emit(self, event: str, *args: Any) -> None:
+        self.sio.emit(event, *args)
+
+    async def nothing(self) -> None:
+        assert not self.events, self.events
+        await self.sio.nothing()
+
+    async def close(self) -> None:
+        await self.sio.close()
+
+
+class Chat:
+    def __init__(self, port: int, state: ChatState) -> None:
+        self.port = port
+        self.state = state
+        self.clients: list[User] = []
+
+    async def user(self, nick: str | None = None) -> User:
+        sio = await SioClient.open(self.port)
+        await sio.connect()
+        client = User(sio)
+        self.clients.append(client)
+        if nick is not None:
+            [answer] = await client.call("hello", {"nick": nick})
+            assert answer["ok"] and answer["nick"] == nick, answer
+            assert await next_event(client, "members")
+        return client
+
+
+async def next_event(client: User, name: str, timeout: float = 3.0) -> Any:
+    """The data of the next ``name`` event, skipping others."""
+    while True:
+        event = client.events.popleft() if client.events else await client.sio.event(timeout)
+        if event[0] == name:
+            return event[1]
+
+
+async def drain(client: User) -> None:
+    client.events.clear()
+    await asyncio.sleep(0.05)
+    while not client.sio.packets.empty():
+        client.sio.packets.get_nowait()
+
+
+@pytest.fixture
+async def chat() -> AsyncIterator[Chat]:
+    state = ChatState(history_size=3)
+    io = create_app(store=state, burst=4, rate=0.5)
+    async with serving(io) as port:
+        room = Chat(port, state)
+        yield room
+        for client in room.clients:
+            await client.close()
+
+
+async def test_hello_lists_channels_and_refuses_bad_or_taken_nicks(chat: Chat) -> None:
+    ada = await chat.user()
+    [answer] = await ada.call("hello", {"nick": "ada"})
+    assert answer["channels"] == ["general", "random"]
+    assert await next_event(ada, "members") == [{"nick": "ada", "status": "online"}]
+    bob = await chat.user()
+    assert (await bob.call("hello", {"nick": "ada"}))[0] == {"error": "The nickname ada is taken."}
+    for bad in ["", "x" * 25, "no spaces", None, 3]:
+        [answer] = await bob.call("hello", {"nick": bad})
+        assert "Nicknames are" in answer["error"]
+    assert (await bob.call("hello", "ada"))[0] == {"error": "Bad request."}
+    assert (await bob.call("join", "general"))[0] == {"error": "Choose a nickname first."}
+
+
+async def test_join_create_leave_and_history_on_join(chat: Chat) -> None:
+    ada, bob = await chat.user("ada"), await chat.user("bob")
+    [joined] = await ada.call("join", "general")
+    assert joined == {"ok": True, "channel": "general", "history": []}
+    assert (await next_event(ada, "notice"))["text"] == "ada joined #general"
+    for i in range(3):
+        [sent] = await ada.call("message", {"channel": "general", "text": f"  m{i} "})
+        assert sent["ok"] and sent["message"]["text"] == f"m{i}"
+    await ada.call("message", {"channel": "general", "text": "m3"})
+    [joined] = await bob.call("join", "general")  # the last 3 (history_size) come with the join
+    assert [m["text"] for m in joined["history"]] == ["m1", "m2", "m3"]
+    assert {m["from"] for m in joined["history"]} == {"ada"}
+    assert (await bob.call("join", "nope"))[0] == {"error": "No channel #nope (create it first)."}
+    assert "Channel names" in (await bob.call("join", "Bad Name"))[0]["error"]
+
+    await drain(ada)
+    [created] = await bob.call("create", "rust")
+    assert created["ok"] and created["channel"] == "rust"
+    assert await next_event(ada, "channels") == ["general", "random", "rust"]
+    assert (await ada.call("create", "rust"))[0] == {"error": "#rust exists already."}
+    assert (await ada.call("leave", "rust"))[0] == {"error": "You are not in #rust."}
+
+    await drain(ada)
+    [left] = await bob.call("leave", "general")
+    assert left == {"ok": True, "channel": "general"}
+    assert (await next_event(ada, "notice"))["text"] == "bob left #general"
+    [refused] = await bob.call("message", {"channel": "general", "text": "hi"})
+    assert refused == {"error": "Join #general before writing in it."}
+
+
+async def test_messages_reach_the_channel_but_not_the_sender(chat: Chat) -> None:
+    ada, bob, eve = await chat.user("ada"), await chat.user("bob"), await chat.user("eve")
+    await ada.call("join", "general")
+    await bob.call("join", "general")
+    await eve.call("join", "random")
+    for client in (ada, bob, eve):
+        await drain(client)
+    [sent] = await ada.call("message", {"channel": "general", "text": "hello"})
+    received = await next_event(bob, "message")
+    assert received == sent["message"]
+    assert received["from"] == "ada" and received["channel"] == "general"
+    await ada.nothing()
+    await eve.nothing()
+
+
+async def test_direct_messages_reach_only_their_target(chat: Chat) -> None:
+    ada, bob, eve = await chat.user("ada"), await chat.user("bob"), await chat.user("eve")
+    for client in (ada, bob, eve):
+        await drain(client)
+    [sent] = await ada.call("dm", {"to": "bob", "text": "psst"})
+    assert sent["ok"]
+    dm = await next_event(bob, "dm")
+    assert (dm["from"], dm["to"], dm["text"]) == ("ada", "bob", "psst")
+    await eve.nothing()
+    await ada.nothing()
+    assert (await ada.call("dm", {"to": "zed", "text": "x"}))[0] == {"error": "zed is not online."}
+    assert (await ada.call("dm", {"to": "ada", "text": "x"}))[0] == {"error": "That is you."}
+
+
+async def test_validation_errors(chat: Chat) -> None:
+    ada = await chat.user("ada")
+    await ada.call("join", "general")
+    for text, error in [
+        ("", "Message is empty."),
+        ("   ", "Message is empty."),
+        (None, "Message is empty."),
+        ("x" * 501, "Message is too long (501 characters, at most 500)."),
+    ]:
+        [answer] = await ada.call("message", {"channel": "general", "text": text})
+        assert answer == {"error": error}
+    assert (await ada.call("message", ["not", "a", "dict"]))[0] == {"error": "Bad request."}
+    assert (await ada.call("message"))[0] == {"error": "Bad request."}
+    [answer] = await ada.call("message", {"channel": "general", "text": "x" * 500})
+    assert answer["ok"]
+
+
+async def test_flood_limit_per_socket(chat: Chat) -> None:
+    ada, bob = await chat.user("ada"), await chat.user("bob")
+    await ada.call("join", "general")
+    await bob.call("join", "general")
+    answers = [
+        (await ada.call("message", {"channel": "general", "text": f"m{i}"}))[0] for i in range(6)
+    ]
+    assert [bool(a.get("ok")) for a in answers] == [True, True, True, True, False, False]  # burst 4
+    assert answers[4] == {"error": "Slow down: too many messages (flood limit)."}
+    [other] = await bob.call("message", {"channel": "general", "text": "mine"})  # own bucket
+    assert other["ok"]
+
+
+async def test_typing_and_presence(chat: Chat) -> None:
+    ada, bob = await chat.user("ada"), await chat.user("bob")
+    await ada.call("join", "general")
+    await bob.call("join", "general")
+    for client in (ada, bob):
+        await drain(client)
+    ada.emit("typing", {"channel": "general", "typing": True})
+    assert await next_event(bob, "typing") == {"channel": "general", "nick": "ada", "typing": True}
+    ada.emit("typing", {"channel": "random", "typing": True})  # not joined: ignored
+    ada.emit("typing", "garbage")
+    await bob.nothing()
+
+    assert (await bob.call("presence", {"status": "away"}))[0] == {"ok": True}
+    expected = [{"nick": "ada", "status": "online"}, {"nick": "bob", "status": "away"}]
+    assert await next_event(ada, "members") == expected
+    assert "online or away" in (await bob.call("presence", {"status": "gone"}))[0]["error"]
+
+    await drain(ada)
+    await bob.close()
+    chat.clients.remove(bob)
+    assert await next_event(ada, "members") == [{"nick": "ada", "status": "online"}]
+    assert chat.state.sid_of("bob") is None
+
+
+async def test_recovered_socket_keeps_its_nick_and_gets_what_it_missed() -> None:
+    state = ChatState()
+    io = create_app(store=state)
+    async with serving(io) as port:
+        chat = Chat(port, state)
+        ada, bob = await chat.user("ada"), await chat.user("bob")
+        await ada.call("join", "general")
+        await bob.call("join", "general")
+        await drain(bob)
+        last = await next_event_raw(ada, "notice")
+        while last[1]["text"] != "bob joined #general":
+            last = await next_event_raw(ada, "notice")
+        await ada.nothing()
+        offset = last[-1]  # recovery: the offset of the last packet ada got
+        sid, pid = ada.sio.sids["/"], ada.sio.pids["/"]
+        io.sockets.sockets[sid].conn.engine.close_now("transport error")
+        assert await next_event(bob, "members") == [{"nick": "bob", "status": "online"}]
+        [sent] = await bob.call("message", {"channel": "general", "text": "missed it"})
+        await ada.close()
+        chat.clients.remove(ada)
+
+        sio = await SioClient.open(port)
+        back = User(sio)
+        chat.clients.append(back)
+        connected = await sio.connect(auth={"pid": pid, "offset": offset})
+        assert connected.data["sid"] == sid
+        assert await next_event(back, "message") == sent["message"]
+        assert (await next_event(bob, "members"))[0] == {"nick": "ada", "status": "online"}
+        [answer] = await back.call("message", {"channel": "general", "text": "back"})
+        assert answer["message"]["from"] == "ada"
+        for client in chat.clients:
+            await client.close()
+
+
+async def next_event_raw(client: User, name: str) -> list[Any]:
+    while True:
+        event = client.events.popleft() if client.events else await client.sio.event()
+        if event[0] == name:
+            return event
