@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from tether.aio.client_engine import EngineClient
 from tether.aio.client_http import HttpError, Origin
+from tether.client.retry import RetryQueue
 from tether.client.state import (
     MANAGER_EVENTS,
     RESERVED,
@@ -52,6 +53,12 @@ from tether.sio import DecodeError, Decoder, Packet, PacketType, encode, encode_
 log = logging.getLogger("tether.client")
 
 
+def _consume(future: asyncio.Future[Any]) -> None:
+    """Retrieve the outcome of an emit nobody awaits (no "exception never retrieved")."""
+    if not future.cancelled():
+        future.exception()
+
+
 class Client:
     """A Socket.IO client: one Engine.IO connection, one or more namespaces on it."""
 
@@ -63,6 +70,8 @@ class Client:
         reconnection_delay: float = 1.0,
         reconnection_delay_max: float = 5.0,
         randomization_factor: float = 0.5,
+        retries: int = 0,
+        ack_timeout: float | None = None,
         ssl: ssl_module.SSLContext | bool | None = None,
     ) -> None:
         self.reconnection = reconnection
@@ -70,6 +79,10 @@ class Client:
         self.reconnection_delay = reconnection_delay
         self.reconnection_delay_max = reconnection_delay_max
         self.randomization_factor = randomization_factor
+        #: socket.io-client's ``retries``/``ackTimeout``: see :mod:`tether.client.retry`.
+        self.retries = retries
+        self.ack_timeout = ack_timeout
+        self._queues: dict[str, RetryQueue] = {}
         self.ssl = ssl
         self._handlers: dict[str, dict[str, Callback]] = {}
         self._any: dict[str, list[Callback]] = {}
@@ -329,6 +342,9 @@ class Client:
         if self._engine is not None:
             for parts, _ in buffer:
                 self._engine.send(parts)
+        queue = self._queues.get(ns.name)
+        if queue is not None:
+            queue.drain(self._engine is not None, force=True)
         if ns.waiter is not None and not ns.waiter.done():
             ns.waiter.set_result(None)
         self._emit_local(ns.name, "connect", [])
@@ -423,8 +439,32 @@ class Client:
     # -- sending ----------------------------------------------------------------------------
 
     def emit(self, event: str, *args: Any, namespace: str = "/", volatile: bool = False) -> None:
-        """Send ``event``; buffered while disconnected unless ``volatile``."""
-        self._send_event(self._namespace(namespace, event), event, args, None, volatile)
+        """Send ``event``; buffered while disconnected unless ``volatile``. With ``retries``,
+        sent again until the server acknowledges it."""
+        ns = self._namespace(namespace, event)
+        if self.retries > 0 and not volatile:
+            answer = self._queue(ns).add(event, args, self.ack_timeout)
+            answer.add_done_callback(_consume)
+            self._queue(ns).drain(ns.connected and self._engine is not None)
+            return
+        self._send_event(ns, event, args, None, volatile)
+
+    def _queue(self, ns: NamespaceState) -> RetryQueue:
+        queue = self._queues.get(ns.name)
+        if queue is None:
+
+            def send(event: str, args: Sequence[Any], ack_id: int) -> None:
+                self._send_event(ns, event, args, ack_id, False)
+
+            def new_ack() -> tuple[int, asyncio.Future[list[Any]]]:
+                ack_id = ns.next_id
+                ns.next_id += 1
+                future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+                ns.acks[ack_id] = future
+                return ack_id, future
+
+            queue = self._queues[ns.name] = RetryQueue(self.retries, send, new_ack)
+        return queue
 
     async def emit_with_ack(
         self, event: str, *args: Any, namespace: str = "/", timeout: float | None = None
@@ -432,9 +472,16 @@ class Client:
         """Send ``event`` and return the server's answer: one value, a tuple, or ``None``.
 
         Raises :class:`AckTimeoutError` after ``timeout`` seconds, :class:`DisconnectedError`
-        when the connection is lost after the event was sent.
+        when the connection is lost after the event was sent. With ``retries``, ``timeout``
+        (or ``ack_timeout``) bounds each try, the event is sent again after a timeout or a
+        reconnection, and the error comes once every try failed.
         """
         ns = self._namespace(namespace, event)
+        if self.retries > 0:
+            queue = self._queue(ns)
+            queued = queue.add(event, args, timeout if timeout is not None else self.ack_timeout)
+            queue.drain(ns.connected and self._engine is not None)
+            return ack_value(await queued)
         ack_id = ns.next_id
         ns.next_id += 1
         future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
@@ -560,6 +607,8 @@ class Client:
             for future in acks.values():
                 if not future.done():
                     future.set_exception(DisconnectedError("the client is disconnected"))
+        for queue in self._queues.values():
+            queue.fail_all(DisconnectedError("the client is disconnected"))
         self._done.set()
 
     async def wait(self) -> None:

@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from tether.errors import TetherError
+from tether.handlers import ack_args, ack_value
+
+__all__ = ["ack_args", "ack_value"]
 
 Handler = Callable[..., Any]
 H = TypeVar("H", bound=Handler)
@@ -42,18 +45,6 @@ class Callback:
 
 def make_callback(fn: Handler) -> Callback:
     return Callback(fn, inspect.iscoroutinefunction(fn))
-
-
-def ack_value(args: list[Any]) -> Any:
-    if not args:
-        return None
-    return args[0] if len(args) == 1 else tuple(args)
-
-
-def ack_args(result: Any) -> list[Any]:
-    if result is None:
-        return []
-    return list(result) if isinstance(result, tuple) else [result]
 
 
 @dataclass(slots=True)
