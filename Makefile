@@ -23,7 +23,13 @@ BUNDLE := src/tether/static/socket.io.js
 $(BUNDLE): $(VENV)/.installed $(NPM_DIR)/node_modules/.installed
 	$(PY) -m tether.static --from $(NPM_DIR)/node_modules/socket.io-client/dist
 
-setup: $(VENV)/.installed $(NPM_DIR)/node_modules/.installed $(BUNDLE)
+BENCH_NPM := bench/node_modules/.installed
+
+$(BENCH_NPM): bench/package.json bench/package-lock.json
+	cd bench && npm ci --no-audit --no-fund --silent
+	touch $@
+
+setup: $(VENV)/.installed $(NPM_DIR)/node_modules/.installed $(BUNDLE) $(BENCH_NPM)
 
 setup-node: $(NPM_DIR)/node_modules/.installed
 
@@ -49,8 +55,11 @@ demo: setup
 autobahn: $(VENV)/.installed
 	$(PY) -m pytest -q -m autobahn tests/conformance
 
+## Side-by-side benchmarks (~9 min on 2 cores); BENCH_ARGS="--scale toy" for a quick pass.
 bench: setup
-	@echo "bench/: not written yet (issue 7)"; exit 1
+	$(PY) -m pip install -q -e '.[bench]'
+	$(PY) -m bench.run $(BENCH_ARGS)
+	$(PY) -m bench.render
 
 clean:
-	rm -rf $(VENV) $(NPM_DIR)/node_modules reports artifacts src/tether/static/socket.io*
+	rm -rf $(VENV) $(NPM_DIR)/node_modules bench/node_modules reports artifacts src/tether/static/socket.io*

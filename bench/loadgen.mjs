@@ -1,0 +1,455 @@
+// The load generator: speaks Engine.IO v4 / Socket.IO v5 by hand over `ws` (WebSocket) and
+// node:http (long-polling), so a message costs it a string concat and an indexOf, not a
+// socket.io-client. Driven by bench/run.py:
+//
+//   node bench/loadgen.mjs '{"scenario":"echo","port":3000,...}'
+//
+// It prints `MARK <name>` at phase boundaries and waits for a line on stdin before going on
+// (the driver samples the server's /proc there), then prints `RESULT <json>` and exits.
+import http from "node:http";
+import readline from "node:readline";
+import WebSocket from "ws";
+
+const cfg = JSON.parse(process.argv[2]);
+const PORT = cfg.port;
+const PATH = "/socket.io/";
+const rl = readline.createInterface({ input: process.stdin });
+const waiting = [];
+rl.on("line", () => waiting.shift()?.());
+
+function mark(name) {
+  process.stdout.write(`MARK ${name}\n`);
+  return new Promise((resolve) => waiting.push(resolve));
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const now = () => Number(process.hrtime.bigint()) / 1e6; // ms
+
+const stats = { errors: 0, closes: 0, pings: 0, error_samples: [] };
+function error(what) {
+  stats.errors++;
+  if (stats.error_samples.length < 5) stats.error_samples.push(String(what));
+}
+
+// ---------------------------------------------------------------- WebSocket client
+class WsClient {
+  constructor() {
+    this.acks = new Map();
+    this.nextId = 0;
+    this.onTick = null;
+    this.pendingBinary = null; // {id, parts} for a binary ack waiting for its attachment
+    this.closedByUs = false;
+  }
+  connect() {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${PORT}${PATH}?EIO=4&transport=websocket`, {
+        perMessageDeflate: false,
+      });
+      this.ws = ws;
+      let done = false;
+      ws.on("message", (data, isBinary) => {
+        if (isBinary) return this.onBinary(data);
+        const s = data.toString();
+        if (!done) {
+          if (s[0] === "0") ws.send("40");
+          else if (s.startsWith("40")) {
+            done = true;
+            resolve(this);
+          } else if (s.startsWith("44")) reject(new Error(`connect_error ${s}`));
+          return;
+        }
+        this.onText(s);
+      });
+      ws.on("error", (e) => {
+        if (!done) reject(e);
+        else error(e.message);
+      });
+      ws.on("close", () => {
+        if (!this.closedByUs) stats.closes++;
+        if (!done) reject(new Error("closed during handshake"));
+      });
+    });
+  }
+  onText(s) {
+    const t = s.charCodeAt(0);
+    if (t === 50 /* 2 ping */) {
+      stats.pings++;
+      this.ws.send("3");
+      return;
+    }
+    if (t !== 52 /* 4 message */) return;
+    const k = s.charCodeAt(1);
+    if (k === 50 /* 2 event */) {
+      if (this.onTick) this.onTick(s);
+    } else if (k === 51 /* 3 ack */) {
+      let i = 2;
+      while (s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
+      this.settle(Number(s.slice(2, i)), s.slice(i), null);
+    } else if (k === 54 /* 6 binary ack */) {
+      const dash = s.indexOf("-");
+      let i = dash + 1;
+      while (s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
+      this.pendingBinary = { id: Number(s.slice(dash + 1, i)), json: s.slice(i) };
+    }
+  }
+  onBinary(buf) {
+    const p = this.pendingBinary;
+    this.pendingBinary = null;
+    if (!p) return error("unexpected binary frame");
+    this.settle(p.id, p.json, buf);
+  }
+  settle(id, json, buf) {
+    const cb = this.acks.get(id);
+    if (!cb) return error(`unknown ack ${id}`);
+    this.acks.delete(id);
+    cb(json, buf);
+  }
+  emit(event, args) {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.acks.set(id, (json, buf) => resolve([json, buf]));
+      this.ws.send(`42${id}${JSON.stringify([event, ...args])}`);
+    });
+  }
+  emitBinary(event, n, buf) {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.acks.set(id, (json, b) => resolve([json, b]));
+      this.ws.send(`451-${id}${JSON.stringify([event, n, { _placeholder: true, num: 0 }])}`);
+      this.ws.send(buf);
+    });
+  }
+  close() {
+    this.closedByUs = true;
+    this.ws.close();
+  }
+}
+
+// ---------------------------------------------------------------- long-polling client
+function request(agent, method, query, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: "127.0.0.1",
+        port: PORT,
+        method,
+        agent,
+        path: `${PATH}?EIO=4&transport=polling${query}`,
+        headers: body === undefined ? {} : { "content-type": "text/plain;charset=UTF-8" },
+      },
+      (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString();
+          if (res.statusCode !== 200) reject(new Error(`${method} ${res.statusCode} ${text}`));
+          else resolve(text);
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+class PollClient {
+  constructor() {
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+    this.acks = new Map();
+    this.nextId = 0;
+    this.open = true;
+  }
+  async connect() {
+    const first = await request(this.agent, "GET", "");
+    this.sid = JSON.parse(first.slice(1)).sid;
+    this.q = `&sid=${this.sid}`;
+    await this.post("40");
+    let connected = false;
+    while (!connected) {
+      for (const p of (await request(this.agent, "GET", this.q)).split("\x1e")) {
+        if (p.startsWith("40")) connected = true;
+        else if (p.startsWith("44")) throw new Error(`connect_error ${p}`);
+      }
+    }
+    this.loop();
+    return this;
+  }
+  post(body) {
+    return request(this.agent, "POST", this.q, body);
+  }
+  async loop() {
+    while (this.open) {
+      let text;
+      try {
+        text = await request(this.agent, "GET", this.q);
+      } catch (e) {
+        if (this.open) error(e.message);
+        return;
+      }
+      for (const p of text.split("\x1e")) {
+        if (p === "2") {
+          stats.pings++;
+          this.post("3").catch((e) => error(e.message));
+        } else if (p === "1") {
+          if (this.open) stats.closes++;
+          this.open = false;
+        } else if (p.startsWith("43")) {
+          let i = 2;
+          while (p.charCodeAt(i) >= 48 && p.charCodeAt(i) <= 57) i++;
+          const id = Number(p.slice(2, i));
+          const cb = this.acks.get(id);
+          if (!cb) error(`unknown ack ${id}`);
+          else {
+            this.acks.delete(id);
+            cb(p.slice(i));
+          }
+        }
+      }
+    }
+  }
+  emit(event, args) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.acks.set(id, (json) => resolve([json, null]));
+      this.post(`42${id}${JSON.stringify([event, ...args])}`).catch(reject);
+    });
+  }
+  close() {
+    this.open = false;
+    this.post("1").catch(() => {});
+    setTimeout(() => this.agent.destroy(), 200);
+  }
+}
+
+// ---------------------------------------------------------------- helpers
+async function connectMany(n, make = () => new WsClient(), concurrency = 200) {
+  const clients = [];
+  let next = 0;
+  let failed = 0;
+  async function worker() {
+    while (next < n) {
+      next++;
+      try {
+        clients.push(await make().connect());
+      } catch (e) {
+        failed++;
+        error(e.message);
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
+  return { clients, failed };
+}
+
+function percentile(sorted, p) {
+  if (!sorted.length) return null;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function withTimeout(promise, ms) {
+  let timer;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), ms);
+    }),
+  ]);
+}
+
+// Drives `clients` doing back-to-back acked echoes until `seconds` pass; checks each answer.
+async function echoLoop(clients, seconds, send, check) {
+  const lat = [];
+  let bad = 0;
+  let sent = 0;
+  let acked = 0;
+  const deadline = now() + seconds * 1000;
+  await Promise.all(
+    clients.map(async (c) => {
+      let n = 0;
+      while (now() < deadline) {
+        const t0 = now();
+        sent++;
+        const r = await withTimeout(send(c, n), 10000);
+        if (r === "timeout") return;
+        lat.push(now() - t0);
+        acked++;
+        if (!check(r, n)) bad++;
+        n++;
+      }
+    }),
+  );
+  lat.sort((a, b) => a - b);
+  return {
+    ops: acked,
+    sent,
+    lost: sent - acked,
+    bad,
+    p50_ms: percentile(lat, 50),
+    p99_ms: percentile(lat, 99),
+  };
+}
+
+function textEcho(size) {
+  const payload = "y".repeat(size);
+  return {
+    send: (c, n) => c.emit("echo", [n, payload]),
+    check: ([json], n) => {
+      const a = JSON.parse(json);
+      return a.length === 2 && a[0] === n && a[1].length === size;
+    },
+  };
+}
+
+// A tick is 42["tick",<seq>,"xxx..."] (python-socketio puts spaces after commas).
+function tickCounter(expectCount, size) {
+  return {
+    got: 0,
+    bad: 0,
+    dupOrGap: 0,
+    onTick(s) {
+      const c1 = s.indexOf(",");
+      const c2 = s.indexOf(",", c1 + 1);
+      const seq = Number(s.slice(c1 + 1, c2));
+      const q1 = s.indexOf('"', c2);
+      const len = s.lastIndexOf('"') - q1 - 1;
+      if (seq !== this.got) this.dupOrGap++;
+      if (len !== size) this.bad++;
+      this.got++;
+      if (this.got === expectCount && this.resolve) this.resolve();
+    },
+    done() {
+      return this.got >= expectCount ? Promise.resolve() : new Promise((r) => (this.resolve = r));
+    },
+  };
+}
+
+async function closeAll(clients) {
+  for (const c of clients) c.close();
+  await sleep(300);
+}
+
+// ---------------------------------------------------------------- scenarios
+const scenarios = {
+  async connect() {
+    await mark("begin");
+    const t0 = now();
+    const { clients, failed } = await connectMany(cfg.n, undefined, cfg.concurrency ?? 200);
+    const secs = (now() - t0) / 1000;
+    await mark("end");
+    await sleep(cfg.settle_ms ?? 1000);
+    await mark("settled");
+    await closeAll(clients);
+    return { connected: clients.length, failed, seconds: secs, ops: clients.length };
+  },
+
+  async idle() {
+    const { clients, failed } = await connectMany(cfg.n);
+    await sleep(cfg.settle_ms ?? 1000);
+    stats.pings = 0;
+    await mark("begin");
+    await sleep(cfg.seconds * 1000);
+    await mark("end");
+    const pings = stats.pings;
+    await closeAll(clients);
+    return { connected: clients.length, failed, seconds: cfg.seconds, pings_answered: pings };
+  },
+
+  async echo() {
+    const { clients, failed } = await connectMany(cfg.clients);
+    const { send, check } = textEcho(cfg.size ?? 16);
+    await mark("begin");
+    const r = await echoLoop(clients, cfg.seconds, send, check);
+    await mark("end");
+    await closeAll(clients);
+    return { connected: clients.length, failed, seconds: cfg.seconds, ...r };
+  },
+
+  async polling() {
+    const { clients, failed } = await connectMany(cfg.clients, () => new PollClient(), 50);
+    const { send, check } = textEcho(cfg.size ?? 16);
+    await mark("begin");
+    const r = await echoLoop(clients, cfg.seconds, send, check);
+    await mark("end");
+    await closeAll(clients);
+    return { connected: clients.length, failed, seconds: cfg.seconds, ...r };
+  },
+
+  async binary() {
+    const { clients, failed } = await connectMany(cfg.clients);
+    const size = cfg.size;
+    const send = (c, n) => {
+      const buf = Buffer.alloc(size, n & 0xff);
+      buf.writeUInt32BE(n >>> 0, 0);
+      return c.emitBinary("echo", n, buf);
+    };
+    const check = ([json, buf], n) => {
+      const a = JSON.parse(json);
+      return (
+        a.length === 2 &&
+        a[0] === n &&
+        a[1]?._placeholder === true &&
+        buf?.length === size &&
+        buf.readUInt32BE(0) === n >>> 0
+      );
+    };
+    await mark("begin");
+    const r = await echoLoop(clients, cfg.seconds, send, check);
+    await mark("end");
+    await closeAll(clients);
+    return { connected: clients.length, failed, seconds: cfg.seconds, ...r };
+  },
+
+  // `rooms` rooms of `members` sockets each; in every room one member asks for `count`
+  // broadcasts of `size` bytes; every member (the sender too) must get them all, in order.
+  async fanout() {
+    const rooms = cfg.rooms ?? 1;
+    const members = cfg.members;
+    const { count, size } = cfg;
+    const { clients, failed } = await connectMany(rooms * members + (cfg.rooms ? 0 : 1));
+    if (failed) throw new Error(`${failed} connections failed`);
+    const counters = [];
+    const senders = [];
+    await Promise.all(
+      clients.map(async (c, i) => {
+        if (i >= rooms * members) {
+          senders.push({ c, room: "r0" }); // fanout: a sender outside the room
+          return;
+        }
+        const room = `r${i % rooms}`;
+        const k = tickCounter(count, size);
+        c.onTick = (s) => k.onTick(s);
+        counters.push(k);
+        await c.emit("join", [room]);
+        if (cfg.rooms && i < rooms) senders.push({ c, room }); // rooms: the first member
+      }),
+    );
+    await mark("begin");
+    const t0 = now();
+    const all = Promise.all([
+      ...senders.map(({ c, room }) => c.emit("fanout", [{ room, count, size }])),
+      ...counters.map((k) => k.done()),
+    ]);
+    const timedOut = (await withTimeout(all, (cfg.timeout_s ?? 60) * 1000)) === "timeout";
+    const secs = (now() - t0) / 1000;
+    await mark("end");
+    const expected = counters.length * count;
+    const delivered = counters.reduce((a, k) => a + k.got, 0);
+    await closeAll(clients);
+    return {
+      connected: clients.length,
+      failed,
+      seconds: secs,
+      ops: delivered,
+      expected,
+      lost: expected - delivered,
+      out_of_order: counters.reduce((a, k) => a + k.dupOrGap, 0),
+      bad: counters.reduce((a, k) => a + k.bad, 0),
+      timed_out: timedOut,
+    };
+  },
+};
+scenarios.rooms = scenarios.fanout;
+
+const result = await scenarios[cfg.scenario]();
+process.stdout.write(`RESULT ${JSON.stringify({ ...result, ...stats })}\n`);
+rl.close();
+process.exit(0);

@@ -1,0 +1,367 @@
+"""The benchmark driver: every scenario against every server, one fresh server per record.
+
+    python -m bench.run [--servers a,b] [--scenarios x,y] [--scale toy|default|large]
+                        [--out FILE] [--set scenario.key=value ...]
+
+Each server is started pinned to CPU 0 (``taskset -c 0``) and the load generator
+(``bench/loadgen.mjs``) to CPU 1. At the generator's marks the driver reads the server's
+and the generator's CPU time (utime + stime, ``/proc/<pid>/stat``) and the server's RSS
+(``VmRSS``). One JSON line per (server, scenario) goes to ``bench/results/<timestamp>.jsonl``;
+``python -m bench.render FILE`` prints the tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from bench.versions import versions
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+RESULTS = BENCH / "results"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PY = sys.executable
+
+SERVERS: dict[str, list[str]] = {
+    "node-socketio": ["node", str(BENCH / "servers" / "node_socketio.mjs")],
+    "tether": [PY, "-m", "bench.servers.tether_contract"],
+    "tether-asgi-uvicorn": [PY, "-m", "bench.servers.tether_asgi"],
+    "psio-uvicorn": [PY, "-m", "bench.servers.psio_uvicorn"],
+    "psio-aiohttp": [PY, "-m", "bench.servers.psio_aiohttp"],
+}
+
+# Scenario name -> (loadgen scenario, parameters per scale).
+SCENARIOS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
+    "connect-1k": (
+        "connect",
+        {"toy": {"n": 200}, "default": {"n": 1000}, "large": {"n": 1000}},
+    ),
+    "connect-10k": (
+        "connect",
+        {"toy": {"n": 1000}, "default": {"n": 10000}, "large": {"n": 10000}},
+    ),
+    "echo": (
+        "echo",
+        {
+            "toy": {"clients": 10, "seconds": 2, "size": 16},
+            "default": {"clients": 50, "seconds": 8, "size": 16},
+            "large": {"clients": 200, "seconds": 20, "size": 16},
+        },
+    ),
+    "fanout": (
+        "fanout",
+        {
+            "toy": {"members": 100, "count": 1000, "size": 64},
+            "default": {"members": 1000, "count": 200, "size": 64},
+            "large": {"members": 2000, "count": 500, "size": 64},
+        },
+    ),
+    "polling": (
+        "polling",
+        {
+            "toy": {"clients": 5, "seconds": 2, "size": 16},
+            "default": {"clients": 20, "seconds": 8, "size": 16},
+            "large": {"clients": 100, "seconds": 20, "size": 16},
+        },
+    ),
+    "binary-1k": (
+        "binary",
+        {
+            "toy": {"clients": 10, "seconds": 2, "size": 1024},
+            "default": {"clients": 50, "seconds": 8, "size": 1024},
+            "large": {"clients": 100, "seconds": 20, "size": 1024},
+        },
+    ),
+    "binary-64k": (
+        "binary",
+        {
+            "toy": {"clients": 5, "seconds": 2, "size": 65536},
+            "default": {"clients": 20, "seconds": 8, "size": 65536},
+            "large": {"clients": 50, "seconds": 20, "size": 65536},
+        },
+    ),
+    "rooms": (
+        "rooms",
+        {
+            "toy": {"rooms": 50, "members": 4, "count": 500, "size": 64},
+            "default": {"rooms": 250, "members": 4, "count": 200, "size": 64},
+            "large": {"rooms": 1000, "members": 5, "count": 100, "size": 64},
+        },
+    ),
+    "idle": (
+        "idle",
+        {
+            "toy": {"n": 500, "seconds": 3},
+            "default": {"n": 5000, "seconds": 30},
+            "large": {"n": 10000, "seconds": 60},
+        },
+    ),
+}
+
+GEN_BOUND = 0.85  # generator CPU / wall above this: the generator, not the server, may limit
+
+
+def generator_bound(gen_util: float | None, server_util: float | None) -> bool:
+    """The generator may have limited the figure: it used most of its core, or it used more
+    CPU than the server while the server was not saturated."""
+    if gen_util is None or server_util is None:
+        return False
+    return gen_util >= GEN_BOUND or (gen_util >= 0.5 and gen_util > server_util < GEN_BOUND)
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of ``pid`` (fields 14 and 15 of /proc/<pid>/stat), in seconds."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pinned(cpu: int, argv: list[str]) -> list[str]:
+    if shutil.which("taskset") and (os.cpu_count() or 1) > 1:
+        return ["taskset", "-c", str(cpu), *argv]
+    return argv
+
+
+def start_server(
+    name: str, port: int, log: IO[str], timeout: float = 20.0
+) -> subprocess.Popen[str]:
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "PORT": str(port), "PYTHONPATH": path}
+    proc = subprocess.Popen(
+        pinned(0, SERVERS[name]),
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+    )
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if line.strip() == "READY":
+            return proc
+    stop(proc)
+    log.seek(0)
+    raise RuntimeError(f"{name} did not print READY: {log.read()[-500:]}")
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def run_one(server: str, scenario: str, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """Starts ``server`` fresh, runs ``scenario`` against it, stops it; returns the record."""
+    with tempfile.TemporaryFile("w+") as log:
+        record = _run_one(server, scenario, params, timeout, log)
+        log.seek(0)
+        tail = log.read()[-2000:]
+    if tail.strip():
+        record["server_stderr"] = tail
+    return record
+
+
+def _run_one(
+    server: str, scenario: str, params: dict[str, Any], timeout: float, log: IO[str]
+) -> dict[str, Any]:
+    kind = SCENARIOS[scenario][0]
+    port = free_port()
+    proc = start_server(server, port, log)
+    record: dict[str, Any] = {"server": server, "scenario": scenario, "params": params}
+    samples: dict[str, dict[str, float]] = {}
+    try:
+        time.sleep(0.3)
+        samples["start"] = {"cpu": cpu_seconds(proc.pid), "rss": rss_kib(proc.pid)}
+        cfg = json.dumps({"scenario": kind, "port": port, **params})
+        result = drive(proc, cfg, samples, timeout)
+        record["alive_after"] = proc.poll() is None
+        if result is None:
+            record["error"] = "the generator exited without a result (see its stderr)"
+            return record
+        record["result"] = result
+        record.update(summarise(kind, params, samples, result))
+    finally:
+        stop(proc)
+    return record
+
+
+def drive(
+    server: subprocess.Popen[str],
+    cfg: str,
+    samples: dict[str, dict[str, float]],
+    timeout: float,
+) -> dict[str, Any] | None:
+    """Runs the generator on ``cfg``, sampling the server and itself at each of its marks."""
+    result: dict[str, Any] | None = None
+    with subprocess.Popen(
+        pinned(1, ["node", str(BENCH / "loadgen.mjs"), cfg]),
+        cwd=BENCH,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as gen:
+        assert gen.stdin is not None and gen.stdout is not None
+        watchdog = threading.Timer(timeout, gen.kill)
+        watchdog.start()
+        try:
+            for line in gen.stdout:
+                if line.startswith("MARK "):
+                    samples[line.split()[1]] = {
+                        "cpu": cpu_seconds(server.pid),
+                        "rss": rss_kib(server.pid),
+                        "gen_cpu": cpu_seconds(gen.pid),
+                        "wall": time.monotonic(),
+                    }
+                    gen.stdin.write("go\n")
+                    gen.stdin.flush()
+                elif line.startswith("RESULT "):
+                    result = json.loads(line[7:])
+        finally:
+            watchdog.cancel()
+    return result
+
+
+def summarise(
+    kind: str, params: dict[str, Any], s: dict[str, dict[str, float]], r: dict[str, Any]
+) -> dict[str, Any]:
+    begin, end = s["begin"], s["end"]
+    wall = end["wall"] - begin["wall"]
+    server_cpu = end["cpu"] - begin["cpu"]
+    gen_cpu = end["gen_cpu"] - begin["gen_cpu"]
+    ops = r.get("ops") or 0
+    out: dict[str, Any] = {
+        "wall_s": wall,
+        "server_cpu_s": server_cpu,
+        "server_util": server_cpu / wall if wall else None,
+        "gen_cpu_s": gen_cpu,
+        "gen_util": gen_cpu / wall if wall else None,
+        "rss_start_kib": s["start"]["rss"],
+        "rss_end_kib": end["rss"],
+        "ops": ops,
+        "ops_per_s": ops / wall if wall and ops else None,
+        "server_cpu_us_per_op": server_cpu * 1e6 / ops if ops else None,
+        "lost": r.get("lost", 0) + r.get("failed", 0),
+        "out_of_order": r.get("out_of_order", 0),
+        "bad": r.get("bad", 0),
+        "errors": r.get("errors", 0),
+        "unexpected_closes": r.get("closes", 0),
+    }
+    out["gen_bound"] = generator_bound(out["gen_util"], out["server_util"])
+    out["ok"] = not (out["lost"] or out["out_of_order"] or out["bad"] or r.get("timed_out"))
+    if kind == "connect":
+        settled = s["settled"]["rss"]
+        n = r.get("connected") or 0
+        out["rss_settled_kib"] = settled
+        out["rss_per_conn_kib"] = (settled - s["start"]["rss"]) / n if n else None
+    if kind == "idle":
+        n = r.get("connected") or 0
+        out["rss_per_conn_kib"] = (end["rss"] - s["start"]["rss"]) / n if n else None
+        out["idle_cpu_us_per_conn_s"] = server_cpu * 1e6 / n / wall if n and wall else None
+        out["ops_per_s"] = None
+        out["server_cpu_us_per_op"] = None
+    return out
+
+
+def parse_sets(items: list[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        scenario, _, param = key.partition(".")
+        out.setdefault(scenario, {})[param] = json.loads(value)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    ap.add_argument("--servers", default=",".join(SERVERS), help="comma-separated")
+    ap.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated")
+    ap.add_argument("--scale", default="default", choices=["toy", "default", "large"])
+    ap.add_argument("--set", action="append", default=[], metavar="SCENARIO.KEY=JSON")
+    ap.add_argument("--out", type=Path, help="default: bench/results/<UTC timestamp>.jsonl")
+    ap.add_argument("--timeout", type=float, default=180, help="seconds per record")
+    args = ap.parse_args(argv)
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    servers = [s for s in args.servers.split(",") if s]
+    scenarios = [s for s in args.scenarios.split(",") if s]
+    for name in servers:
+        if name not in SERVERS:
+            ap.error(f"unknown server {name!r}; known: {', '.join(SERVERS)}")
+    for name in scenarios:
+        if name not in SCENARIOS:
+            ap.error(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
+    overrides = parse_sets(args.set)
+    out = args.out or RESULTS / time.strftime("%Y%m%dT%H%M%SZ.jsonl", time.gmtime())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "versions": versions(),
+        "scale": args.scale,
+        "cpus": os.cpu_count(),
+        "nofile": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
+        "pinned": bool(shutil.which("taskset")) and (os.cpu_count() or 1) > 1,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    with out.open("a") as f:
+        for scenario in scenarios:
+            params = {**SCENARIOS[scenario][1][args.scale], **overrides.get(scenario, {})}
+            for server in servers:
+                t0 = time.monotonic()
+                try:
+                    record = run_one(server, scenario, params, args.timeout)
+                except Exception as exc:  # one broken server must not stop the run
+                    record = {"server": server, "scenario": scenario, "params": params}
+                    record["error"] = f"{type(exc).__name__}: {exc}"
+                record["meta"] = meta
+                f.write(json.dumps(record) + "\n")
+                f.flush()
+                status = record.get("error") or ("ok" if record.get("ok") else "CHECKS FAILED")
+                print(
+                    f"{scenario:12} {server:20} {time.monotonic() - t0:5.1f}s  {status}",
+                    file=sys.stderr,
+                )
+    print(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""The benchmark contract written with python-socketio's public API (``socketio.AsyncServer``).
+
+``make(async_mode)`` builds the server; ``psio_uvicorn`` and ``psio_aiohttp`` run it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import socketio
+
+
+def make(async_mode: str) -> socketio.AsyncServer:
+    sio = socketio.AsyncServer(async_mode=async_mode, cors_allowed_origins="*")
+
+    @sio.on("echo")
+    async def echo(sid: str, *args: Any) -> tuple[Any, ...]:
+        return args
+
+    @sio.on("join")
+    async def join(sid: str, room: str) -> tuple[()]:
+        await sio.enter_room(sid, room)
+        return ()
+
+    @sio.on("fanout")
+    async def fanout(sid: str, opts: dict[str, Any]) -> tuple[()]:
+        room = opts["room"]
+        payload = "x" * opts["size"]
+        for seq in range(opts["count"]):
+            await sio.emit("tick", (seq, payload), to=room)
+        return ()
+
+    return sio
