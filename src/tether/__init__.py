@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         TetherError,
     )
     from tether.namespace import Namespace
+    from tether.remote_socket import RemoteSocket
     from tether.server import RecoveryOptions, Server
     from tether.socket import Handshake, Socket
 
@@ -34,6 +35,7 @@ _EXPORTS = {
     "Handshake": "tether.socket",
     "Namespace": "tether.namespace",
     "RecoveryOptions": "tether.server",
+    "RemoteSocket": "tether.remote_socket",
     "Server": "tether.server",
     "Socket": "tether.socket",
 }
@@ -48,6 +50,7 @@ __all__ = [
     "Handshake",
     "Namespace",
     "RecoveryOptions",
+    "RemoteSocket",
     "Server",
     "Socket",
     "SyncClient",

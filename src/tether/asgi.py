@@ -235,9 +235,11 @@ class ASGIApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                await self.io.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.io.engine.shutdown()
+                await self.io.close_adapters()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from tether.adapters.base import BroadcastFlags, BroadcastOptions
+from tether.adapters.base import BroadcastFlags, BroadcastOptions, RemoteSocketDetails
 from tether.errors import AckTimeoutError
 from tether.handlers import ack_value
 from tether.sio import RESERVED_EVENTS, Packet, PacketType
@@ -110,34 +110,51 @@ class BroadcastOperator:
         if timeout is None:
             raise ValueError("a broadcast with acknowledgements needs .timeout(seconds)")
         loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         done: asyncio.Future[None] = loop.create_future()
         responses: list[Any] = []
-        expected = [0, False]  # count, counting finished
+        # As Node does: every server reports how many clients it reached, then their acks come.
+        counts = {"servers": 0, "expected_servers": -1, "clients": 0}
+
+        def check() -> None:
+            if (
+                counts["servers"] == counts["expected_servers"]
+                and len(responses) >= counts["clients"]
+                and not done.done()
+            ):
+                done.set_result(None)
 
         def on_count(count: int) -> None:
-            expected[0] += count
+            counts["clients"] += count
+            counts["servers"] += 1
+            check()
 
         def on_ack(args: list[Any]) -> None:
             responses.append(ack_value(args))
-            if expected[1] and len(responses) >= expected[0] and not done.done():
-                done.set_result(None)
+            check()
 
         ack_id = self._nsp.next_ack_id()
         packet = Packet(PacketType.EVENT, self._nsp.name, [event, *args], ack_id)
-        self._nsp.adapter.broadcast_with_ack(packet, self._opts, on_count, on_ack)
-        expected[1] = True
-        if len(responses) >= expected[0]:
-            return responses
+        adapter = self._nsp.adapter
+        adapter.broadcast_with_ack(packet, self._opts, on_count, on_ack)
+        counts["expected_servers"] = 1 if self._flags.local else await adapter.server_count()
+        check()
         try:
-            await asyncio.wait_for(done, timeout)
+            await asyncio.wait_for(done, max(0.0, deadline - loop.time()))
         except TimeoutError:
             self._nsp.forget_ack(ack_id)
             raise AckTimeoutError(responses=list(responses)) from None
         return responses
 
     async def fetch_sockets(self) -> list[Any]:
-        """The targeted sockets (across the cluster with a cluster adapter)."""
-        return await self._nsp.adapter.fetch_sockets(self._opts)
+        """The targeted sockets: this server's :class:`~tether.Socket` objects and, with a
+        cluster adapter, a :class:`~tether.RemoteSocket` for each one on another server."""
+        from tether.remote_socket import RemoteSocket  # it builds on this module
+
+        found = await self._nsp.adapter.fetch_sockets(self._opts)
+        return [
+            RemoteSocket(self._nsp, s) if isinstance(s, RemoteSocketDetails) else s for s in found
+        ]
 
     def sockets_join(self, rooms: str | Iterable[str]) -> None:
         """Make the targeted sockets join ``rooms``."""

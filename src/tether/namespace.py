@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from tether.adapters.base import Adapter, BroadcastOptions
 from tether.broadcast import BroadcastOperator
-from tether.errors import AckTimeoutError, ConnectionRefusedError
-from tether.handlers import Handler, ack_args, ack_value, spawn
+from tether.errors import ConnectionRefusedError
+from tether.handlers import Handler, ack_args, spawn
 
 if TYPE_CHECKING:
     from tether.connection import Connection
@@ -139,10 +138,10 @@ class Namespace:
         """Disconnect every socket."""
         BroadcastOperator(self).disconnect_sockets(close)
 
-    def server_side_emit(self, event: str, *args: Any) -> int:
+    def server_side_emit(self, event: str, *args: Any) -> None:
         """Send ``event`` to the :meth:`on_server_side` handlers of the other servers of the
-        cluster; returns how many servers it reached (0 without a cluster adapter)."""
-        return self.adapter.server_side_emit([event, *args])
+        cluster (nobody without a cluster adapter)."""
+        self.adapter.server_side_emit([event, *args])
 
     async def server_side_emit_with_ack(
         self, event: str, *args: Any, timeout: float = 5.0
@@ -150,24 +149,15 @@ class Namespace:
         """Like :meth:`server_side_emit`, and return every other server's answer. Raises
         :class:`~tether.errors.AckTimeoutError` (with the answers that came) after
         ``timeout`` seconds if some are missing."""
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-        responses: list[Any] = []
-        expected: list[int] = []
+        return await self.adapter.server_side_emit_with_ack([event, *args], timeout)
 
-        def on_ack(args: list[Any]) -> None:
-            responses.append(ack_value(args))
-            if expected and len(responses) >= expected[0] and not done.done():
-                done.set_result(None)
+    async def all_rooms(self) -> set[str]:
+        """Every room with a member, on every server of the cluster."""
+        return await self.adapter.all_rooms()
 
-        expected.append(self.adapter.server_side_emit([event, *args], on_ack))
-        if len(responses) >= expected[0]:
-            return responses
-        try:
-            await asyncio.wait_for(done, timeout)
-        except TimeoutError:
-            raise AckTimeoutError(responses=list(responses)) from None
-        return responses
+    async def server_count(self) -> int:
+        """How many servers the cluster has, this one included."""
+        return await self.adapter.server_count()
 
     # -- used by sockets and adapters -------------------------------------------------------
 

@@ -238,15 +238,23 @@ class Server:
         """Handle a ``server_side_emit`` from another server (see :meth:`Namespace.on_server_side`)."""
         return self.sockets.on_server_side(event, handler)
 
-    def server_side_emit(self, event: str, *args: Any) -> int:
+    def server_side_emit(self, event: str, *args: Any) -> None:
         """Emit to the other servers of the cluster (see :meth:`Namespace.server_side_emit`)."""
-        return self.sockets.server_side_emit(event, *args)
+        self.sockets.server_side_emit(event, *args)
 
     async def server_side_emit_with_ack(
         self, event: str, *args: Any, timeout: float = 5.0
     ) -> list[Any]:
         """The other servers' answers (see :meth:`Namespace.server_side_emit_with_ack`)."""
         return await self.sockets.server_side_emit_with_ack(event, *args, timeout=timeout)
+
+    async def all_rooms(self) -> set[str]:
+        """Every room of the main namespace with a member, on every server of the cluster."""
+        return await self.sockets.all_rooms()
+
+    async def server_count(self) -> int:
+        """How many servers the cluster has, this one included."""
+        return await self.sockets.server_count()
 
     # -- serving ----------------------------------------------------------------------------
 
@@ -260,8 +268,17 @@ class Server:
     ) -> Listener:
         """Start the native server in the running loop; returns its :class:`Listener`."""
         ssl = make_ssl_context(certfile, keyfile) if certfile else None
+        await self.start()
         self.listener = await serve(self.router, host, port, ssl=ssl, limits=self.http_limits)
         return self.listener
+
+    async def start(self) -> None:
+        """Get the adapters ready (a cluster adapter subscribes to its channels).
+
+        :meth:`serve`, :meth:`run` and the ASGI app's startup call it; call it yourself only
+        when you drive the server some other way.
+        """
+        await asyncio.gather(*(nsp.adapter.init() for nsp in list(self.namespaces.values())))
 
     def run(
         self,
@@ -274,12 +291,30 @@ class Server:
     ) -> None:
         """Run the native server (uvloop) until SIGTERM/SIGINT, then shut down gracefully."""
         ssl = make_ssl_context(certfile, keyfile) if certfile else None
-        run(self.router, host, port, ssl=ssl, limits=self.http_limits, on_ready=on_ready)
+        run(
+            self.router,
+            host,
+            port,
+            ssl=ssl,
+            limits=self.http_limits,
+            on_ready=on_ready,
+            on_startup=self.start,
+            on_shutdown=self.close_adapters,
+        )
 
     async def close(self) -> None:
-        """Close every session and stop listening."""
+        """Close every session, stop listening, close the adapters."""
         if self.listener is not None:
             await self.listener.shutdown()
         else:
             self.engine.shutdown()
         await asyncio.sleep(0)
+        await self.close_adapters()
+
+    async def close_adapters(self) -> None:
+        """Close the adapters of every namespace (and the factory's shared resources)."""
+        for nsp in list(self.namespaces.values()):
+            await nsp.adapter.close()
+        close = getattr(self._adapter_factory, "close", None)
+        if close is not None:
+            await close()

@@ -4,7 +4,7 @@ requests to the other servers. Two servers in one process joined by a trivial in
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
 from typing import Any
 
 import pytest
@@ -12,6 +12,7 @@ import pytest
 import tether
 from tether.adapters.base import NamespaceLike
 from tether.adapters.memory import MemoryAdapter
+from tether.handlers import ack_value
 
 
 class Bus:
@@ -25,15 +26,32 @@ class BusAdapter(MemoryAdapter):
         self.bus = bus
         bus.adapters.append(self)
 
-    def server_side_emit(
-        self, args: list[Any], ack: Callable[[list[Any]], None] | None = None
-    ) -> int:
-        others = [a for a in self.bus.adapters if a is not self and a.nsp.name == self.nsp.name]
+    def _others(self) -> list[BusAdapter]:
+        return [a for a in self.bus.adapters if a is not self and a.nsp.name == self.nsp.name]
+
+    def server_side_emit(self, args: list[Any]) -> None:
+        for other in self._others():
+            other.nsp.dispatch_server_side(args, None)
+
+    async def server_side_emit_with_ack(self, args: list[Any], timeout: float) -> list[Any]:
+        others = self._others()
+        answers: list[Any] = []
+        done = asyncio.get_running_loop().create_future()
+
+        def ack(result: list[Any]) -> None:
+            answers.append(ack_value(result))
+            if len(answers) == len(others) and not done.done():
+                done.set_result(None)
+
         for other in others:
             other.nsp.dispatch_server_side(args, ack)
-        return len(others)
+        try:
+            await asyncio.wait_for(done, timeout)
+        except TimeoutError:
+            raise tether.AckTimeoutError(responses=answers) from None
+        return answers
 
-    def server_count(self) -> int:
+    async def server_count(self) -> int:
         return len(self.bus.adapters)
 
 
@@ -49,7 +67,7 @@ async def test_server_side_emit_reaches_the_other_server() -> None:
     first, second = pair()
     received: list[Any] = []
     second.on_server_side("hello", lambda *args: received.append(args))
-    assert first.server_side_emit("hello", 1, {"two": 2}) == 1
+    first.server_side_emit("hello", 1, {"two": 2})
     assert received == [(1, {"two": 2})]
 
 
@@ -72,5 +90,6 @@ async def test_server_side_emit_with_ack_times_out_without_an_answer() -> None:
 
 async def test_alone_a_server_side_emit_reaches_nobody() -> None:
     io = tether.Server()
-    assert io.server_side_emit("x") == 0
+    io.server_side_emit("x")
+    assert await io.sockets.server_count() == 1
     assert await io.server_side_emit_with_ack("x") == []

@@ -62,6 +62,18 @@ class SocketLike(Protocol):
     def disconnect(self, close: bool = False) -> None:
         """Disconnect this socket (and the whole connection when ``close``)."""
 
+    @property
+    def rooms(self) -> set[str]:
+        """The rooms the socket is in."""
+
+    @property
+    def handshake(self) -> Any:
+        """What the client sent when it connected (a dataclass)."""
+
+    @property
+    def data(self) -> Any:
+        """The application's data on the socket."""
+
 
 class NamespaceLike(Protocol):
     """What an adapter needs of its namespace."""
@@ -77,10 +89,23 @@ class NamespaceLike(Protocol):
     def next_ack_id(self) -> int:
         """A fresh ack id for a broadcast expecting acknowledgements."""
 
+    def forget_ack(self, ack_id: int) -> None:
+        """Drop the callbacks of a broadcast expecting acks that timed out."""
+
     def dispatch_server_side(
         self, args: list[Any], ack: Callable[[list[Any]], None] | None
     ) -> None:
         """Deliver a ``server_side_emit`` from another server to this server's handlers."""
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteSocketDetails:
+    """A socket of another server, as ``fetch_sockets`` learns it."""
+
+    id: str
+    handshake: dict[str, Any]
+    rooms: list[str]
+    data: Any
 
 
 @dataclass(slots=True)
@@ -107,6 +132,9 @@ class RestoredSession:
 class Adapter(Protocol):
     """Rooms and broadcasts of one namespace: what a namespace asks of its adapter."""
 
+    async def init(self) -> None:
+        """Get ready (a cluster adapter subscribes); awaited before the server listens."""
+
     def add_all(self, sid: str, rooms: Iterable[str]) -> None:
         """Put socket ``sid`` in ``rooms``."""
 
@@ -122,8 +150,8 @@ class Adapter(Protocol):
     def sockets(self, rooms: Iterable[str] = ()) -> set[str]:
         """Ids of the local sockets in any of ``rooms`` (all when empty)."""
 
-    def all_rooms(self) -> set[str]:
-        """Every room with a member."""
+    async def all_rooms(self) -> set[str]:
+        """Every room with a member (on every server, in a cluster)."""
 
     def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
         """Send ``packet`` to the sockets ``opts`` designates."""
@@ -138,7 +166,8 @@ class Adapter(Protocol):
         """Broadcast expecting acknowledgements."""
 
     async def fetch_sockets(self, opts: BroadcastOptions) -> list[Any]:
-        """The designated sockets (remote ones too, in a cluster)."""
+        """The designated sockets: the local ones, and a :class:`RemoteSocketDetails` for each
+        one on another server of the cluster."""
 
     def add_sockets(self, opts: BroadcastOptions, rooms: list[str]) -> None:
         """The designated sockets join ``rooms``."""
@@ -149,13 +178,16 @@ class Adapter(Protocol):
     def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
         """Disconnect the designated sockets."""
 
-    def server_side_emit(
-        self, args: list[Any], ack: Callable[[list[Any]], None] | None = None
-    ) -> int:
-        """Emit to the other servers; returns how many were reached."""
+    def server_side_emit(self, args: list[Any]) -> None:
+        """Emit ``[event, *args]`` to the other servers."""
 
-    def server_count(self) -> int:
-        """Servers in the cluster."""
+    async def server_side_emit_with_ack(self, args: list[Any], timeout: float) -> list[Any]:
+        """Emit to the other servers and return their answers; raises
+        :class:`~tether.errors.AckTimeoutError` with the answers that came if some are
+        missing after ``timeout`` seconds."""
+
+    async def server_count(self) -> int:
+        """Servers in the cluster, this one included."""
 
     def persist_session(self, session: PersistedSession) -> None:
         """Keep a session for recovery."""
@@ -163,7 +195,7 @@ class Adapter(Protocol):
     def restore_session(self, pid: str, offset: str) -> RestoredSession | None:
         """Bring back a session and its missed packets."""
 
-    def close(self) -> None:
+    async def close(self) -> None:
         """Release resources."""
 
 
@@ -177,6 +209,7 @@ __all__ = [
     "NamespaceLike",
     "Packet",
     "PersistedSession",
+    "RemoteSocketDetails",
     "RestoredSession",
     "SocketLike",
 ]

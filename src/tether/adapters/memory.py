@@ -34,6 +34,9 @@ class MemoryAdapter:
         self.rooms: dict[str, set[str]] = {}
         self.sids: dict[str, set[str]] = {}
 
+    async def init(self) -> None:
+        """Nothing to get ready in one process."""
+
     # -- rooms ------------------------------------------------------------------------------
 
     def add_all(self, sid: str, rooms: Iterable[str]) -> None:
@@ -73,9 +76,13 @@ class MemoryAdapter:
         """The rooms socket ``sid`` is in."""
         return set(self.sids.get(sid, ()))
 
-    def all_rooms(self) -> set[str]:
+    def local_rooms(self) -> set[str]:
         """Every room with at least one member on this server."""
         return set(self.rooms)
+
+    async def all_rooms(self) -> set[str]:
+        """Every room with at least one member (here, on this server)."""
+        return self.local_rooms()
 
     def sockets(self, rooms: Iterable[str] = ()) -> set[str]:
         """Ids of the sockets in any of ``rooms`` (every socket when empty)."""
@@ -158,13 +165,14 @@ class MemoryAdapter:
         for socket in self._targets(opts):
             socket.disconnect(close)
 
-    def server_side_emit(
-        self, args: list[Any], ack: Callable[[list[Any]], None] | None = None
-    ) -> int:
-        """Send to the other servers of the cluster; returns how many were reached (none here)."""
-        return 0
+    def server_side_emit(self, args: list[Any]) -> None:
+        """Send to the other servers of the cluster (there are none)."""
 
-    def server_count(self) -> int:
+    async def server_side_emit_with_ack(self, args: list[Any], timeout: float) -> list[Any]:
+        """The answers of the other servers of the cluster (there are none)."""
+        return []
+
+    async def server_count(self) -> int:
         """Servers in the cluster, this one included."""
         return 1
 
@@ -177,7 +185,7 @@ class MemoryAdapter:
         """Bring back a session and what it missed since ``offset``, if still possible."""
         return None
 
-    def close(self) -> None:
+    async def close(self) -> None:
         """Release what the adapter holds (connections to a broker, timers)."""
 
 

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import signal
 import ssl as ssl_module
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from tether.aio.http import HttpApp, HttpLimits, HttpProtocol, Request, Responder, Upgrade
@@ -159,12 +159,17 @@ def run(
     ssl: ssl_module.SSLContext | None = None,
     limits: HttpLimits | None = None,
     on_ready: Callable[[Listener], None] | None = None,
+    on_startup: Callable[[], Awaitable[None]] | None = None,
+    on_shutdown: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    """Serve ``app`` until SIGTERM or SIGINT, then shut down gracefully."""
+    """Serve ``app`` until SIGTERM or SIGINT, then shut down gracefully. ``on_startup`` is
+    awaited before listening, ``on_shutdown`` after the connections are closed."""
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
 
     async def main() -> None:
+        if on_startup is not None:
+            await on_startup()
         listener = await serve(app, host, port, ssl=ssl, limits=limits)
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -174,6 +179,8 @@ def run(
         await stop.wait()
         log.info("shutting down")
         await listener.shutdown()
+        if on_shutdown is not None:
+            await on_shutdown()
 
     try:
         loop.run_until_complete(main())

@@ -1,0 +1,809 @@
+"""The Redis adapter: a cluster of Socket.IO servers joined by Redis pub/sub, on the wire of
+Node's ``@socket.io/redis-adapter`` 8 (tether and Node servers can share one cluster).
+
+    from tether.adapters.redis import create_adapter
+
+    io = tether.Server(adapter=create_adapter("redis://127.0.0.1:6379/0"))
+
+Each server keeps its own rooms in memory and tells the others, through Redis, what they
+must do: broadcasts (encoded once per server), and requests that need answers
+(``fetch_sockets``, ``all_rooms``, acks of clients on other servers, ``server_side_emit``
+with acks). Local delivery never waits for Redis and never stops when Redis is away: the
+adapter reconnects and subscribes again by itself, and logs the outage once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import secrets
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from tether.adapters import notepack
+from tether.adapters.base import BroadcastOptions, NamespaceLike, RemoteSocketDetails
+from tether.adapters.memory import MemoryAdapter
+from tether.adapters.redis_protocol import (
+    Channels,
+    ProtocolError,
+    RequestType,
+    decode_broadcast,
+    decode_message,
+    decode_opts,
+    decode_packet,
+    encode_broadcast,
+    encode_json,
+    encode_opts,
+    encode_packet,
+)
+from tether.errors import AckTimeoutError
+from tether.sio import Packet, PacketType
+
+__all__ = ["RedisAdapter", "RedisAdapterFactory", "RedisLink", "create_adapter"]
+
+log = logging.getLogger("tether.redis")
+
+_RECONNECT_DELAYS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
+
+
+def _uid() -> str:
+    return secrets.token_hex(3)
+
+
+class RedisLink:
+    """One server's connection to Redis: a publisher with an outbox written in batches, and
+    one subscriber shared by the adapters of every namespace.
+
+    ``max_pending`` bounds the outbox while Redis is unreachable: older messages are dropped
+    first (pub/sub keeps nothing for absent subscribers either).
+    """
+
+    def __init__(self, client: aioredis.Redis, *, owns_client: bool, max_pending: int) -> None:
+        self.client = client
+        self._owns_client = owns_client
+        self.max_pending = max_pending
+        self._patterns: dict[str, Callable[[str, bytes], None]] = {}
+        self._channels: dict[str, Callable[[str, bytes], None]] = {}
+        self._confirmed: set[str] = set()
+        self._waiters: dict[str, list[asyncio.Future[None]]] = {}
+        self._pubsub: Any = None
+        self._reader: asyncio.Task[None] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._outbox: deque[tuple[str, bytes]] = deque()
+        self._wake: asyncio.Event | None = None
+        self._closed = False
+        self._publish_failing = False
+        self._subscribe_failing = False
+        self.dropped = 0
+
+    # -- subscriptions ----------------------------------------------------------------------
+
+    def add(
+        self,
+        patterns: dict[str, Callable[[str, bytes], None]],
+        channels: dict[str, Callable[[str, bytes], None]],
+    ) -> None:
+        """Route messages of these patterns and channels to their handlers."""
+        self._patterns.update(patterns)
+        self._channels.update(channels)
+        if self._pubsub is not None:
+            pubsub = self._pubsub
+            self._spawn(self._subscribe(pubsub, list(patterns), list(channels)))
+        self._ensure_running()
+
+    def remove(self, patterns: list[str], channels: list[str]) -> None:
+        """Stop routing these patterns and channels."""
+        for name in patterns:
+            self._patterns.pop(name, None)
+            self._confirmed.discard(name)
+        for name in channels:
+            self._channels.pop(name, None)
+            self._confirmed.discard(name)
+        pubsub = self._pubsub
+        if pubsub is not None and not self._closed:
+            self._spawn(self._unsubscribe(pubsub, patterns, channels))
+
+    async def wait_subscribed(self, names: list[str]) -> None:
+        """Return once Redis has confirmed the subscription to each of ``names``."""
+        self._ensure_running()
+        loop = asyncio.get_running_loop()
+        futures = []
+        for name in names:
+            if name not in self._confirmed:
+                future: asyncio.Future[None] = loop.create_future()
+                self._waiters.setdefault(name, []).append(future)
+                futures.append(future)
+        if futures:
+            await asyncio.gather(*futures)
+
+    async def _subscribe(self, pubsub: Any, patterns: list[str], channels: list[str]) -> None:
+        with contextlib.suppress(RedisError, OSError):
+            if patterns:
+                await pubsub.psubscribe(*patterns)
+            if channels:
+                await pubsub.subscribe(*channels)
+
+    async def _unsubscribe(self, pubsub: Any, patterns: list[str], channels: list[str]) -> None:
+        with contextlib.suppress(RedisError, OSError):
+            if patterns:
+                await pubsub.punsubscribe(*patterns)
+            if channels:
+                await pubsub.unsubscribe(*channels)
+
+    async def _read(self) -> None:
+        attempt = 0
+        while not self._closed:
+            pubsub = self.client.pubsub()
+            try:
+                await self._subscribe_all(pubsub)
+                self._pubsub = pubsub
+                while not self._closed:
+                    message = await pubsub.get_message(timeout=None)
+                    if message is not None:
+                        attempt = 0
+                        self._on_message(message)
+            except (RedisError, OSError) as exc:
+                if not self._subscribe_failing:
+                    self._subscribe_failing = True
+                    log.warning("Redis subscriber lost (%s); reconnecting", exc)
+            finally:
+                self._pubsub = None
+                self._confirmed.clear()
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+            if self._closed:
+                return
+            await asyncio.sleep(_RECONNECT_DELAYS[min(attempt, len(_RECONNECT_DELAYS) - 1)])
+            attempt += 1
+
+    async def _subscribe_all(self, pubsub: Any) -> None:
+        if self._patterns:
+            await pubsub.psubscribe(*self._patterns)
+        if self._channels:
+            await pubsub.subscribe(*self._channels)
+
+    def _on_message(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind in ("subscribe", "psubscribe"):
+            name = _text(message["channel"])
+            self._confirmed.add(name)
+            for future in self._waiters.pop(name, ()):
+                if not future.done():
+                    future.set_result(None)
+            if self._subscribe_failing and len(self._confirmed) >= len(self._patterns) + len(
+                self._channels
+            ):
+                self._subscribe_failing = False
+                log.warning("Redis subscriber back")
+            return
+        if kind == "pmessage":
+            handler = self._patterns.get(_text(message["pattern"]))
+        elif kind == "message":
+            handler = self._channels.get(_text(message["channel"]))
+        else:
+            return
+        if handler is None:
+            return
+        try:
+            handler(_text(message["channel"]), message["data"])
+        except Exception:
+            log.exception("error handling a Redis message on %s", _text(message["channel"]))
+
+    # -- publishing -------------------------------------------------------------------------
+
+    def publish(self, channel: str, data: bytes) -> None:
+        """Queue ``data`` for ``channel``; returns at once."""
+        if self._closed:
+            return
+        outbox = self._outbox
+        if len(outbox) >= self.max_pending:
+            outbox.popleft()
+            self.dropped += 1
+        outbox.append((channel, data))
+        if self._wake is None:
+            self._ensure_running()
+        if self._wake is not None:
+            self._wake.set()
+
+    async def _write(self) -> None:
+        assert self._wake is not None
+        wake = self._wake
+        attempt = 0
+        while not self._closed:
+            await wake.wait()
+            wake.clear()
+            while self._outbox and not self._closed:
+                batch = list(self._outbox)
+                self._outbox.clear()
+                try:
+                    if len(batch) == 1:
+                        await self.client.publish(*batch[0])
+                    else:
+                        pipe = self.client.pipeline(transaction=False)
+                        for channel, data in batch:
+                            pipe.publish(channel, data)
+                        await pipe.execute()
+                except (RedisError, OSError) as exc:
+                    self.dropped += len(batch)
+                    if not self._publish_failing:
+                        self._publish_failing = True
+                        log.warning(
+                            "Redis publish failed (%s); messages to other servers are dropped until it is back",
+                            exc,
+                        )
+                    await asyncio.sleep(_RECONNECT_DELAYS[min(attempt, len(_RECONNECT_DELAYS) - 1)])
+                    attempt += 1
+                    continue
+                attempt = 0
+                if self._publish_failing:
+                    self._publish_failing = False
+                    log.warning("Redis publish back")
+
+    # -- other commands ---------------------------------------------------------------------
+
+    async def numsub(self, channel: str) -> int | None:
+        """How many connections subscribe to ``channel``; ``None`` when Redis is away."""
+        try:
+            answer = await self.client.pubsub_numsub(channel)
+        except (RedisError, OSError):
+            return None
+        return int(answer[0][1]) if answer else 0
+
+    # -- life -------------------------------------------------------------------------------
+
+    def _ensure_running(self) -> None:
+        if self._closed or self._reader is not None:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # started by the first call inside the server's loop
+        self._wake = asyncio.Event()
+        self._reader = asyncio.create_task(self._read(), name="tether redis subscriber")
+        self._writer = asyncio.create_task(self._write(), name="tether redis publisher")
+        if self._outbox:
+            self._wake.set()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        task.add_done_callback(_ignore_result)
+
+    async def close(self) -> None:
+        """Send what is queued (briefly), stop the tasks, close the client if it is ours."""
+        if self._closed:
+            return
+        if self._outbox and self._writer is not None:
+            for _ in range(50):
+                if not self._outbox:
+                    break
+                await asyncio.sleep(0.01)
+        self._closed = True
+        for task in (self._reader, self._writer):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+        if self._owns_client:
+            with contextlib.suppress(Exception):
+                await self.client.aclose()
+
+
+def _ignore_result(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@dataclass(slots=True)
+class _Request:
+    type: RequestType
+    expected: int
+    done: asyncio.Future[None]
+    answered: int = 1
+    results: list[Any] = field(default_factory=list)
+
+
+class RedisAdapter(MemoryAdapter):
+    """Rooms of one namespace in memory, and the rest of the cluster through Redis."""
+
+    def __init__(
+        self,
+        nsp: NamespaceLike,
+        link: RedisLink,
+        *,
+        key: str = "socket.io",
+        requests_timeout: float = 5.0,
+        publish_on_specific_response_channel: bool = False,
+    ) -> None:
+        super().__init__(nsp)
+        self.uid = _uid()
+        self.link = link
+        self.channels = Channels(key, nsp.name)
+        self.requests_timeout = requests_timeout
+        self.publish_on_specific_response_channel = publish_on_specific_response_channel
+        self.requests: dict[str, _Request] = {}
+        self.ack_requests: dict[str, tuple[Callable[[int], None], Callable[[list[Any]], None]]] = {}
+        channels = self.channels
+        self._subscriptions = (
+            [channels.broadcast_pattern],
+            [channels.request, channels.response, channels.specific_response(self.uid)],
+        )
+        link.add(
+            {channels.broadcast_pattern: self._on_broadcast},
+            {
+                channels.request: self._on_request,
+                channels.response: self._on_response,
+                channels.specific_response(self.uid): self._on_response,
+            },
+        )
+
+    async def init(self) -> None:
+        """Wait until Redis confirms this namespace's subscriptions."""
+        patterns, channels = self._subscriptions
+        await self.link.wait_subscribed(patterns + channels)
+
+    async def close(self) -> None:
+        """Unsubscribe this namespace (the link is closed by its factory)."""
+        self.link.remove(*self._subscriptions)
+
+    # -- broadcasts -------------------------------------------------------------------------
+
+    def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
+        """Send to the designated sockets here, and publish for the other servers."""
+        if not opts.flags.local:
+            message = encode_broadcast(self.uid, packet, opts)
+            self.link.publish(self.channels.for_rooms(opts.rooms), message)
+        super().broadcast(packet, opts)
+
+    def broadcast_with_ack(
+        self,
+        packet: Packet,
+        opts: BroadcastOptions,
+        on_count: Callable[[int], None],
+        on_ack: Callable[[list[Any]], None],
+    ) -> None:
+        """Broadcast expecting acks; the other servers report their client counts and relay
+        their clients' acks (the first argument of each, as Node does)."""
+        if not opts.flags.local:
+            request_id = _uid()
+            request = {
+                "uid": self.uid,
+                "requestId": request_id,
+                "type": int(RequestType.BROADCAST),
+                "packet": encode_packet(packet),
+                "opts": encode_opts(opts),
+            }
+            self.ack_requests[request_id] = (on_count, on_ack)
+            # Late answers have nobody to go to: forget the request after its timeout.
+            asyncio.get_running_loop().call_later(
+                opts.flags.timeout or self.requests_timeout,
+                self.ack_requests.pop,
+                request_id,
+                None,
+            )
+            self.link.publish(self.channels.request, notepack.pack(request))
+        super().broadcast_with_ack(packet, opts, on_count, on_ack)
+
+    def _on_broadcast(self, channel: str, data: bytes) -> None:
+        room = self.channels.room_of(channel)
+        if room is None or (room and room not in self.rooms):
+            return  # a one-room broadcast for a room nobody here is in: not even decoded
+        try:
+            uid, packet, opts = decode_broadcast(data)
+        except ProtocolError as exc:
+            log.warning("ignoring a broadcast from Redis on %s: %s", channel, exc)
+            return
+        if uid == self.uid or packet.nsp != self.nsp.name:
+            return
+        super().broadcast(packet, opts)
+
+    # -- requests from the other servers ----------------------------------------------------
+
+    def _on_request(self, channel: str, data: bytes) -> None:
+        try:
+            request = decode_message(data)
+            kind = RequestType(request["type"])
+        except (ProtocolError, ValueError, KeyError) as exc:
+            log.warning("ignoring a request from Redis: %s", exc)
+            return
+        try:
+            handler = self._request_handlers[kind]
+        except KeyError:
+            return
+        try:
+            handler(self, request)
+        except ProtocolError as exc:
+            log.warning("ignoring a %s request from Redis: %s", kind.name, exc)
+
+    def _respond(self, request: dict[str, Any], response: bytes) -> None:
+        uid = request.get("uid")
+        if self.publish_on_specific_response_channel and isinstance(uid, str):
+            self.link.publish(self.channels.specific_response(uid), response)
+        else:
+            self.link.publish(self.channels.response, response)
+
+    def _answer_sockets(self, request: dict[str, Any]) -> None:
+        if request.get("requestId") in self.requests:
+            return
+        rooms = decode_opts({"rooms": request.get("rooms")}).rooms
+        response = {"requestId": request.get("requestId"), "sockets": sorted(self.sockets(rooms))}
+        self._respond(request, encode_json(response))
+
+    def _answer_all_rooms(self, request: dict[str, Any]) -> None:
+        if request.get("requestId") in self.requests:
+            return
+        response = {"requestId": request.get("requestId"), "rooms": sorted(self.rooms)}
+        self._respond(request, encode_json(response))
+
+    def _apply_remote(self, request: dict[str, Any], apply: Callable[[Any], None]) -> None:
+        if request.get("uid") == self.uid:
+            return  # done here already
+        if "opts" in request:
+            apply(decode_opts(request["opts"]))
+            return
+        # The older form names one socket and expects an answer.
+        socket = self.nsp.sockets.get(str(request.get("sid")))
+        if socket is None:
+            return
+        apply(BroadcastOptions(rooms=frozenset((socket.id,))))
+        self._respond(request, encode_json({"requestId": request.get("requestId")}))
+
+    def _remote_join(self, request: dict[str, Any]) -> None:
+        rooms = _room_list(request.get("rooms", request.get("room")))
+        self._apply_remote(request, lambda opts: MemoryAdapter.add_sockets(self, opts, rooms))
+
+    def _remote_leave(self, request: dict[str, Any]) -> None:
+        rooms = _room_list(request.get("rooms", request.get("room")))
+        self._apply_remote(request, lambda opts: MemoryAdapter.del_sockets(self, opts, rooms))
+
+    def _remote_disconnect(self, request: dict[str, Any]) -> None:
+        close = request.get("close") is True
+        self._apply_remote(
+            request, lambda opts: MemoryAdapter.disconnect_sockets(self, opts, close)
+        )
+
+    def _answer_fetch(self, request: dict[str, Any]) -> None:
+        if request.get("requestId") in self.requests:
+            return
+        sockets = []
+        for socket in self._targets(decode_opts(request.get("opts"))):
+            handshake = dataclasses.asdict(socket.handshake)
+            sockets.append(
+                {
+                    "id": socket.id,
+                    "handshake": handshake,
+                    "rooms": sorted(socket.rooms),
+                    "data": socket.data,
+                }
+            )
+        response = {"requestId": request.get("requestId"), "sockets": sockets}
+        try:
+            encoded = encode_json(response)
+        except TypeError as exc:
+            log.warning("socket data cannot be sent to another server (%s); sent as null", exc)
+            for entry in sockets:
+                entry["data"] = None
+            encoded = encode_json(response)
+        self._respond(request, encoded)
+
+    def _server_side_emit(self, request: dict[str, Any]) -> None:
+        if request.get("uid") == self.uid:
+            return
+        args = request.get("data")
+        if not isinstance(args, list):
+            raise ProtocolError("data must be [event, ...args]")
+        request_id = request.get("requestId")
+        if request_id is None:
+            self.nsp.dispatch_server_side(args, None)
+            return
+        answered = False
+
+        def ack(result: list[Any]) -> None:
+            nonlocal answered
+            if answered:
+                return
+            answered = True
+            response = {
+                "type": int(RequestType.SERVER_SIDE_EMIT),
+                "requestId": request_id,
+                "data": result[0] if result else None,
+            }
+            self.link.publish(self.channels.response, encode_json(response))
+
+        self.nsp.dispatch_server_side(args, ack)
+
+    def _remote_broadcast_with_ack(self, request: dict[str, Any]) -> None:
+        request_id = request.get("requestId")
+        if request_id in self.ack_requests:
+            return  # our own
+        packet = decode_packet(request.get("packet"))
+        opts = decode_opts(request.get("opts"))
+        ack_id = self.nsp.next_ack_id()
+        packet = Packet(PacketType.EVENT, self.nsp.name, packet.data, ack_id)
+
+        def on_count(count: int) -> None:
+            response = {
+                "type": int(RequestType.BROADCAST_CLIENT_COUNT),
+                "requestId": request_id,
+                "clientCount": count,
+            }
+            self._respond(request, encode_json(response))
+
+        def on_ack(args: list[Any]) -> None:
+            response = {
+                "type": int(RequestType.BROADCAST_ACK),
+                "requestId": request_id,
+                "packet": args[0] if args else None,
+            }
+            self._respond(request, notepack.pack(response))
+
+        MemoryAdapter.broadcast_with_ack(self, packet, opts, on_count, on_ack)
+        asyncio.get_running_loop().call_later(
+            opts.flags.timeout or self.requests_timeout, self.nsp.forget_ack, ack_id
+        )
+
+    _request_handlers: ClassVar[
+        dict[RequestType, Callable[[RedisAdapter, dict[str, Any]], None]]
+    ] = {
+        RequestType.SOCKETS: _answer_sockets,
+        RequestType.ALL_ROOMS: _answer_all_rooms,
+        RequestType.REMOTE_JOIN: _remote_join,
+        RequestType.REMOTE_LEAVE: _remote_leave,
+        RequestType.REMOTE_DISCONNECT: _remote_disconnect,
+        RequestType.REMOTE_FETCH: _answer_fetch,
+        RequestType.SERVER_SIDE_EMIT: _server_side_emit,
+        RequestType.BROADCAST: _remote_broadcast_with_ack,
+    }
+
+    # -- responses to our requests ----------------------------------------------------------
+
+    def _on_response(self, channel: str, data: bytes) -> None:
+        try:
+            response = decode_message(data)
+        except ProtocolError as exc:
+            log.warning("ignoring a response from Redis: %s", exc)
+            return
+        request_id = response.get("requestId")
+        if not isinstance(request_id, str):
+            return
+        callbacks = self.ack_requests.get(request_id)
+        if callbacks is not None:
+            on_count, on_ack = callbacks
+            kind = response.get("type")
+            if kind == RequestType.BROADCAST_CLIENT_COUNT:
+                count = response.get("clientCount")
+                if isinstance(count, int) and not isinstance(count, bool):
+                    on_count(count)
+            elif kind == RequestType.BROADCAST_ACK:
+                on_ack([response.get("packet")])
+            return
+        request = self.requests.get(request_id)
+        if request is None:
+            return
+        if request.type is RequestType.SERVER_SIDE_EMIT:
+            request.results.append(response.get("data"))
+            if len(request.results) >= request.expected and not request.done.done():
+                request.done.set_result(None)
+            return
+        key = "sockets" if request.type is RequestType.REMOTE_FETCH else "rooms"
+        found = response.get(key)
+        if not isinstance(found, list):
+            return
+        request.answered += 1
+        request.results.extend(found)
+        if request.answered >= request.expected and not request.done.done():
+            request.done.set_result(None)
+
+    async def _request(
+        self, kind: RequestType, expected: int, message: dict[str, Any], answered: int = 1
+    ) -> _Request:
+        """Publish a request and wait for ``expected`` answers or the timeout."""
+        request_id = _uid()
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        request = self.requests[request_id] = _Request(kind, expected, done, answered)
+        message = {"uid": self.uid, "requestId": request_id, "type": int(kind), **message}
+        self.link.publish(self.channels.request, encode_json(message))
+        try:
+            await asyncio.wait_for(done, self.requests_timeout)
+        except TimeoutError:
+            log.warning(
+                "%s: %d of %d servers answered within %.1f s",
+                kind.name,
+                request.answered
+                if kind is not RequestType.SERVER_SIDE_EMIT
+                else len(request.results),
+                expected,
+                self.requests_timeout,
+            )
+        finally:
+            del self.requests[request_id]
+        return request
+
+    # -- operations on the whole cluster ----------------------------------------------------
+
+    async def server_count(self) -> int:
+        """Servers subscribed to this namespace's requests (1 when Redis is away)."""
+        count = await self.link.numsub(self.channels.request)
+        return max(count or 1, 1)
+
+    async def all_rooms(self) -> set[str]:
+        """Every room with a member on any server (those that answered in time)."""
+        rooms = self.local_rooms()
+        servers = await self.server_count()
+        if servers <= 1:
+            return rooms
+        request = await self._request(RequestType.ALL_ROOMS, servers, {})
+        rooms.update(r for r in request.results if isinstance(r, str))
+        return rooms
+
+    async def fetch_sockets(self, opts: BroadcastOptions) -> list[Any]:
+        """This server's designated sockets and those of every server that answered in time."""
+        local: list[Any] = self._targets(opts)
+        if opts.flags.local:
+            return local
+        servers = await self.server_count()
+        if servers <= 1:
+            return local
+        request = await self._request(
+            RequestType.REMOTE_FETCH,
+            servers,
+            {"opts": {"rooms": sorted(opts.rooms), "except": sorted(opts.except_rooms)}},
+        )
+        for raw in request.results:
+            details = _details(raw)
+            if details is not None:
+                local.append(details)
+        return local
+
+    def _publish_request(self, message: dict[str, Any]) -> None:
+        self.link.publish(self.channels.request, encode_json({"uid": self.uid, **message}))
+
+    def add_sockets(self, opts: BroadcastOptions, rooms: list[str]) -> None:
+        """The designated sockets of every server join ``rooms``."""
+        super().add_sockets(opts, rooms)
+        if not opts.flags.local:
+            self._publish_request(
+                {"type": int(RequestType.REMOTE_JOIN), "opts": _targets(opts), "rooms": rooms}
+            )
+
+    def del_sockets(self, opts: BroadcastOptions, rooms: list[str]) -> None:
+        """The designated sockets of every server leave ``rooms``."""
+        super().del_sockets(opts, rooms)
+        if not opts.flags.local:
+            self._publish_request(
+                {"type": int(RequestType.REMOTE_LEAVE), "opts": _targets(opts), "rooms": rooms}
+            )
+
+    def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
+        """Disconnect the designated sockets of every server."""
+        if not opts.flags.local:
+            self._publish_request(
+                {"type": int(RequestType.REMOTE_DISCONNECT), "opts": _targets(opts), "close": close}
+            )
+        super().disconnect_sockets(opts, close)
+
+    def server_side_emit(self, args: list[Any]) -> None:
+        """Emit ``[event, *args]`` to the other servers' server-side handlers."""
+        self._publish_request({"type": int(RequestType.SERVER_SIDE_EMIT), "data": args})
+
+    async def server_side_emit_with_ack(self, args: list[Any], timeout: float) -> list[Any]:
+        """The answer of every other server; :class:`~tether.errors.AckTimeoutError` with the
+        answers that came when some are missing after ``timeout`` seconds."""
+        others = await self.server_count() - 1
+        if others <= 0:
+            return []
+        request_id = _uid()
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        request = self.requests[request_id] = _Request(
+            RequestType.SERVER_SIDE_EMIT, others, done, 0
+        )
+        message = {
+            "uid": self.uid,
+            "requestId": request_id,
+            "type": int(RequestType.SERVER_SIDE_EMIT),
+            "data": args,
+        }
+        self.link.publish(self.channels.request, encode_json(message))
+        try:
+            await asyncio.wait_for(done, timeout)
+        except TimeoutError:
+            raise AckTimeoutError(responses=list(request.results)) from None
+        finally:
+            del self.requests[request_id]
+        return request.results
+
+
+def _targets(opts: BroadcastOptions) -> dict[str, list[str]]:
+    return {"rooms": sorted(opts.rooms), "except": sorted(opts.except_rooms)}
+
+
+def _room_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return sorted(decode_opts({"rooms": value}).rooms)
+
+
+def _details(raw: Any) -> RemoteSocketDetails | None:
+    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+        return None
+    handshake = raw.get("handshake")
+    rooms = raw.get("rooms")
+    return RemoteSocketDetails(
+        id=raw["id"],
+        handshake=handshake if isinstance(handshake, dict) else {},
+        rooms=[r for r in rooms if isinstance(r, str)] if isinstance(rooms, list) else [],
+        data=raw.get("data"),
+    )
+
+
+class RedisAdapterFactory:
+    """Makes the :class:`RedisAdapter` of each namespace of one server; they share one
+    :class:`RedisLink`. Pass it as ``tether.Server(adapter=...)``."""
+
+    def __init__(
+        self,
+        link: RedisLink,
+        *,
+        key: str,
+        requests_timeout: float,
+        publish_on_specific_response_channel: bool,
+    ) -> None:
+        self.link = link
+        self.key = key
+        self.requests_timeout = requests_timeout
+        self.publish_on_specific_response_channel = publish_on_specific_response_channel
+
+    def __call__(self, nsp: NamespaceLike) -> RedisAdapter:
+        return RedisAdapter(
+            nsp,
+            self.link,
+            key=self.key,
+            requests_timeout=self.requests_timeout,
+            publish_on_specific_response_channel=self.publish_on_specific_response_channel,
+        )
+
+    async def close(self) -> None:
+        """Close the link to Redis."""
+        await self.link.close()
+
+
+def create_adapter(
+    redis: str | aioredis.Redis = "redis://127.0.0.1:6379/0",
+    *,
+    key: str = "socket.io",
+    requests_timeout: float = 5.0,
+    publish_on_specific_response_channel: bool = False,
+    max_pending: int = 10_000,
+) -> RedisAdapterFactory:
+    """The Redis adapter for ``tether.Server(adapter=...)``, like Node's ``createAdapter``.
+
+    ``redis``: a URL, or a ``redis.asyncio.Redis`` client (its pool gives the subscriber its
+    own connection). ``key``: the channel prefix, the same on every server of the cluster.
+    ``requests_timeout``: how long ``fetch_sockets`` and ``all_rooms`` wait for the other
+    servers (seconds). ``publish_on_specific_response_channel``: answer each requester on its
+    own channel (Node's option of that name). ``max_pending``: messages kept for Redis while
+    it is unreachable.
+    """
+    if isinstance(redis, str):
+        client = aioredis.Redis.from_url(redis)
+        owns = True
+    else:
+        client = redis
+        owns = False
+    link = RedisLink(client, owns_client=owns, max_pending=max_pending)
+    return RedisAdapterFactory(
+        link,
+        key=key,
+        requests_timeout=requests_timeout,
+        publish_on_specific_response_channel=publish_on_specific_response_channel,
+    )

@@ -1,0 +1,202 @@
+"""What the cluster tests run: a real ``redis-server`` on a free port, tether servers with
+the Redis adapter, and the Node peer (a socket.io server with ``@socket.io/redis-adapter``,
+official ``socket.io-client`` clients and ``@socket.io/redis-emitter``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import redis
+
+import tether
+from tests.interop.harness import INTEROP_DIR, free_port, require_node
+from tether.adapters.redis import RedisAdapterFactory, create_adapter
+
+PEER_SCRIPT = INTEROP_DIR / "cluster_peer.mjs"
+
+
+class RedisServer:
+    """A ``redis-server`` of the test's own, on 127.0.0.1 and a free port, no persistence."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.fail("redis-server is not installed (apt-get install redis-server)")
+        self.binary = binary
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="tether-redis-")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.dir,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+        client.close()
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def numsub(self, channel: str) -> int:
+        with redis.Redis(port=self.port) as client:
+            return int(client.pubsub_numsub(channel)[0][1])
+
+
+async def until(condition: Any, what: str, timeout: float = 5.0) -> None:
+    """Wait until ``condition()`` is true."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+class NodePeer:
+    """The Node process of ``cluster_peer.mjs``; ``await peer.call("server.emit", ...)``."""
+
+    def __init__(self, process: asyncio.subprocess.Process, port: int) -> None:
+        self.process = process
+        self.port = port
+        self._ids = itertools.count(1)
+        self._lock = asyncio.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @classmethod
+    async def start(cls, redis_url: str, key: str, requests_timeout_ms: int = 2000) -> NodePeer:
+        node = require_node()
+        process = await asyncio.create_subprocess_exec(
+            node,
+            str(PEER_SCRIPT),
+            "--redis",
+            redis_url,
+            "--key",
+            key,
+            "--requests-timeout",
+            str(requests_timeout_ms),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            cwd=INTEROP_DIR,
+        )
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), 20)
+        ready = json.loads(line)
+        return cls(process, int(ready["port"]))
+
+    async def call(self, cmd: str, **args: Any) -> Any:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        async with self._lock:
+            request_id = next(self._ids)
+            line = json.dumps({"id": request_id, "cmd": cmd, **args}) + "\n"
+            self.process.stdin.write(line.encode())
+            await self.process.stdin.drain()
+            raw = await asyncio.wait_for(self.process.stdout.readline(), 15)
+        if not raw:
+            raise AssertionError(f"the Node peer exited during {cmd}")
+        answer = json.loads(raw)
+        assert answer["id"] == request_id
+        if not answer["ok"]:
+            raise AssertionError(f"{cmd} failed in Node: {answer['error']}")
+        return answer["result"]
+
+    def pause(self) -> None:
+        self.process.send_signal(signal.SIGSTOP)
+
+    async def stop(self) -> None:
+        if self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signal.SIGCONT)
+                self.process.kill()
+            await self.process.wait()
+
+
+def build_server(
+    redis_url: str, key: str, name: str, requests_timeout: float = 2.0
+) -> tether.Server:
+    """A tether server with the Redis adapter and the handlers the Node peer has too."""
+    factory: RedisAdapterFactory = create_adapter(
+        redis_url, key=key, requests_timeout=requests_timeout
+    )
+    io = tether.Server(adapter=factory)
+    server_side: list[Any] = []
+    io.server_side_events = server_side  # type: ignore[attr-defined]
+
+    @io.on("connection")
+    def connected(socket: tether.Socket) -> None:
+        socket.data = {"name": socket.handshake.auth.get("name"), "server": name}
+
+    @io.on("join")
+    def join(socket: tether.Socket, room: str) -> str:
+        socket.join(room)
+        return "joined"
+
+    @io.on("leave")
+    def leave(socket: tether.Socket, room: str) -> str:
+        socket.leave(room)
+        return "left"
+
+    @io.on_server_side("ping-servers")
+    def ping_servers(*args: Any) -> str:
+        server_side.append(list(args))
+        return f"{name}:{','.join(str(a) for a in args)}"
+
+    @io.on_server_side("note")
+    def note(*args: Any) -> None:
+        server_side.append(list(args))
+
+    return io
+
+
+@contextlib.asynccontextmanager
+async def tether_server(
+    redis_url: str, key: str, name: str, requests_timeout: float = 2.0
+) -> AsyncIterator[tuple[tether.Server, str]]:
+    io = build_server(redis_url, key, name, requests_timeout)
+    listener = await io.serve("127.0.0.1", 0)
+    try:
+        yield io, f"http://127.0.0.1:{listener.port}"
+    finally:
+        await io.close()
