@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from tether.adapters.base import Adapter, BroadcastOptions
+from tether.adapters.base import Adapter, BroadcastOptions, RestoredSession
 from tether.broadcast import BroadcastOperator
 from tether.errors import ConnectionRefusedError
 from tether.handlers import Handler, ack_args, spawn
@@ -161,6 +162,12 @@ class Namespace:
 
     # -- used by sockets and adapters -------------------------------------------------------
 
+    @property
+    def recovery_duration(self) -> float | None:
+        """How long sessions are kept for recovery (seconds); ``None`` when it is off."""
+        recovery = self.server.recovery
+        return None if recovery is None else recovery.max_disconnection_duration
+
     def next_ack_id(self) -> int:
         """A fresh ack id."""
         self._ack_ids += 1
@@ -219,15 +226,28 @@ class Namespace:
 
     def add(self, conn: Connection, handshake: Handshake) -> None:
         """A client asks to join: restore its session if it can, run the middlewares, connect."""
+        if self.server.recovery is not None:
+            pid, offset = handshake.auth.get("pid"), handshake.auth.get("offset")
+            if isinstance(pid, str) and isinstance(offset, str):
+                spawn(self._restore(conn, handshake, pid, offset), f"recovery in {self.name}")
+                return
+        self._admit(conn, handshake, None)
+
+    async def _restore(self, conn: Connection, handshake: Handshake, pid: str, offset: str) -> None:
+        try:
+            restored = await self.adapter.restore_session(pid, offset)
+        except Exception:
+            log.exception("could not restore a session in %s", self.name)
+            restored = None
+        if not conn.engine.closed:
+            self._admit(conn, handshake, restored)
+
+    def _admit(
+        self, conn: Connection, handshake: Handshake, restored: RestoredSession | None
+    ) -> None:
         from tether.socket import Socket
 
         recovery = self.server.recovery
-        restored = None
-        auth = handshake.auth
-        if recovery is not None:
-            pid, offset = auth.get("pid"), auth.get("offset")
-            if isinstance(pid, str) and isinstance(offset, str):
-                restored = self.adapter.restore_session(pid, offset)
         if restored is not None:
             socket = Socket(self, conn, handshake, restored.sid)
             socket.pid = restored.pid
@@ -239,8 +259,6 @@ class Namespace:
         else:
             socket = Socket(self, conn, handshake)
             if recovery is not None:
-                import secrets
-
                 socket.pid = secrets.token_urlsafe(15)
         rooms = restored.rooms if restored else []
         missed = restored.missed_packets if restored else []

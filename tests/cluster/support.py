@@ -21,7 +21,8 @@ import redis
 
 import tether
 from tests.interop.harness import INTEROP_DIR, free_port, require_node
-from tether.adapters.redis import RedisAdapterFactory, create_adapter
+from tether.adapters.redis import create_adapter
+from tether.adapters.redis_streams import create_adapter as create_streams_adapter
 
 PEER_SCRIPT = INTEROP_DIR / "cluster_peer.mjs"
 
@@ -106,7 +107,9 @@ class NodePeer:
         return f"http://127.0.0.1:{self.port}"
 
     @classmethod
-    async def start(cls, redis_url: str, key: str, requests_timeout_ms: int = 2000) -> NodePeer:
+    async def start(
+        cls, redis_url: str, key: str, requests_timeout_ms: int = 2000, adapter: str = "redis"
+    ) -> NodePeer:
         node = require_node()
         process = await asyncio.create_subprocess_exec(
             node,
@@ -117,6 +120,8 @@ class NodePeer:
             key,
             "--requests-timeout",
             str(requests_timeout_ms),
+            "--adapter",
+            adapter,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             cwd=INTEROP_DIR,
@@ -154,13 +159,25 @@ class NodePeer:
 
 
 def build_server(
-    redis_url: str, key: str, name: str, requests_timeout: float = 2.0
+    redis_url: str, key: str, name: str, requests_timeout: float = 2.0, adapter: str = "redis"
 ) -> tether.Server:
-    """A tether server with the Redis adapter and the handlers the Node peer has too."""
-    factory: RedisAdapterFactory = create_adapter(
-        redis_url, key=key, requests_timeout=requests_timeout
-    )
-    io = tether.Server(adapter=factory)
+    """A tether server with a Redis adapter and the handlers the Node peer has too."""
+    if adapter == "streams":
+        io = tether.Server(
+            adapter=create_streams_adapter(
+                redis_url,
+                stream_name=key,
+                channel_prefix=key,
+                session_key_prefix=f"{key}:session:",
+                requests_timeout=requests_timeout,
+                block_time=0.5,
+            ),
+            connection_state_recovery=tether.RecoveryOptions(max_disconnection_duration=30),
+        )
+    else:
+        io = tether.Server(
+            adapter=create_adapter(redis_url, key=key, requests_timeout=requests_timeout)
+        )
     server_side: list[Any] = []
     io.server_side_events = server_side  # type: ignore[attr-defined]
 
@@ -192,9 +209,9 @@ def build_server(
 
 @contextlib.asynccontextmanager
 async def tether_server(
-    redis_url: str, key: str, name: str, requests_timeout: float = 2.0
+    redis_url: str, key: str, name: str, requests_timeout: float = 2.0, adapter: str = "redis"
 ) -> AsyncIterator[tuple[tether.Server, str]]:
-    io = build_server(redis_url, key, name, requests_timeout)
+    io = build_server(redis_url, key, name, requests_timeout, adapter)
     listener = await io.serve("127.0.0.1", 0)
     try:
         yield io, f"http://127.0.0.1:{listener.port}"

@@ -10,6 +10,7 @@ import { createServer } from "node:http";
 import { Server } from "socket.io";
 import { io as connect } from "socket.io-client";
 import { createAdapter } from "@socket.io/redis-adapter";
+import { createAdapter as createStreamsAdapter } from "@socket.io/redis-streams-adapter";
 import { Emitter } from "@socket.io/redis-emitter";
 import { createClient } from "redis";
 
@@ -19,6 +20,7 @@ const { values: opts } = parseArgs({
     key: { type: "string", default: "socket.io" },
     port: { type: "string", default: "0" },
     "requests-timeout": { type: "string", default: "2000" },
+    adapter: { type: "string", default: "redis" },
   },
 });
 
@@ -51,11 +53,15 @@ for (const c of [pub, sub, emitterClient]) c.on("error", () => {});
 await Promise.all([pub.connect(), sub.connect(), emitterClient.connect()]);
 
 const httpServer = createServer();
+const streams = opts.adapter === "streams";
 const io = new Server(httpServer, {
-  adapter: createAdapter(pub, sub, {
-    key: opts.key,
-    requestsTimeout: Number(opts["requests-timeout"]),
-  }),
+  adapter: streams
+    ? createStreamsAdapter(pub, { streamName: opts.key, channelPrefix: opts.key, sessionKeyPrefix: `${opts.key}:session:` })
+    : createAdapter(pub, sub, {
+        key: opts.key,
+        requestsTimeout: Number(opts["requests-timeout"]),
+      }),
+  ...(streams ? { connectionStateRecovery: { maxDisconnectionDuration: 30000 } } : {}),
 });
 const emitter = new Emitter(emitterClient, { key: opts.key });
 const serverSideEvents = [];
@@ -95,11 +101,13 @@ function operator(msg) {
 }
 
 const commands = {
-  async "client.connect"({ name, url, transports, auth, nsp }) {
+  async "client.connect"({ name, url, transports, auth, nsp, reconnectionDelay }) {
     const socket = connect(url + (nsp ?? ""), {
       transports: transports ?? ["polling", "websocket"],
       auth: { name, ...(auth ?? {}) },
-      reconnection: false,
+      reconnection: reconnectionDelay !== undefined,
+      reconnectionDelay: reconnectionDelay ?? 1000,
+      randomizationFactor: 0,
       forceNew: true,
     });
     const record = { socket, received: [] };
@@ -114,6 +122,8 @@ const commands = {
       socket.once("connect", resolve);
       socket.once("connect_error", reject);
     });
+    // Reconnections (not the first connection) are recorded with their recovery state.
+    socket.on("connect", () => record.received.push(["#connect", socket.id, socket.recovered]));
     return socket.id;
   },
   async "client.emitWithAck"({ name, event, args, timeout }) {
@@ -125,6 +135,17 @@ const commands = {
   },
   async "client.connected"({ name }) {
     return clients.get(name).socket.connected;
+  },
+  async "client.state"({ name }) {
+    const { socket } = clients.get(name);
+    return { id: socket.id ?? null, connected: socket.connected, recovered: socket.recovered ?? false };
+  },
+  async "client.moveTo"({ name, url }) {
+    // Cut the connection; the client's own reconnection goes to `url`, with its recovery.
+    const { socket } = clients.get(name);
+    socket.io.uri = url;
+    socket.io.engine.close();
+    return null;
   },
   async "client.close"({ name }) {
     clients.get(name).socket.disconnect();

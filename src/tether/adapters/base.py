@@ -8,6 +8,7 @@ other servers must do, and answers their requests.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -86,6 +87,11 @@ class NamespaceLike(Protocol):
     def sockets(self) -> Mapping[str, SocketLike]:
         """The connected sockets of this namespace on this server, by id."""
 
+    @property
+    def recovery_duration(self) -> float | None:
+        """How long a disconnected socket's session is kept for recovery (seconds);
+        ``None`` when connection state recovery is off."""
+
     def next_ack_id(self) -> int:
         """A fresh ack id for a broadcast expecting acknowledgements."""
 
@@ -106,6 +112,30 @@ class RemoteSocketDetails:
     handshake: dict[str, Any]
     rooms: list[str]
     data: Any
+
+    @classmethod
+    def parse(cls, raw: Any) -> RemoteSocketDetails | None:
+        """The details in a ``fetch_sockets`` answer; ``None`` when ``raw`` is not one."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+            return None
+        handshake = raw.get("handshake")
+        rooms = raw.get("rooms")
+        return cls(
+            id=raw["id"],
+            handshake=handshake if isinstance(handshake, dict) else {},
+            rooms=[r for r in rooms if isinstance(r, str)] if isinstance(rooms, list) else [],
+            data=raw.get("data"),
+        )
+
+    @staticmethod
+    def describe(socket: SocketLike) -> dict[str, Any]:
+        """What a ``fetch_sockets`` answer tells of a local socket."""
+        return {
+            "id": socket.id,
+            "handshake": dataclasses.asdict(socket.handshake),
+            "rooms": sorted(socket.rooms),
+            "data": socket.data,
+        }
 
 
 @dataclass(slots=True)
@@ -192,7 +222,7 @@ class Adapter(Protocol):
     def persist_session(self, session: PersistedSession) -> None:
         """Keep a session for recovery."""
 
-    def restore_session(self, pid: str, offset: str) -> RestoredSession | None:
+    async def restore_session(self, pid: str, offset: str) -> RestoredSession | None:
         """Bring back a session and its missed packets."""
 
     async def close(self) -> None:

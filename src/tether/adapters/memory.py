@@ -181,7 +181,7 @@ class MemoryAdapter:
     def persist_session(self, session: PersistedSession) -> None:
         """Keep a disconnected socket's state for recovery."""
 
-    def restore_session(self, pid: str, offset: str) -> RestoredSession | None:
+    async def restore_session(self, pid: str, offset: str) -> RestoredSession | None:
         """Bring back a session and what it missed since ``offset``, if still possible."""
         return None
 
@@ -221,7 +221,7 @@ class SessionAwareAdapter(MemoryAdapter):
         self._prune(now)
         self.sessions[session.pid] = (session, now)
 
-    def restore_session(self, pid: str, offset: str) -> RestoredSession | None:
+    async def restore_session(self, pid: str, offset: str) -> RestoredSession | None:
         now = time.monotonic()
         self._prune(now)
         entry = self.sessions.pop(pid, None)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import secrets
 from collections import deque
@@ -76,7 +75,7 @@ class RedisLink:
         self._pubsub: Any = None
         self._reader: asyncio.Task[None] | None = None
         self._writer: asyncio.Task[None] | None = None
-        self._outbox: deque[tuple[str, bytes]] = deque()
+        self._outbox: deque[tuple[tuple[Any, ...], Callable[[Any], None] | None]] = deque()
         self._wake: asyncio.Event | None = None
         self._closed = False
         self._publish_failing = False
@@ -200,13 +199,22 @@ class RedisLink:
 
     def publish(self, channel: str, data: bytes) -> None:
         """Queue ``data`` for ``channel``; returns at once."""
+        self.send(("PUBLISH", channel, data))
+
+    def send(self, command: tuple[Any, ...], done: Callable[[Any], None] | None = None) -> None:
+        """Queue a Redis command; returns at once. ``done`` gets its reply, or the exception
+        when it failed (always called, in the order the commands were queued)."""
         if self._closed:
+            if done is not None:
+                done(ConnectionError("the Redis link is closed"))
             return
         outbox = self._outbox
         if len(outbox) >= self.max_pending:
-            outbox.popleft()
+            _, dropped_done = outbox.popleft()
             self.dropped += 1
-        outbox.append((channel, data))
+            if dropped_done is not None:
+                dropped_done(ConnectionError("dropped: too many commands waiting for Redis"))
+        outbox.append((command, done))
         if self._wake is None:
             self._ensure_running()
         if self._wake is not None:
@@ -223,28 +231,28 @@ class RedisLink:
                 batch = list(self._outbox)
                 self._outbox.clear()
                 try:
-                    if len(batch) == 1:
-                        await self.client.publish(*batch[0])
-                    else:
-                        pipe = self.client.pipeline(transaction=False)
-                        for channel, data in batch:
-                            pipe.publish(channel, data)
-                        await pipe.execute()
+                    pipe = self.client.pipeline(transaction=False)
+                    for command, _ in batch:
+                        pipe.execute_command(*command)
+                    replies = await pipe.execute(raise_on_error=False)
                 except (RedisError, OSError) as exc:
                     self.dropped += len(batch)
+                    _finish(batch, [exc] * len(batch))
                     if not self._publish_failing:
                         self._publish_failing = True
                         log.warning(
-                            "Redis publish failed (%s); messages to other servers are dropped until it is back",
+                            "Redis unreachable (%s); messages to other servers are dropped "
+                            "until it is back",
                             exc,
                         )
                     await asyncio.sleep(_RECONNECT_DELAYS[min(attempt, len(_RECONNECT_DELAYS) - 1)])
                     attempt += 1
                     continue
+                _finish(batch, replies)
                 attempt = 0
                 if self._publish_failing:
                     self._publish_failing = False
-                    log.warning("Redis publish back")
+                    log.warning("Redis reachable again")
 
     # -- other commands ---------------------------------------------------------------------
 
@@ -293,6 +301,17 @@ class RedisLink:
         if self._owns_client:
             with contextlib.suppress(Exception):
                 await self.client.aclose()
+
+
+def _finish(
+    batch: list[tuple[tuple[Any, ...], Callable[[Any], None] | None]], replies: list[Any]
+) -> None:
+    for (_, done), reply in zip(batch, replies, strict=True):
+        if done is not None:
+            try:
+                done(reply)
+            except Exception:
+                log.exception("error handling a Redis reply")
 
 
 def _ignore_result(task: asyncio.Future[Any]) -> None:
@@ -475,17 +494,8 @@ class RedisAdapter(MemoryAdapter):
     def _answer_fetch(self, request: dict[str, Any]) -> None:
         if request.get("requestId") in self.requests:
             return
-        sockets = []
-        for socket in self._targets(decode_opts(request.get("opts"))):
-            handshake = dataclasses.asdict(socket.handshake)
-            sockets.append(
-                {
-                    "id": socket.id,
-                    "handshake": handshake,
-                    "rooms": sorted(socket.rooms),
-                    "data": socket.data,
-                }
-            )
+        targets = self._targets(decode_opts(request.get("opts")))
+        sockets = [RemoteSocketDetails.describe(socket) for socket in targets]
         response = {"requestId": request.get("requestId"), "sockets": sockets}
         try:
             encoded = encode_json(response)
@@ -660,7 +670,7 @@ class RedisAdapter(MemoryAdapter):
             {"opts": {"rooms": sorted(opts.rooms), "except": sorted(opts.except_rooms)}},
         )
         for raw in request.results:
-            details = _details(raw)
+            details = RemoteSocketDetails.parse(raw)
             if details is not None:
                 local.append(details)
         return local
@@ -731,19 +741,6 @@ def _room_list(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
     return sorted(decode_opts({"rooms": value}).rooms)
-
-
-def _details(raw: Any) -> RemoteSocketDetails | None:
-    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
-        return None
-    handshake = raw.get("handshake")
-    rooms = raw.get("rooms")
-    return RemoteSocketDetails(
-        id=raw["id"],
-        handshake=handshake if isinstance(handshake, dict) else {},
-        rooms=[r for r in rooms if isinstance(r, str)] if isinstance(rooms, list) else [],
-        data=raw.get("data"),
-    )
 
 
 class RedisAdapterFactory:
