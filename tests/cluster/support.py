@@ -22,6 +22,7 @@ import redis
 import tether
 from tests.interop.harness import INTEROP_DIR, free_port, require_node
 from tether.adapters.redis import create_adapter
+from tether.adapters.redis_sharded import create_adapter as create_sharded_adapter
 from tether.adapters.redis_streams import create_adapter as create_streams_adapter
 
 PEER_SCRIPT = INTEROP_DIR / "cluster_peer.mjs"
@@ -173,6 +174,12 @@ def build_server(
                 block_time=0.5,
             ),
             connection_state_recovery=tether.RecoveryOptions(max_disconnection_duration=30),
+        )
+    elif adapter == "sharded":
+        io = tether.Server(
+            adapter=create_sharded_adapter(
+                redis_url, channel_prefix=key, requests_timeout=requests_timeout
+            )
         )
     else:
         io = tether.Server(

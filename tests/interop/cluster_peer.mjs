@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import { createServer } from "node:http";
 import { Server } from "socket.io";
 import { io as connect } from "socket.io-client";
-import { createAdapter } from "@socket.io/redis-adapter";
+import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 import { createAdapter as createStreamsAdapter } from "@socket.io/redis-streams-adapter";
 import { Emitter } from "@socket.io/redis-emitter";
 import { createClient } from "redis";
@@ -57,6 +57,8 @@ const streams = opts.adapter === "streams";
 const io = new Server(httpServer, {
   adapter: streams
     ? createStreamsAdapter(pub, { streamName: opts.key, channelPrefix: opts.key, sessionKeyPrefix: `${opts.key}:session:` })
+    : opts.adapter === "sharded"
+    ? createShardedAdapter(pub, sub, { channelPrefix: opts.key })
     : createAdapter(pub, sub, {
         key: opts.key,
         requestsTimeout: Number(opts["requests-timeout"]),

@@ -28,7 +28,7 @@ from tether.adapters.redis_protocol import (
 from tether.errors import AckTimeoutError
 from tether.sio import Packet, PacketType
 
-__all__ = ["ClusterAdapter", "MessageType"]
+__all__ = ["MAY_CONTAIN_BINARY", "ClusterAdapter", "MessageType", "has_binary"]
 
 log = logging.getLogger("tether.cluster")
 
@@ -61,6 +61,17 @@ MAY_CONTAIN_BINARY = frozenset(
         MessageType.BROADCAST_ACK,
     }
 )
+
+
+def has_binary(value: Any) -> bool:
+    """Whether ``value`` holds binary anywhere (then Node sends MessagePack, not JSON)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(has_binary(v) for v in value)
+    if isinstance(value, dict):
+        return any(has_binary(v) for v in value.values())
+    return False
 
 
 @dataclass(slots=True)

@@ -19,7 +19,7 @@ import contextlib
 import logging
 import secrets
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -51,6 +51,10 @@ log = logging.getLogger("tether.redis")
 
 _RECONNECT_DELAYS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 
+Handler = Callable[[str, bytes], None]
+_SUBSCRIBE = {"pattern": "PSUBSCRIBE", "channel": "SUBSCRIBE", "shard": "SSUBSCRIBE"}
+_UNSUBSCRIBE = {"pattern": "PUNSUBSCRIBE", "channel": "UNSUBSCRIBE", "shard": "SUNSUBSCRIBE"}
+
 
 def _uid() -> str:
     return secrets.token_hex(3)
@@ -68,8 +72,8 @@ class RedisLink:
         self.client = client
         self._owns_client = owns_client
         self.max_pending = max_pending
-        self._patterns: dict[str, Callable[[str, bytes], None]] = {}
-        self._channels: dict[str, Callable[[str, bytes], None]] = {}
+        # Handlers by subscription kind ("pattern", "channel", "shard") and name.
+        self._routes: dict[str, dict[str, Handler]] = {kind: {} for kind in _SUBSCRIBE}
         self._confirmed: set[str] = set()
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._pubsub: Any = None
@@ -82,32 +86,42 @@ class RedisLink:
         self._subscribe_failing = False
         self.dropped = 0
 
+    @classmethod
+    def connect(cls, redis: str | aioredis.Redis, max_pending: int) -> RedisLink:
+        """A link through a new client for the URL ``redis`` (closed with the link), or
+        through the given ``redis.asyncio.Redis`` client (left open)."""
+        if isinstance(redis, str):
+            return cls(aioredis.Redis.from_url(redis), owns_client=True, max_pending=max_pending)
+        return cls(redis, owns_client=False, max_pending=max_pending)
+
     # -- subscriptions ----------------------------------------------------------------------
 
     def add(
         self,
-        patterns: dict[str, Callable[[str, bytes], None]],
-        channels: dict[str, Callable[[str, bytes], None]],
+        patterns: dict[str, Handler],
+        channels: dict[str, Handler],
+        shard_channels: dict[str, Handler] | None = None,
     ) -> None:
-        """Route messages of these patterns and channels to their handlers."""
-        self._patterns.update(patterns)
-        self._channels.update(channels)
+        """Route messages of these patterns, channels and shard channels (``SSUBSCRIBE``,
+        Redis 7) to their handlers."""
+        added = {"pattern": patterns, "channel": channels, "shard": shard_channels or {}}
+        for kind, routes in added.items():
+            self._routes[kind].update(routes)
         if self._pubsub is not None:
-            pubsub = self._pubsub
-            self._spawn(self._subscribe(pubsub, list(patterns), list(channels)))
+            self._spawn(self._command(self._pubsub, _SUBSCRIBE, added))
         self._ensure_running()
 
-    def remove(self, patterns: list[str], channels: list[str]) -> None:
-        """Stop routing these patterns and channels."""
-        for name in patterns:
-            self._patterns.pop(name, None)
-            self._confirmed.discard(name)
-        for name in channels:
-            self._channels.pop(name, None)
-            self._confirmed.discard(name)
-        pubsub = self._pubsub
-        if pubsub is not None and not self._closed:
-            self._spawn(self._unsubscribe(pubsub, patterns, channels))
+    def remove(
+        self, patterns: list[str], channels: list[str], shard_channels: Iterable[str] = ()
+    ) -> None:
+        """Stop routing these patterns, channels and shard channels."""
+        removed = {"pattern": patterns, "channel": channels, "shard": list(shard_channels)}
+        for kind, names in removed.items():
+            for name in names:
+                self._routes[kind].pop(name, None)
+                self._confirmed.discard(name)
+        if self._pubsub is not None and not self._closed:
+            self._spawn(self._command(self._pubsub, _UNSUBSCRIBE, removed))
 
     async def wait_subscribed(self, names: list[str]) -> None:
         """Return once Redis has confirmed the subscription to each of ``names``."""
@@ -122,19 +136,15 @@ class RedisLink:
         if futures:
             await asyncio.gather(*futures)
 
-    async def _subscribe(self, pubsub: Any, patterns: list[str], channels: list[str]) -> None:
+    @staticmethod
+    async def _command(
+        pubsub: Any, commands: dict[str, str], names: Mapping[str, Iterable[str]]
+    ) -> None:
         with contextlib.suppress(RedisError, OSError):
-            if patterns:
-                await pubsub.psubscribe(*patterns)
-            if channels:
-                await pubsub.subscribe(*channels)
-
-    async def _unsubscribe(self, pubsub: Any, patterns: list[str], channels: list[str]) -> None:
-        with contextlib.suppress(RedisError, OSError):
-            if patterns:
-                await pubsub.punsubscribe(*patterns)
-            if channels:
-                await pubsub.unsubscribe(*channels)
+            for kind, command in commands.items():
+                listed = list(names[kind])
+                if listed:
+                    await pubsub.execute_command(command, *listed)
 
     async def _read(self) -> None:
         attempt = 0
@@ -163,29 +173,28 @@ class RedisLink:
             attempt += 1
 
     async def _subscribe_all(self, pubsub: Any) -> None:
-        if self._patterns:
-            await pubsub.psubscribe(*self._patterns)
-        if self._channels:
-            await pubsub.subscribe(*self._channels)
+        for kind, command in _SUBSCRIBE.items():
+            if self._routes[kind]:
+                await pubsub.execute_command(command, *self._routes[kind])
 
     def _on_message(self, message: dict[str, Any]) -> None:
         kind = message["type"]
-        if kind in ("subscribe", "psubscribe"):
+        if kind in ("subscribe", "psubscribe", "ssubscribe"):
             name = _text(message["channel"])
             self._confirmed.add(name)
             for future in self._waiters.pop(name, ()):
                 if not future.done():
                     future.set_result(None)
-            if self._subscribe_failing and len(self._confirmed) >= len(self._patterns) + len(
-                self._channels
-            ):
+            if self._subscribe_failing:
                 self._subscribe_failing = False
                 log.warning("Redis subscriber back")
             return
         if kind == "pmessage":
-            handler = self._patterns.get(_text(message["pattern"]))
+            handler = self._routes["pattern"].get(_text(message["pattern"]))
         elif kind == "message":
-            handler = self._channels.get(_text(message["channel"]))
+            handler = self._routes["channel"].get(_text(message["channel"]))
+        elif kind == "smessage":
+            handler = self._routes["shard"].get(_text(message["channel"]))
         else:
             return
         if handler is None:
@@ -256,10 +265,14 @@ class RedisLink:
 
     # -- other commands ---------------------------------------------------------------------
 
-    async def numsub(self, channel: str) -> int | None:
-        """How many connections subscribe to ``channel``; ``None`` when Redis is away."""
+    async def numsub(self, channel: str, shard: bool = False) -> int | None:
+        """How many connections subscribe to ``channel`` (a shard channel when ``shard``);
+        ``None`` when Redis is away."""
         try:
-            answer = await self.client.pubsub_numsub(channel)
+            if shard:
+                answer = await self.client.pubsub_shardnumsub(channel)
+            else:
+                answer = await self.client.pubsub_numsub(channel)
         except (RedisError, OSError):
             return None
         return int(answer[0][1]) if answer else 0
@@ -791,15 +804,8 @@ def create_adapter(
     own channel (Node's option of that name). ``max_pending``: messages kept for Redis while
     it is unreachable.
     """
-    if isinstance(redis, str):
-        client = aioredis.Redis.from_url(redis)
-        owns = True
-    else:
-        client = redis
-        owns = False
-    link = RedisLink(client, owns_client=owns, max_pending=max_pending)
     return RedisAdapterFactory(
-        link,
+        RedisLink.connect(redis, max_pending),
         key=key,
         requests_timeout=requests_timeout,
         publish_on_specific_response_channel=publish_on_specific_response_channel,

@@ -36,7 +36,7 @@ from tether.adapters.base import (
     PersistedSession,
     RestoredSession,
 )
-from tether.adapters.cluster import MAY_CONTAIN_BINARY, ClusterAdapter, MessageType
+from tether.adapters.cluster import MAY_CONTAIN_BINARY, ClusterAdapter, MessageType, has_binary
 from tether.adapters.redis import RedisLink
 from tether.adapters.redis_protocol import ProtocolError, decode_opts
 
@@ -46,17 +46,6 @@ log = logging.getLogger("tether.redis")
 
 _OFFSET = re.compile(r"[0-9]+-[0-9]+")
 _RESTORE_MAX_READS = 100
-
-
-def has_binary(value: Any) -> bool:
-    """Whether ``value`` holds binary anywhere (then Node sends MessagePack, not JSON)."""
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return True
-    if isinstance(value, (list, tuple)):
-        return any(has_binary(v) for v in value)
-    if isinstance(value, dict):
-        return any(has_binary(v) for v in value.values())
-    return False
 
 
 def encode_entry(message: dict[str, Any]) -> list[Any]:
@@ -381,14 +370,8 @@ def create_adapter(
     ``requests_timeout``: how long ``fetch_sockets`` waits for the other servers (seconds).
     ``max_pending``: commands kept while Redis is unreachable.
     """
-    if isinstance(redis, str):
-        client = aioredis.Redis.from_url(redis)
-        owns = True
-    else:
-        client = redis
-        owns = False
-    link = RedisLink(client, owns_client=owns, max_pending=max_pending)
-    reader = StreamReader(client, stream_name, read_count, block_time)
+    link = RedisLink.connect(redis, max_pending)
+    reader = StreamReader(link.client, stream_name, read_count, block_time)
     return StreamsAdapterFactory(
         link,
         reader,

@@ -1,16 +1,19 @@
-"""The Redis Streams adapter: two tether servers and one Node server with
-``@socket.io/redis-streams-adapter`` 0.3 on one real Redis, connection state recovery on.
-A client that loses its connection comes back on *another* server and recovers."""
+"""The adapters of the ClusterAdapter protocol: two tether servers and one Node server on one
+real Redis, with ``@socket.io/redis-streams-adapter`` 0.3 (connection state recovery on: a
+client that loses its connection comes back on *another* server and recovers) or with the
+sharded adapter of ``@socket.io/redis-adapter`` 8 (sharded pub/sub)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import redis
 
 import tether
 from tests.cluster.support import NodePeer, RedisServer, tether_server, until
@@ -24,6 +27,8 @@ class StreamsCluster:
     b: tether.Server
     urls: dict[str, str]
     node: NodePeer
+    redis: RedisServer
+    key: str
 
     async def received(self, name: str) -> list[list[Any]]:
         result: list[list[Any]] = await self.node.call("client.received", name=name)
@@ -40,21 +45,38 @@ class StreamsCluster:
         raise AssertionError(f"{name} never received {event}: {await self.received(name)}")
 
 
+@pytest.fixture(params=["streams", "sharded"])
+async def adapters(
+    request: pytest.FixtureRequest, redis_server: RedisServer
+) -> AsyncIterator[StreamsCluster]:
+    async with _cluster(redis_server, request.param) as cluster:
+        yield cluster
+
+
 @pytest.fixture
 async def streams(redis_server: RedisServer) -> AsyncIterator[StreamsCluster]:
+    async with _cluster(redis_server, "streams") as cluster:
+        yield cluster
+
+
+@contextlib.asynccontextmanager
+async def _cluster(redis_server: RedisServer, adapter: str) -> AsyncIterator[StreamsCluster]:
     key = "s" + secrets.token_hex(4)
     async with (
-        tether_server(redis_server.url, key, "a", adapter="streams") as (a, url_a),
-        tether_server(redis_server.url, key, "b", adapter="streams") as (b, url_b),
+        tether_server(redis_server.url, key, "a", adapter=adapter) as (a, url_a),
+        tether_server(redis_server.url, key, "b", adapter=adapter) as (b, url_b),
     ):
-        node = await NodePeer.start(redis_server.url, key, adapter="streams")
+        node = await NodePeer.start(redis_server.url, key, adapter=adapter)
         try:
-            yield StreamsCluster(a, b, {"a": url_a, "b": url_b, "n": node.url}, node)
+            urls = {"a": url_a, "b": url_b, "n": node.url}
+            yield StreamsCluster(a, b, urls, node, redis_server, key)
         finally:
             await node.stop()
 
 
-async def test_broadcasts_and_requests_cross_every_server(streams: StreamsCluster) -> None:
+async def test_broadcasts_and_requests_cross_every_server(adapters: StreamsCluster) -> None:
+    streams = adapters
+    recovery = adapters.a.recovery is not None
     ids = {
         name: await streams.node.call(
             "client.connect", name=name, url=url, transports=["websocket"]
@@ -65,8 +87,11 @@ async def test_broadcasts_and_requests_cross_every_server(streams: StreamsCluste
     await streams.node.call("server.emit", event="from-n", args=[{"k": 1}])
     for name in ids:
         got = await streams.wait_for(name, "from-a")
-        # With recovery on, each broadcast carries its stream offset as the last argument.
-        assert got[:2] == ["from-a", {"$bin": "01"}] and got[2].count("-") == 1
+        assert got[:2] == ["from-a", {"$bin": "01"}]
+        if recovery:  # each broadcast carries its stream offset as the last argument
+            assert len(got) == 3 and got[2].count("-") == 1
+        else:
+            assert len(got) == 2
         assert (await streams.wait_for(name, "from-n"))[:2] == ["from-n", {"k": 1}]
     assert sorted(a["from"] for a in await streams.b.timeout(3).emit_with_ack("ask")) == [
         "a",
@@ -141,3 +166,28 @@ async def test_a_client_recovers_on_another_server(
     # It is in its room again, on the new server.
     streams.b.to("room").emit("after")
     await streams.wait_for("m", "after")
+
+
+async def test_sharded_rooms_have_channels_of_their_own(redis_server: RedisServer) -> None:
+    async with _cluster(redis_server, "sharded") as cluster:
+        for name in ("a", "n", "b"):
+            await cluster.node.call(
+                "client.connect", name=name, url=cluster.urls[name], transports=["websocket"]
+            )
+        for name in ("a", "n"):
+            await cluster.node.call("client.emitWithAck", name=name, event="join", args=["lobby"])
+        channel = f"{cluster.key}#/#lobby#"
+
+        def shard_subscribers() -> int:
+            with redis.Redis(port=redis_server.port) as client:
+                return int(client.pubsub_shardnumsub(channel)[0][1])
+
+        await until(lambda: shard_subscribers() == 2, "a and Node subscribed to the room")
+        cluster.b.to("lobby").emit("in-lobby")  # b has nobody in the room: not subscribed
+        await cluster.wait_for("a", "in-lobby")
+        await cluster.wait_for("n", "in-lobby")
+        await cluster.node.call("client.emitWithAck", name="a", event="leave", args=["lobby"])
+        await until(lambda: shard_subscribers() == 1, "a unsubscribed when the room emptied")
+        cluster.b.emit("marker")
+        await cluster.wait_for("b", "marker")
+        assert not [e for e in await cluster.received("b") if e[0] == "in-lobby"]
