@@ -37,7 +37,9 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(target: str) -> Any:
+def load_app(target: str) -> Any:
+    """The object named by ``module:attribute`` (the module imported from the current
+    directory too)."""
     module_name, _, attr = target.partition(":")
     if not module_name or not attr:
         raise SystemExit(f"tether: expected module:attribute, got {target!r}")
@@ -52,9 +54,30 @@ def _load(target: str) -> Any:
 def _serve(args: argparse.Namespace) -> int:
     from tether.server import Server
 
-    io = _load(args.app)
+    io = load_app(args.app)
     if not isinstance(io, Server):
         raise SystemExit(f"tether: {args.app} is not a tether.Server")
+    if args.workers > 1:
+        if args.certfile:
+            raise SystemExit("tether: --workers serves plain HTTP; terminate TLS in front of it")
+        from tether.workers import run_workers
+
+        def workers_ready(port: int) -> None:
+            print(
+                f"tether: serving {args.app} on http://{args.host}:{port} "
+                f"with {args.workers} workers",
+                flush=True,
+            )
+
+        run_workers(
+            args.app,
+            args.host,
+            args.port,
+            args.workers,
+            on_ready=workers_ready,
+            log_level=args.log_level,
+        )
+        return 0
 
     def ready(listener: Listener) -> None:
         scheme = "https" if args.certfile else "http"
@@ -82,6 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=3000)
     serve.add_argument("--certfile")
     serve.add_argument("--keyfile")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes on the one port; no sticky sessions needed (default 1)",
+    )
     serve.set_defaults(func=_serve)
     register_client_commands(commands)
     args = parser.parse_args(argv)

@@ -150,6 +150,20 @@ class Server:
                 return child
         return None
 
+    @property
+    def uses_default_adapter(self) -> bool:
+        """Whether no adapter factory was given (rooms live in this process only)."""
+        return self._adapter_factory is None
+
+    def replace_adapters(self, factory: Callable[[Namespace], Adapter]) -> None:
+        """Use ``factory`` for every namespace, the existing ones included (before serving:
+        their rooms are not carried over)."""
+        self._adapter_factory = factory
+        for namespace in self.namespaces.values():
+            namespace.adapter = factory(namespace)
+        for _, parent in self._parents:
+            parent.adapter = factory(parent)
+
     def make_adapter(self, namespace: Namespace) -> Adapter:
         """The adapter of a new namespace."""
         if self._adapter_factory is not None:

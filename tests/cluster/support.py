@@ -109,14 +109,17 @@ class NodePeer:
 
     @classmethod
     async def start(
-        cls, redis_url: str, key: str, requests_timeout_ms: int = 2000, adapter: str = "redis"
+        cls,
+        redis_url: str | None,
+        key: str = "socket.io",
+        requests_timeout_ms: int = 2000,
+        adapter: str = "redis",
     ) -> NodePeer:
         node = require_node()
         process = await asyncio.create_subprocess_exec(
             node,
             str(PEER_SCRIPT),
-            "--redis",
-            redis_url,
+            *(("--redis", redis_url) if redis_url else ()),
             "--key",
             key,
             "--requests-timeout",

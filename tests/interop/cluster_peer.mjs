@@ -46,15 +46,18 @@ function fromWire(value) {
   return value;
 }
 
-const pub = createClient({ url: opts.redis });
-const sub = pub.duplicate();
-const emitterClient = pub.duplicate();
-for (const c of [pub, sub, emitterClient]) c.on("error", () => {});
-await Promise.all([pub.connect(), sub.connect(), emitterClient.connect()]);
+// Without --redis: a plain socket.io server (the peer is then only a client driver).
+const pub = opts.redis ? createClient({ url: opts.redis }) : null;
+const sub = pub?.duplicate();
+const emitterClient = pub?.duplicate();
+if (pub) {
+  for (const c of [pub, sub, emitterClient]) c.on("error", () => {});
+  await Promise.all([pub.connect(), sub.connect(), emitterClient.connect()]);
+}
 
 const httpServer = createServer();
 const streams = opts.adapter === "streams";
-const io = new Server(httpServer, {
+const io = new Server(httpServer, !pub ? {} : {
   adapter: streams
     ? createStreamsAdapter(pub, { streamName: opts.key, channelPrefix: opts.key, sessionKeyPrefix: `${opts.key}:session:` })
     : opts.adapter === "sharded"
@@ -65,7 +68,7 @@ const io = new Server(httpServer, {
       }),
   ...(streams ? { connectionStateRecovery: { maxDisconnectionDuration: 30000 } } : {}),
 });
-const emitter = new Emitter(emitterClient, { key: opts.key });
+const emitter = pub ? new Emitter(emitterClient, { key: opts.key }) : null;
 const serverSideEvents = [];
 
 io.on("connection", (socket) => {

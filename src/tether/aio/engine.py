@@ -49,6 +49,8 @@ class EngineServer:
 
     def __init__(self, options: EngineOptions | None = None) -> None:
         self.options = options or EngineOptions()
+        #: Put before every new sid (``--workers`` routes requests to their worker by it).
+        self.sid_prefix = ""
         self.sessions: dict[str, EngineSocket] = {}
         self._lingering: dict[str, EngineSocket] = {}
         self._on_connection: Callable[[EngineSocket], Any] | None = None
@@ -191,9 +193,9 @@ class EngineServer:
             refuse(str(message))
 
     def _new_socket(self, request: Request) -> EngineSocket:
-        sid = new_sid()
+        sid = self.sid_prefix + new_sid()
         while sid in self.sessions:  # pragma: no cover - 120 random bits
-            sid = new_sid()
+            sid = self.sid_prefix + new_sid()
         socket = EngineSocket(self, sid, request)
         self.sessions[sid] = socket
         return socket

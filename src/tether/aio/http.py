@@ -50,6 +50,8 @@ class HttpLimits:
             ``max_http_buffer_size``.
         request_timeout: seconds a request may take to arrive completely (408 past it).
         keep_alive_timeout: seconds an idle keep-alive connection is kept open.
+        keep_alive: whether to keep connections open between requests at all (off behind
+            ``--workers``, where each request must be routed to its session's worker).
         max_write_buffer: bytes queued for one slow reader before its connection is closed.
         close_timeout: seconds a closing connection may take to drain before it is aborted
             (a peer that stops reading cannot hold a connection open).
@@ -61,6 +63,7 @@ class HttpLimits:
     max_body: int = 1_000_000
     request_timeout: float = 20.0
     keep_alive_timeout: float = 5.0
+    keep_alive: bool = True
     max_write_buffer: int = 8 * 1024 * 1024
     close_timeout: float = 10.0
 
@@ -197,9 +200,15 @@ class HttpProtocol(asyncio.Protocol):
     """One TCP connection: HTTP requests, then possibly a WebSocket."""
 
     def __init__(
-        self, app: HttpApp, limits: HttpLimits, connections: set[HttpProtocol], scheme: str
+        self,
+        app: HttpApp,
+        limits: HttpLimits,
+        connections: set[HttpProtocol],
+        scheme: str,
+        received: bytes = b"",
     ) -> None:
         self.app = app
+        self._received = received
         self.limits = limits
         self.scheme = scheme
         self.connections = connections
@@ -237,6 +246,9 @@ class HttpProtocol(asyncio.Protocol):
             self.client = (str(peer[0]), int(peer[1]))
         self.connections.add(self)
         self._arm(self.limits.keep_alive_timeout)
+        if self._received:  # read by someone else before the connection was handed over
+            received, self._received = self._received, b""
+            self.data_received(received)
 
     def data_received(self, data: bytes) -> None:
         if self.websocket is not None:
@@ -324,7 +336,7 @@ class HttpProtocol(asyncio.Protocol):
             b"".join(self._body),
             self.client,
             self.scheme,
-            self.parser.should_keep_alive(),
+            self.parser.should_keep_alive() and self.limits.keep_alive,
         )
         if self.parser.should_upgrade():
             self._upgrade_request = request

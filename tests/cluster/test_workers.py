@@ -1,0 +1,115 @@
+"""``tether serve app:io --workers 2``: one port, two processes, no sticky sessions. Every
+long-polling request and every upgrade reaches the worker that owns its session, and
+broadcasts reach the clients of both workers (relayed by the parent, or through Redis when
+the app has the Redis adapter)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import sys
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.cluster.support import NodePeer
+from tests.interop.harness import REPO
+
+pytestmark = [pytest.mark.interop]
+
+
+@pytest.fixture(params=["parent", "redis"])
+async def workers(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    if request.param == "redis":
+        redis_server = request.getfixturevalue("redis_server")
+        env["TETHER_TEST_REDIS"] = redis_server.url
+        env["TETHER_TEST_KEY"] = "w" + secrets.token_hex(4)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tether",
+        "serve",
+        "tests.cluster.workers_app:io",
+        "--port",
+        "0",
+        "--workers",
+        "2",
+        stdout=asyncio.subprocess.PIPE,
+        cwd=REPO,
+        env=env,
+    )
+    assert process.stdout is not None
+    line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
+    assert "with 2 workers" in line, line
+    url = line.split(" on ")[1].split()[0]
+    try:
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 15) == 0
+
+
+async def received(peer: NodePeer, name: str, event: str) -> list[list[object]]:
+    return [e for e in await peer.call("client.received", name=name) if e[0] == event]
+
+
+@pytest.mark.parametrize("transports", [["polling"], ["polling", "websocket"]])
+async def test_requests_reach_the_worker_that_owns_the_session(
+    workers: str, transports: list[str]
+) -> None:
+    peer = await NodePeer.start(None)
+    try:
+        names = [f"c{i}" for i in range(6)]
+        for name in names:
+            await peer.call("client.connect", name=name, url=workers, transports=transports)
+        pids = {}
+        for name in names:
+            pids[name] = await peer.call("client.emitWithAck", name=name, event="whoami")
+            for i in range(5):  # each a poll and a post, routed again and again
+                echoed = await peer.call(
+                    "client.emitWithAck", name=name, event="echo", args=[i, {"$bin": "0a"}]
+                )
+                assert echoed == [i, {"$bin": "0a"}]
+        assert len(set(pids.values())) == 2  # both workers serve, in turn
+        assert await peer.call("client.emitWithAck", name="c0", event="count") == 6
+        # A broadcast from one worker reaches the clients of both.
+        assert await peer.call("client.emitWithAck", name="c1", event="shout", args=[None, "hi"])
+        for name in names:
+            for _ in range(250):
+                got = await received(peer, name, "shouted")
+                if got:
+                    break
+                await asyncio.sleep(0.02)
+            assert got == [["shouted", "hi", pids["c1"]]], name
+        # Rooms too: c0 and c3 join; a room broadcast from c5's worker reaches only them.
+        for name in ("c0", "c3"):
+            await peer.call("client.emitWithAck", name=name, event="join", args=["r"])
+        await peer.call("client.emitWithAck", name="c5", event="shout", args=["r", "room"])
+        for _ in range(250):
+            counts = [len(await received(peer, n, "shouted")) for n in ("c0", "c3")]
+            if counts == [2, 2]:
+                break
+            await asyncio.sleep(0.02)
+        for name in names:
+            texts = [e[1] for e in await received(peer, name, "shouted")]
+            assert texts == (["hi", "room"] if name in ("c0", "c3") else ["hi"]), name
+        for name in names:
+            assert await peer.call("client.connected", name=name) is True
+    finally:
+        await peer.stop()
+
+
+def test_route() -> None:
+    from tether.workers import route
+
+    assert (
+        route(b"GET /socket.io/?EIO=4&transport=polling&sid=1.abc HTTP/1.1\r\n", 2, lambda: 0) == 1
+    )
+    assert route(b"POST /socket.io/?sid=0.x&EIO=4 HTTP/1.1\r\nHost: h\r\n", 2, lambda: 1) == 0
+    assert route(b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\n", 2, lambda: 1) == 1
+    assert route(b"GET /socket.io/?sid=7.x HTTP/1.1\r\n", 2, lambda: 0) == 0  # no such worker
+    assert route(b"GET /socket.io/?sid=abc HTTP/1.1\r\n", 2, lambda: 1) == 1
+    assert route(b"GET / HTTP/1.1\r\n", 2, lambda: 0) == 0
