@@ -12,6 +12,9 @@ import WebSocket from "ws";
 
 const cfg = JSON.parse(process.argv[2]);
 const PORT = cfg.port;
+// Several servers of one cluster: clients connect to each in turn.
+const PORTS = cfg.ports ?? [cfg.port];
+let portTurn = 0;
 const PATH = "/socket.io/";
 const rl = readline.createInterface({ input: process.stdin });
 const waiting = [];
@@ -38,10 +41,11 @@ class WsClient {
     this.onTick = null;
     this.pendingBinary = null; // {id, parts} for a binary ack waiting for its attachment
     this.closedByUs = false;
+    this.port = PORTS[portTurn++ % PORTS.length];
   }
   connect() {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${PORT}${PATH}?EIO=4&transport=websocket`, {
+      const ws = new WebSocket(`ws://127.0.0.1:${this.port}${PATH}?EIO=4&transport=websocket`, {
         perMessageDeflate: false,
       });
       this.ws = ws;

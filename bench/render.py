@@ -65,6 +65,7 @@ KIND = {
     "binary": "echo",
     "fanout": "fanout",
     "rooms": "fanout",
+    "cluster": "fanout",
     "idle": "idle",
 }
 

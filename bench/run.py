@@ -102,6 +102,14 @@ SCENARIOS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
             "large": {"rooms": 1000, "members": 5, "count": 100, "size": 64},
         },
     ),
+    "cluster-fanout": (
+        "fanout",
+        {
+            "toy": {"members": 100, "count": 500, "size": 64},
+            "default": {"members": 1000, "count": 200, "size": 64},
+            "large": {"members": 2000, "count": 500, "size": 64},
+        },
+    ),
     "idle": (
         "idle",
         {
@@ -111,6 +119,12 @@ SCENARIOS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
         },
     ),
 }
+
+#: Scenarios run against two servers of one kind joined by a redis-server of their own; the
+#: members connect to both in turn, the CPU figure is the two servers' together.
+CLUSTER_SCENARIOS = frozenset({"cluster-fanout"})
+#: Servers that can join a cluster through Redis ($REDIS_URL).
+CLUSTER_SERVERS = frozenset({"node-socketio", "tether", "psio-uvicorn"})
 
 GEN_BOUND = 0.85  # generator CPU / wall above this: the generator, not the server, may limit
 
@@ -150,10 +164,12 @@ def pinned(cpu: int, argv: list[str]) -> list[str]:
 
 
 def start_server(
-    name: str, port: int, log: IO[str], timeout: float = 20.0
+    name: str, port: int, log: IO[str], timeout: float = 20.0, redis_url: str | None = None
 ) -> subprocess.Popen[str]:
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
     env = {**os.environ, "PORT": str(port), "PYTHONPATH": path}
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     proc = subprocess.Popen(
         pinned(0, SERVERS[name]),
         cwd=ROOT,
@@ -199,32 +215,111 @@ def run_one(server: str, scenario: str, params: dict[str, Any], timeout: float) 
     return record
 
 
+class _Processes:
+    """The servers of one record, read as one: their CPU time and RSS are summed."""
+
+    def __init__(self, procs: list[subprocess.Popen[str]]) -> None:
+        self.procs = procs
+        self.pid = procs[0].pid
+
+    def cpu(self) -> float:
+        return sum(cpu_seconds(p.pid) for p in self.procs)
+
+    def rss(self) -> int:
+        return sum(rss_kib(p.pid) for p in self.procs)
+
+    def alive(self) -> bool:
+        return all(p.poll() is None for p in self.procs)
+
+
+@contextlib.contextmanager
+def redis_server() -> Any:
+    """A redis-server of the run's own on a free port (pinned with the generator)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+    port = free_port()
+    with tempfile.TemporaryDirectory() as workdir:
+        proc = subprocess.Popen(
+            pinned(
+                1,
+                [
+                    binary,
+                    "--port",
+                    str(port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--dir",
+                    workdir,
+                ],
+            ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
+                    break
+                time.sleep(0.05)
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            proc.terminate()
+            proc.wait()
+
+
 def _run_one(
     server: str, scenario: str, params: dict[str, Any], timeout: float, log: IO[str]
 ) -> dict[str, Any]:
-    kind = SCENARIOS[scenario][0]
+    if scenario in CLUSTER_SCENARIOS:
+        if server not in CLUSTER_SERVERS:
+            return {"server": server, "scenario": scenario, "params": params, "skipped": True}
+        with redis_server() as url:
+            ports = [free_port(), free_port()]
+            procs: list[subprocess.Popen[str]] = []
+            try:
+                procs.extend(start_server(server, port, log, redis_url=url) for port in ports)
+                return _measure(server, scenario, params, timeout, _Processes(procs), ports)
+            finally:
+                for proc in procs:
+                    stop(proc)
     port = free_port()
     proc = start_server(server, port, log)
-    record: dict[str, Any] = {"server": server, "scenario": scenario, "params": params}
-    samples: dict[str, dict[str, float]] = {}
     try:
-        time.sleep(0.3)
-        samples["start"] = {"cpu": cpu_seconds(proc.pid), "rss": rss_kib(proc.pid)}
-        cfg = json.dumps({"scenario": kind, "port": port, **params})
-        result = drive(proc, cfg, samples, timeout)
-        record["alive_after"] = proc.poll() is None
-        if result is None:
-            record["error"] = "the generator exited without a result (see its stderr)"
-            return record
-        record["result"] = result
-        record.update(summarise(kind, params, samples, result))
+        return _measure(server, scenario, params, timeout, _Processes([proc]), [port])
     finally:
         stop(proc)
+
+
+def _measure(
+    server: str,
+    scenario: str,
+    params: dict[str, Any],
+    timeout: float,
+    procs: _Processes,
+    ports: list[int],
+) -> dict[str, Any]:
+    kind = SCENARIOS[scenario][0]
+    record: dict[str, Any] = {"server": server, "scenario": scenario, "params": params}
+    samples: dict[str, dict[str, float]] = {}
+    time.sleep(0.3)
+    samples["start"] = {"cpu": procs.cpu(), "rss": procs.rss()}
+    extra = {"ports": ports} if len(ports) > 1 else {}
+    cfg = json.dumps({"scenario": kind, "port": ports[0], **extra, **params})
+    result = drive(procs, cfg, samples, timeout)
+    record["alive_after"] = procs.alive()
+    if result is None:
+        record["error"] = "the generator exited without a result (see its stderr)"
+        return record
+    record["result"] = result
+    record.update(summarise(kind, params, samples, result))
     return record
 
 
 def drive(
-    server: subprocess.Popen[str],
+    server: _Processes,
     cfg: str,
     samples: dict[str, dict[str, float]],
     timeout: float,
@@ -245,8 +340,8 @@ def drive(
             for line in gen.stdout:
                 if line.startswith("MARK "):
                     samples[line.split()[1]] = {
-                        "cpu": cpu_seconds(server.pid),
-                        "rss": rss_kib(server.pid),
+                        "cpu": server.cpu(),
+                        "rss": server.rss(),
                         "gen_cpu": cpu_seconds(gen.pid),
                         "wall": time.monotonic(),
                     }
@@ -352,6 +447,8 @@ def main(argv: list[str] | None = None) -> int:
                     record = {"server": server, "scenario": scenario, "params": params}
                     record["error"] = f"{type(exc).__name__}: {exc}"
                 record["meta"] = meta
+                if record.pop("skipped", False):
+                    continue
                 f.write(json.dumps(record) + "\n")
                 f.flush()
                 status = record.get("error") or ("ok" if record.get("ok") else "CHECKS FAILED")

@@ -2,8 +2,19 @@
 import { createServer } from "node:http";
 import { Server } from "socket.io";
 
+// With REDIS_URL (the cluster scenarios), servers are joined by @socket.io/redis-adapter.
+let adapter;
+if (process.env.REDIS_URL) {
+  const { createClient } = await import("redis");
+  const { createAdapter } = await import("@socket.io/redis-adapter");
+  const pub = createClient({ url: process.env.REDIS_URL });
+  const sub = pub.duplicate();
+  await Promise.all([pub.connect(), sub.connect()]);
+  adapter = createAdapter(pub, sub);
+}
+
 const httpServer = createServer();
-const io = new Server(httpServer, { cors: { origin: "*" } });
+const io = new Server(httpServer, { cors: { origin: "*" }, ...(adapter ? { adapter } : {}) });
 
 io.on("connection", (socket) => {
   socket.on("echo", (...args) => {

@@ -5,13 +5,18 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import socketio
 
 
 def make(async_mode: str) -> socketio.AsyncServer:
-    sio = socketio.AsyncServer(async_mode=async_mode, cors_allowed_origins="*")
+    url = os.environ.get("REDIS_URL")  # the cluster scenarios: servers joined by Redis
+    manager = socketio.AsyncRedisManager(url) if url else None
+    sio = socketio.AsyncServer(
+        async_mode=async_mode, cors_allowed_origins="*", client_manager=manager
+    )
 
     @sio.on("echo")
     async def echo(sid: str, *args: Any) -> tuple[Any, ...]:

@@ -3,6 +3,7 @@
 Namespace ``/``: ``echo`` acknowledges with exactly its arguments; ``join(room)`` joins and
 acknowledges with no arguments; ``fanout({room, count, size})`` emits ``tick(seq, payload)``
 to the room ``count`` times, then acknowledges. Listens on 127.0.0.1:$PORT, prints READY.
+With ``$REDIS_URL``, joins the cluster there through the Redis adapter.
 """
 
 from __future__ import annotations
@@ -12,7 +13,12 @@ from typing import Any
 
 import tether
 
-io = tether.Server(cors_origins="*")
+if os.environ.get("REDIS_URL"):  # the cluster scenarios: servers joined by Redis
+    from tether.adapters.redis import create_adapter
+
+    io = tether.Server(cors_origins="*", adapter=create_adapter(os.environ["REDIS_URL"]))
+else:
+    io = tether.Server(cors_origins="*")
 
 
 @io.on("echo")
