@@ -339,9 +339,9 @@ def _text(value: Any) -> str:
 @dataclass(slots=True)
 class _Request:
     type: RequestType
-    expected: int
+    expected: int  # answers from the other servers
     done: asyncio.Future[None]
-    answered: int = 1
+    answered: int = 0
     results: list[Any] = field(default_factory=list)
 
 
@@ -615,38 +615,37 @@ class RedisAdapter(MemoryAdapter):
             return
         if request.type is RequestType.SERVER_SIDE_EMIT:
             request.results.append(response.get("data"))
-            if len(request.results) >= request.expected and not request.done.done():
-                request.done.set_result(None)
-            return
-        key = "sockets" if request.type is RequestType.REMOTE_FETCH else "rooms"
-        found = response.get(key)
-        if not isinstance(found, list):
-            return
+        else:
+            found = response.get("sockets" if request.type is RequestType.REMOTE_FETCH else "rooms")
+            if not isinstance(found, list):
+                return
+            request.results.extend(found)
         request.answered += 1
-        request.results.extend(found)
         if request.answered >= request.expected and not request.done.done():
             request.done.set_result(None)
 
     async def _request(
-        self, kind: RequestType, expected: int, message: dict[str, Any], answered: int = 1
+        self, kind: RequestType, message: dict[str, Any], timeout: float
     ) -> _Request:
-        """Publish a request and wait for ``expected`` answers or the timeout."""
-        request_id = _uid()
+        """Publish a request to the other servers and wait for their answers or ``timeout``."""
+        expected = await self.server_count() - 1
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        request = self.requests[request_id] = _Request(kind, expected, done, answered)
+        request = _Request(kind, expected, done)
+        if expected <= 0:
+            return request
+        request_id = _uid()
+        self.requests[request_id] = request
         message = {"uid": self.uid, "requestId": request_id, "type": int(kind), **message}
         self.link.publish(self.channels.request, encode_json(message))
         try:
-            await asyncio.wait_for(done, self.requests_timeout)
+            await asyncio.wait_for(done, timeout)
         except TimeoutError:
             log.warning(
                 "%s: %d of %d servers answered within %.1f s",
                 kind.name,
-                request.answered
-                if kind is not RequestType.SERVER_SIDE_EMIT
-                else len(request.results),
+                request.answered,
                 expected,
-                self.requests_timeout,
+                timeout,
             )
         finally:
             del self.requests[request_id]
@@ -662,10 +661,7 @@ class RedisAdapter(MemoryAdapter):
     async def all_rooms(self) -> set[str]:
         """Every room with a member on any server (those that answered in time)."""
         rooms = self.local_rooms()
-        servers = await self.server_count()
-        if servers <= 1:
-            return rooms
-        request = await self._request(RequestType.ALL_ROOMS, servers, {})
+        request = await self._request(RequestType.ALL_ROOMS, {}, self.requests_timeout)
         rooms.update(r for r in request.results if isinstance(r, str))
         return rooms
 
@@ -674,13 +670,8 @@ class RedisAdapter(MemoryAdapter):
         local: list[Any] = self._targets(opts)
         if opts.flags.local:
             return local
-        servers = await self.server_count()
-        if servers <= 1:
-            return local
         request = await self._request(
-            RequestType.REMOTE_FETCH,
-            servers,
-            {"opts": {"rooms": sorted(opts.rooms), "except": sorted(opts.except_rooms)}},
+            RequestType.REMOTE_FETCH, {"opts": _targets(opts)}, self.requests_timeout
         )
         for raw in request.results:
             details = RemoteSocketDetails.parse(raw)
@@ -722,27 +713,9 @@ class RedisAdapter(MemoryAdapter):
     async def server_side_emit_with_ack(self, args: list[Any], timeout: float) -> list[Any]:
         """The answer of every other server; :class:`~tether.errors.AckTimeoutError` with the
         answers that came when some are missing after ``timeout`` seconds."""
-        others = await self.server_count() - 1
-        if others <= 0:
-            return []
-        request_id = _uid()
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        request = self.requests[request_id] = _Request(
-            RequestType.SERVER_SIDE_EMIT, others, done, 0
-        )
-        message = {
-            "uid": self.uid,
-            "requestId": request_id,
-            "type": int(RequestType.SERVER_SIDE_EMIT),
-            "data": args,
-        }
-        self.link.publish(self.channels.request, encode_json(message))
-        try:
-            await asyncio.wait_for(done, timeout)
-        except TimeoutError:
-            raise AckTimeoutError(responses=list(request.results)) from None
-        finally:
-            del self.requests[request_id]
+        request = await self._request(RequestType.SERVER_SIDE_EMIT, {"data": args}, timeout)
+        if request.answered < request.expected:
+            raise AckTimeoutError(responses=list(request.results))
         return request.results
 
 
