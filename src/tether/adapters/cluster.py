@@ -12,11 +12,11 @@ import enum
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from tether.adapters.base import BroadcastOptions, NamespaceLike, RemoteSocketDetails
 from tether.adapters.memory import MemoryAdapter
+from tether.adapters.pending import PendingRequest, ask
 from tether.adapters.redis_protocol import (
     EMITTER_UID,
     ProtocolError,
@@ -74,14 +74,6 @@ def has_binary(value: Any) -> bool:
     return False
 
 
-@dataclass(slots=True)
-class _Request:
-    expected: int
-    done: asyncio.Future[None]
-    answered: int = 0
-    results: list[Any] = field(default_factory=list)
-
-
 class ClusterAdapter(MemoryAdapter):
     """Rooms in memory, the rest of the cluster through :meth:`_publish`."""
 
@@ -89,7 +81,7 @@ class ClusterAdapter(MemoryAdapter):
         super().__init__(nsp)
         self.uid = secrets.token_hex(8)
         self.requests_timeout = requests_timeout
-        self.requests: dict[str, _Request] = {}
+        self.requests: dict[str, PendingRequest] = {}
         self.ack_requests: dict[str, tuple[Callable[[int], None], Callable[[list[Any]], None]]] = {}
 
     # -- what a subclass provides -----------------------------------------------------------
@@ -182,29 +174,14 @@ class ClusterAdapter(MemoryAdapter):
             self._publish(self._message(MessageType.DISCONNECT_SOCKETS, data), None)
         super().disconnect_sockets(opts, close)
 
-    async def _ask(self, kind: MessageType, data: dict[str, Any], timeout: float) -> _Request:
+    async def _ask(self, kind: MessageType, data: dict[str, Any], timeout: float) -> PendingRequest:
         """Publish a request to the other servers and wait for their answers or ``timeout``."""
+
+        def send(request_id: str) -> None:
+            self._publish(self._message(kind, {**data, "requestId": request_id}), None)
+
         expected = await self.server_count() - 1
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        request = _Request(expected, done)
-        if expected <= 0:
-            return request
-        request_id = secrets.token_hex(8)
-        self.requests[request_id] = request
-        self._publish(self._message(kind, {**data, "requestId": request_id}), None)
-        try:
-            await asyncio.wait_for(done, timeout)
-        except TimeoutError:
-            log.warning(
-                "%s: %d of %d servers answered within %.1f s",
-                kind.name,
-                request.answered,
-                expected,
-                timeout,
-            )
-        finally:
-            del self.requests[request_id]
-        return request
+        return await ask(self.requests, kind, expected, send, timeout)
 
     async def fetch_sockets(self, opts: BroadcastOptions) -> list[Any]:
         """This server's designated sockets and those of the servers that answered in time."""
@@ -227,7 +204,7 @@ class ClusterAdapter(MemoryAdapter):
         """The answer of every other server (:class:`~tether.errors.AckTimeoutError` with the
         answers that came when some are missing after ``timeout`` seconds)."""
         request = await self._ask(MessageType.SERVER_SIDE_EMIT, {"packet": args}, timeout)
-        if request.answered < request.expected:
+        if not request.complete:
             raise AckTimeoutError(responses=list(request.results))
         return request.results
 
@@ -349,16 +326,10 @@ class ClusterAdapter(MemoryAdapter):
             return
         if kind == MessageType.FETCH_SOCKETS_RESPONSE:
             sockets = data.get("sockets")
-            if not isinstance(sockets, list):
-                return
-            request.results.extend(sockets)
+            if isinstance(sockets, list):
+                request.add(sockets)
         elif kind == MessageType.SERVER_SIDE_EMIT_RESPONSE:
-            request.results.append(data.get("packet"))
-        else:
-            return
-        request.answered += 1
-        if request.answered >= request.expected and not request.done.done():
-            request.done.set_result(None)
+            request.add([data.get("packet")])
 
 
 def _rooms(data: dict[str, Any]) -> list[str]:

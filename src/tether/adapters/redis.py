@@ -20,7 +20,6 @@ import logging
 import secrets
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import redis.asyncio as aioredis
@@ -29,6 +28,7 @@ from redis.exceptions import RedisError
 from tether.adapters import notepack
 from tether.adapters.base import BroadcastOptions, NamespaceLike, RemoteSocketDetails
 from tether.adapters.memory import MemoryAdapter
+from tether.adapters.pending import PendingRequest, ask
 from tether.adapters.redis_protocol import (
     Channels,
     ProtocolError,
@@ -336,15 +336,6 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-@dataclass(slots=True)
-class _Request:
-    type: RequestType
-    expected: int  # answers from the other servers
-    done: asyncio.Future[None]
-    answered: int = 0
-    results: list[Any] = field(default_factory=list)
-
-
 class RedisAdapter(MemoryAdapter):
     """Rooms of one namespace in memory, and the rest of the cluster through Redis."""
 
@@ -363,7 +354,7 @@ class RedisAdapter(MemoryAdapter):
         self.channels = Channels(key, nsp.name)
         self.requests_timeout = requests_timeout
         self.publish_on_specific_response_channel = publish_on_specific_response_channel
-        self.requests: dict[str, _Request] = {}
+        self.requests: dict[str, PendingRequest] = {}
         self.ack_requests: dict[str, tuple[Callable[[int], None], Callable[[list[Any]], None]]] = {}
         channels = self.channels
         self._subscriptions = (
@@ -613,43 +604,24 @@ class RedisAdapter(MemoryAdapter):
         request = self.requests.get(request_id)
         if request is None:
             return
-        if request.type is RequestType.SERVER_SIDE_EMIT:
-            request.results.append(response.get("data"))
-        else:
-            found = response.get("sockets" if request.type is RequestType.REMOTE_FETCH else "rooms")
-            if not isinstance(found, list):
-                return
-            request.results.extend(found)
-        request.answered += 1
-        if request.answered >= request.expected and not request.done.done():
-            request.done.set_result(None)
+        if request.kind is RequestType.SERVER_SIDE_EMIT:
+            request.add([response.get("data")])
+            return
+        found = response.get("sockets" if request.kind is RequestType.REMOTE_FETCH else "rooms")
+        if isinstance(found, list):
+            request.add(found)
 
     async def _request(
         self, kind: RequestType, message: dict[str, Any], timeout: float
-    ) -> _Request:
+    ) -> PendingRequest:
         """Publish a request to the other servers and wait for their answers or ``timeout``."""
+
+        def send(request_id: str) -> None:
+            request = {"uid": self.uid, "requestId": request_id, "type": int(kind), **message}
+            self.link.publish(self.channels.request, encode_json(request))
+
         expected = await self.server_count() - 1
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        request = _Request(kind, expected, done)
-        if expected <= 0:
-            return request
-        request_id = _uid()
-        self.requests[request_id] = request
-        message = {"uid": self.uid, "requestId": request_id, "type": int(kind), **message}
-        self.link.publish(self.channels.request, encode_json(message))
-        try:
-            await asyncio.wait_for(done, timeout)
-        except TimeoutError:
-            log.warning(
-                "%s: %d of %d servers answered within %.1f s",
-                kind.name,
-                request.answered,
-                expected,
-                timeout,
-            )
-        finally:
-            del self.requests[request_id]
-        return request
+        return await ask(self.requests, kind, expected, send, timeout)
 
     # -- operations on the whole cluster ----------------------------------------------------
 
@@ -714,7 +686,7 @@ class RedisAdapter(MemoryAdapter):
         """The answer of every other server; :class:`~tether.errors.AckTimeoutError` with the
         answers that came when some are missing after ``timeout`` seconds."""
         request = await self._request(RequestType.SERVER_SIDE_EMIT, {"data": args}, timeout)
-        if request.answered < request.expected:
+        if not request.complete:
             raise AckTimeoutError(responses=list(request.results))
         return request.results
 
