@@ -22,8 +22,9 @@ async def ticks(peer: NodePeer, name: str) -> list[int]:
     return [e[1] for e in await peer.call("client.received", name=name) if e[0] == "tick"]
 
 
+@pytest.mark.parametrize("adapter", ["redis", "streams"])
 async def test_redis_killed_and_restarted_during_traffic(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, adapter: str
 ) -> None:
     caplog.set_level(logging.WARNING, logger="tether")
     redis_server = RedisServer()
@@ -32,8 +33,8 @@ async def test_redis_killed_and_restarted_during_traffic(
     clients = await NodePeer.start(redis_server.url, "clients-" + key)
     try:
         async with (
-            tether_server(redis_server.url, key, "a") as (a, url_a),
-            tether_server(redis_server.url, key, "b") as (_, url_b),
+            tether_server(redis_server.url, key, "a", adapter=adapter) as (a, url_a),
+            tether_server(redis_server.url, key, "b", adapter=adapter) as (_, url_b),
         ):
             await clients.call("client.connect", name="a", url=url_a, transports=["websocket"])
             await clients.call("client.connect", name="b", url=url_b, transports=["websocket"])
