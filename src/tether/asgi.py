@@ -230,7 +230,16 @@ class ASGIApp:
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.other is not None:
-            await self.other(scope, receive, send)
+            # The other app answers; tether starts and stops its adapters alongside.
+            async def send_and_follow(message: Message) -> None:
+                if message["type"] == "lifespan.startup.complete":
+                    await self.io.start()
+                elif message["type"] == "lifespan.shutdown.complete":
+                    self.io.engine.shutdown()
+                    await self.io.close_adapters()
+                await send(message)
+
+            await self.other(scope, receive, send_and_follow)
             return
         while True:
             message = await receive()

@@ -137,9 +137,13 @@ class BroadcastOperator:
         packet = Packet(PacketType.EVENT, self._nsp.name, [event, *args], ack_id)
         adapter = self._nsp.adapter
         adapter.broadcast_with_ack(packet, self._opts, on_count, on_ack)
-        counts["expected_servers"] = 1 if self._flags.local else await adapter.server_count()
-        check()
         try:
+            if self._flags.local:
+                counts["expected_servers"] = 1
+            else:
+                counting = adapter.server_count()
+                counts["expected_servers"] = await asyncio.wait_for(counting, timeout)
+            check()
             await asyncio.wait_for(done, max(0.0, deadline - loop.time()))
         except TimeoutError:
             self._nsp.forget_ack(ack_id)

@@ -31,7 +31,7 @@ from typing import Any
 
 from tether.adapters import notepack
 from tether.adapters.base import NamespaceLike
-from tether.adapters.cluster import ClusterAdapter
+from tether.adapters.cluster import ClusterAdapter, MessageType
 from tether.aio.http import HttpProtocol
 
 __all__ = ["HubAdapter", "run_workers"]
@@ -115,7 +115,12 @@ async def _accept(listener: socket.socket, workers: list[_Worker]) -> None:
 
     tasks: set[asyncio.Task[None]] = set()
     while True:
-        conn, _ = await loop.sock_accept(listener)
+        try:
+            conn, _ = await loop.sock_accept(listener)
+        except OSError as exc:  # out of file descriptors, for one: keep accepting after
+            log.warning("accept failed: %s", exc)
+            await asyncio.sleep(0.1)
+            continue
         conn.setblocking(False)
         task = asyncio.create_task(serve(conn))
         tasks.add(task)
@@ -131,8 +136,10 @@ async def _relay(workers: list[_Worker], hub: socket.socket, index: int) -> None
             header = await reader.readexactly(_FRAME.size)
             frame = header + await reader.readexactly(_FRAME.unpack(header)[0])
             for other in workers:
-                if other.index != index and other.hub is not None:
-                    other.hub.write(frame)
+                hub_writer = other.hub
+                if other.index != index and hub_writer is not None and not hub_writer.is_closing():
+                    hub_writer.write(frame)
+                    await hub_writer.drain()  # a stalled worker slows its senders down
 
 
 def run_workers(
@@ -191,15 +198,24 @@ def run_workers(
         tasks.append(asyncio.create_task(_accept(listener, handles)))
         if on_ready is not None:
             on_ready(listener.getsockname()[1])
-        waiting = asyncio.ensure_future(stop.wait())
-        exits = [asyncio.ensure_future(asyncio.to_thread(h.process.wait)) for h in handles]
-        await asyncio.wait([waiting, *exits], return_when=asyncio.FIRST_COMPLETED)
+        while not stop.is_set():
+            exited = [h.index for h in handles if h.process.poll() is not None]
+            if exited:
+                log.error("worker %s exited; stopping", exited)
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
         listener.close()
         for handle in handles:
             if handle.process.poll() is None:
                 handle.process.send_signal(signal.SIGTERM)
-        await asyncio.gather(*exits)
-        waiting.cancel()
+        deadline = loop.time() + 15
+        while any(h.process.poll() is None for h in handles) and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        for handle in handles:
+            if handle.process.poll() is None:
+                handle.process.kill()
+                handle.process.wait()
         for task in tasks:
             task.cancel()
 
@@ -213,12 +229,31 @@ def run_workers(
 
 
 class HubAdapter(ClusterAdapter):
-    """Rooms of one namespace in memory; the other workers reached through the parent."""
+    """Rooms of one namespace in memory; the other workers reached through the parent.
+
+    A worker counts the workers that have this namespace (a child of a dynamic namespace
+    may exist on some only) by heartbeats, as Node's ``ClusterAdapterWithHeartbeat``: a
+    new adapter announces itself, the others answer, a closing one says goodbye.
+    """
 
     def __init__(self, nsp: NamespaceLike, hub: Hub) -> None:
         super().__init__(nsp)
         self.hub = hub
+        self.peers: set[str] = set()
         hub.adapters[nsp.name] = self
+        hub.send(self._message(MessageType.INITIAL_HEARTBEAT))
+
+    def on_message(self, message: Any, offset: str | None = None) -> None:
+        if isinstance(message, dict):
+            uid, kind = message.get("uid"), message.get("type")
+            if isinstance(uid, str) and uid != self.uid:
+                if kind == MessageType.ADAPTER_CLOSE:
+                    self.peers.discard(uid)
+                    return
+                self.peers.add(uid)
+                if kind == MessageType.INITIAL_HEARTBEAT:
+                    self.hub.send(self._message(MessageType.HEARTBEAT))
+        super().on_message(message, offset)
 
     def _publish(self, message: dict[str, Any], done: Callable[[str | None], None] | None) -> None:
         self.hub.send(message)
@@ -229,11 +264,12 @@ class HubAdapter(ClusterAdapter):
         self.hub.send({**response, "to": uid})
 
     async def server_count(self) -> int:
-        """The number of workers."""
-        return self.hub.workers
+        """The workers that have this namespace, this one included."""
+        return 1 + len(self.peers)
 
     async def close(self) -> None:
-        """Stop receiving for this namespace."""
+        """Say goodbye and stop receiving for this namespace."""
+        self.hub.send(self._message(MessageType.ADAPTER_CLOSE))
         self.hub.adapters.pop(self.nsp.name, None)
 
 
@@ -268,8 +304,11 @@ class Hub:
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
             while True:
                 header = await reader.readexactly(_FRAME.size)
-                message = notepack.unpack(await reader.readexactly(_FRAME.unpack(header)[0]))
-                self._dispatch(message)
+                frame = await reader.readexactly(_FRAME.unpack(header)[0])
+                try:
+                    self._dispatch(notepack.unpack(frame))
+                except Exception:
+                    log.exception("error handling a message from another worker")
 
     def _dispatch(self, message: Any) -> None:
         if not isinstance(message, dict):
@@ -306,6 +345,10 @@ def _worker_main(argv: list[str] | None = None) -> None:
     hub = Hub(socket.socket(fileno=args.hub), args.workers)
     io.engine.sid_prefix = f"{args.index}."
     if io.uses_default_adapter:
+        if io.recovery is not None and args.index == 0:
+            log.warning(
+                "connection state recovery behind --workers needs the Redis Streams adapter"
+            )
         io.replace_adapters(hub.factory)
     limits = dataclasses.replace(io.http_limits, keep_alive=False)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 import tether
-from tests.cluster.support import NodePeer, RedisServer, tether_server
+from tests.cluster.support import NodePeer, RedisServer, tether_server, until_servers
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +58,7 @@ async def cluster(redis_server: RedisServer) -> AsyncIterator[Cluster]:
     ):
         node = await NodePeer.start(redis_server.url, key)
         try:
+            await until_servers(a, 3)  # Node's subscriptions are confirmed
             yield Cluster(redis_server, key, a, b, url_a, url_b, node)
         finally:
             await node.stop()

@@ -227,3 +227,12 @@ async def tether_server(
         yield io, f"http://127.0.0.1:{listener.port}"
     finally:
         await io.close()
+
+
+async def until_servers(io: tether.Server, count: int, timeout: float = 10.0) -> None:
+    """Wait until ``io`` sees ``count`` servers in its cluster (every one subscribed)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while await io.server_count() != count:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"the cluster never had {count} servers")
+        await asyncio.sleep(0.02)

@@ -16,7 +16,7 @@ import pytest
 import redis
 
 import tether
-from tests.cluster.support import NodePeer, RedisServer, tether_server, until
+from tests.cluster.support import NodePeer, RedisServer, tether_server, until, until_servers
 
 pytestmark = [pytest.mark.interop, pytest.mark.cluster]
 
@@ -68,6 +68,7 @@ async def _cluster(redis_server: RedisServer, adapter: str) -> AsyncIterator[Str
     ):
         node = await NodePeer.start(redis_server.url, key, adapter=adapter)
         try:
+            await until_servers(a, 3)
             urls = {"a": url_a, "b": url_b, "n": node.url}
             yield StreamsCluster(a, b, urls, node, redis_server, key)
         finally:

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import secrets
 import time
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -14,6 +15,7 @@ import redis.asyncio as aioredis
 import tether
 from tests.cluster.conftest import Cluster
 from tests.cluster.support import NodePeer, RedisServer, tether_server
+from tether.adapters import notepack
 
 pytestmark = [pytest.mark.interop, pytest.mark.cluster]
 
@@ -133,8 +135,9 @@ async def test_a_server_alone_on_redis_answers_without_waiting(redis_server: Red
         assert time.monotonic() - started < 1.0
 
 
+@pytest.mark.parametrize("adapter", ["redis", "streams", "sharded"])
 async def test_malformed_messages_on_the_channels_are_ignored(
-    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture, adapter: str
 ) -> None:
     # Only tether servers here: Node's adapter throws on a broadcast it cannot decode.
     key = "t" + secrets.token_hex(4)
@@ -142,11 +145,12 @@ async def test_malformed_messages_on_the_channels_are_ignored(
     client = aioredis.Redis.from_url(redis_server.url)
     try:
         async with (
-            tether_server(redis_server.url, key, "a") as (a, url_a),
-            tether_server(redis_server.url, key, "b") as (b, url_b),
+            tether_server(redis_server.url, key, "a", adapter=adapter) as (a, url_a),
+            tether_server(redis_server.url, key, "b", adapter=adapter) as (b, url_b),
         ):
             await clients.call("client.connect", name="a", url=url_a, transports=["websocket"])
             await clients.call("client.connect", name="b", url=url_b, transports=["websocket"])
+            target: Any = b.sockets.adapter
             junk = (
                 b"",
                 b"\xc1",
@@ -158,10 +162,34 @@ async def test_malformed_messages_on_the_channels_are_ignored(
                 b"[1,2]",
                 b"\x93\xa1x\xc0\xc0",
                 b"\x93\xa1x\x82\xa4type\x02\xa4data\x90\x80",
+                notepack.pack({"uid": "x", "nsp": "/", "type": 3, "data": {"packet": 1}}),
+                notepack.pack({"uid": "x", "nsp": "/", "type": 7, "data": {"opts": []}}),
+                notepack.pack({"uid": "x", "nsp": "/", "type": 9, "data": {"packet": "e"}}),
+                notepack.pack({"uid": "x", "nsp": "/", "type": 8, "data": {"requestId": 1}}),
+                b'{"uid": "x", "nsp": "/", "type": 4, "data": {"opts": {}, "rooms": 3}}',
             )
-            for channel in (f"{key}#/#", f"{key}-request#/#", f"{key}-response#/#"):
-                for message in junk:
-                    await client.publish(channel, message)
+            if adapter == "redis":
+                for channel in (f"{key}#/#", f"{key}-request#/#", f"{key}-response#/#"):
+                    for message in junk:
+                        await client.publish(channel, message)
+            elif adapter == "streams":
+                for channel in (target.public_channel, target.private_channel):
+                    for message in junk:
+                        await client.publish(channel, message)
+                entries: list[dict[str, Any]] = [
+                    {"x": "y"},
+                    {"uid": "x", "nsp": "/", "type": "nope"},
+                    {"uid": "x", "nsp": "/", "type": "3", "data": "not base64 !"},
+                    {"uid": "x", "nsp": "/", "type": "3", "data": "{broken"},
+                    {"uid": "x", "nsp": "/", "type": "3", "data": '{"packet": 1}'},
+                    {"uid": "x", "nsp": "/", "type": "4", "data": '{"rooms": "r"}'},
+                ]
+                for fields in entries:
+                    await client.xadd(key, fields)
+            else:
+                for channel in (target.channel, target.response_channel):
+                    for message in junk:
+                        await client.spublish(channel, message)
             # Still working, for everyone.
             a.emit("after-junk")
             for name in ("a", "b"):
@@ -179,3 +207,4 @@ async def test_malformed_messages_on_the_channels_are_ignored(
         await clients.stop()
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert [r for r in caplog.records if "ignoring" in r.getMessage()]
+    assert not [r for r in caplog.records if "Traceback" in (r.exc_text or "")]

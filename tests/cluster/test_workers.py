@@ -113,3 +113,19 @@ def test_route() -> None:
     assert route(b"GET /socket.io/?sid=7.x HTTP/1.1\r\n", 2, lambda: 0) == 0  # no such worker
     assert route(b"GET /socket.io/?sid=abc HTTP/1.1\r\n", 2, lambda: 1) == 1
     assert route(b"GET / HTTP/1.1\r\n", 2, lambda: 0) == 0
+
+
+async def test_a_namespace_on_one_worker_only_does_not_wait_for_the_others(workers: str) -> None:
+    peer = await NodePeer.start(None)
+    try:
+        await peer.call("client.connect", name="d", url=workers, nsp="/dyn-1")
+        await peer.call("client.connect", name="e", url=workers, nsp="/dyn-1")
+        # Both workers may have /dyn-1 now (the clients went to each in turn) or one only:
+        # either way every client answers and nobody waits for a worker without it.
+        started = asyncio.get_running_loop().time()
+        assert await peer.call("client.emitWithAck", name="d", event="gather") == 2
+        assert asyncio.get_running_loop().time() - started < 1.5
+        await peer.call("client.connect", name="f", url=workers, nsp="/dyn-2")
+        assert await peer.call("client.emitWithAck", name="f", event="gather") == 1
+    finally:
+        await peer.stop()

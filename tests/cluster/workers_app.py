@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import tether
@@ -42,3 +43,13 @@ def shout(socket: tether.Socket, room: str | None, text: str) -> str:
 @io.on("count")
 async def count(socket: tether.Socket) -> int:
     return len(await io.fetch_sockets())
+
+
+# Children of a dynamic namespace exist only on the workers their clients reached.
+dynamic = io.of(re.compile(r"^/dyn-\d+$"))
+
+
+@dynamic.on("gather")
+async def gather(socket: tether.Socket) -> int:
+    answers = await socket.nsp.timeout(2).emit_with_ack("ask")
+    return len(answers)

@@ -14,6 +14,9 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
+from tether.adapters import notepack
 from tether.adapters.base import BroadcastOptions, NamespaceLike, RemoteSocketDetails
 from tether.adapters.memory import MemoryAdapter
 from tether.adapters.pending import PendingRequest, ask
@@ -216,6 +219,8 @@ class ClusterAdapter(MemoryAdapter):
             self._on_message(message, offset)
         except (ProtocolError, ValueError, KeyError, TypeError) as exc:
             log.warning("ignoring a cluster message: %r", exc)
+        except Exception:
+            log.exception("error handling a cluster message")
 
     def _on_message(self, message: Any, offset: str | None) -> None:
         if not isinstance(message, dict):
@@ -245,7 +250,7 @@ class ClusterAdapter(MemoryAdapter):
             )
         elif kind is MessageType.FETCH_SOCKETS:
             targets = self._targets(decode_opts(data.get("opts")))
-            sockets = [RemoteSocketDetails.describe(socket) for socket in targets]
+            sockets = [_portable(RemoteSocketDetails.describe(s)) for s in targets]
             self._publish_response(
                 str(uid),
                 self._message(
@@ -334,3 +339,22 @@ class ClusterAdapter(MemoryAdapter):
 
 def _rooms(data: dict[str, Any]) -> list[str]:
     return sorted(decode_opts({"rooms": data.get("rooms")}).rooms)
+
+
+def _portable(details: dict[str, Any]) -> dict[str, Any]:
+    """``details`` with its ``data`` replaced by ``None`` when it cannot travel."""
+    try:
+        notepack.pack(details["data"])
+        orjson.dumps(details["data"], default=_binary_as_is)
+    except (notepack.NotepackError, TypeError):
+        log.warning(
+            "socket data of %s cannot be sent to another server; sent as null", details["id"]
+        )
+        return {**details, "data": None}
+    return details
+
+
+def _binary_as_is(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray, memoryview, set, frozenset)):
+        return None  # sent as MessagePack (binary) or as a list (sets)
+    raise TypeError

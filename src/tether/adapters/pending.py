@@ -52,8 +52,8 @@ async def ask(
         return request
     request_id = secrets.token_hex(8)
     pending[request_id] = request
-    send(request_id)
     try:
+        send(request_id)
         await asyncio.wait_for(request.done, timeout)
     except TimeoutError:
         log.warning(

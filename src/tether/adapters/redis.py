@@ -123,8 +123,9 @@ class RedisLink:
         if self._pubsub is not None and not self._closed:
             self._spawn(self._command(self._pubsub, _UNSUBSCRIBE, removed))
 
-    async def wait_subscribed(self, names: list[str]) -> None:
-        """Return once Redis has confirmed the subscription to each of ``names``."""
+    async def wait_subscribed(self, names: list[str], timeout: float = 5.0) -> None:
+        """Return once Redis has confirmed the subscription to each of ``names``, or after
+        ``timeout`` seconds (then the server runs alone until Redis answers)."""
         self._ensure_running()
         loop = asyncio.get_running_loop()
         futures = []
@@ -134,7 +135,10 @@ class RedisLink:
                 self._waiters.setdefault(name, []).append(future)
                 futures.append(future)
         if futures:
-            await asyncio.gather(*futures)
+            try:
+                await asyncio.wait_for(asyncio.gather(*futures), timeout)
+            except TimeoutError:
+                log.warning("Redis did not confirm the subscriptions in %.0f s; going on", timeout)
 
     @staticmethod
     async def _command(
@@ -151,8 +155,9 @@ class RedisLink:
         while not self._closed:
             pubsub = self.client.pubsub()
             try:
-                await self._subscribe_all(pubsub)
+                # Set first: a route added while these subscriptions go out gets its own.
                 self._pubsub = pubsub
+                await self._subscribe_all(pubsub)
                 while not self._closed:
                     message = await pubsub.get_message(timeout=None)
                     if message is not None:
@@ -471,7 +476,7 @@ class RedisAdapter(MemoryAdapter):
     def _apply_remote(self, request: dict[str, Any], apply: Callable[[Any], None]) -> None:
         if request.get("uid") == self.uid:
             return  # done here already
-        if "opts" in request:
+        if request.get("opts"):
             apply(decode_opts(request["opts"]))
             return
         # The older form names one socket and expects an answer.
@@ -607,9 +612,9 @@ class RedisAdapter(MemoryAdapter):
         if request.kind is RequestType.SERVER_SIDE_EMIT:
             request.add([response.get("data")])
             return
+        # An answer without the list still counts as an answer (as in Node).
         found = response.get("sockets" if request.kind is RequestType.REMOTE_FETCH else "rooms")
-        if isinstance(found, list):
-            request.add(found)
+        request.add(found if isinstance(found, list) else [])
 
     async def _request(
         self, kind: RequestType, message: dict[str, Any], timeout: float

@@ -25,6 +25,7 @@ from tether.adapters import notepack
 from tether.adapters.base import NamespaceLike
 from tether.adapters.cluster import MAY_CONTAIN_BINARY, ClusterAdapter, MessageType, has_binary
 from tether.adapters.redis import Handler, RedisLink
+from tether.adapters.redis_protocol import encode_json
 
 __all__ = ["ShardedAdapterFactory", "ShardedRedisAdapter", "create_adapter"]
 
@@ -41,7 +42,7 @@ def encode(message: dict[str, Any]) -> bytes:
     """A message as Node's sharded adapter sends it."""
     if message["type"] in MAY_CONTAIN_BINARY and has_binary(message.get("data")):
         return notepack.pack(message)
-    return orjson.dumps(message)
+    return encode_json(message)
 
 
 def decode(data: bytes) -> Any:

@@ -160,7 +160,10 @@ class StreamReader:
             return
         adapter = self.adapters.get(message["nsp"])
         if adapter is not None:
-            adapter.on_message(message, offset)
+            try:
+                adapter.on_message(message, offset)
+            except Exception:
+                log.exception("error handling stream entry %s", offset)
 
     async def close(self) -> None:
         if self._task is not None:
