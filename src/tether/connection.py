@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tether")
 
+_NONE: frozenset[str] = frozenset()
+
 
 class Connection:
     """The Socket.IO side of one Engine.IO session."""
@@ -34,8 +36,9 @@ class Connection:
         self.engine = engine
         self.decoder = Decoder(max_attachments=server.max_attachments)
         self.sockets: dict[str, Socket] = {}
-        #: Namespaces whose CONNECT is being handled (middlewares running).
-        self.connecting: set[str] = set()
+        #: Namespaces whose CONNECT is being handled (middlewares running); replaced, never
+        #: changed in place, so that every connection shares the empty one.
+        self.connecting: frozenset[str] = _NONE
         engine.on_message = self.on_message
         engine.on_close = self.on_close
         self._connect_timer: asyncio.TimerHandle | None = server.engine.loop.call_later(
@@ -81,7 +84,7 @@ class Connection:
                 encode(Packet(PacketType.CONNECT_ERROR, name, {"message": "Invalid namespace"}))
             )
             return
-        self.connecting.add(name)
+        self.connecting = self.connecting | {name}
         namespace.add(self, handshake)
 
     def _handshake(self, auth: dict[str, Any]) -> Handshake:
@@ -115,7 +118,8 @@ class Connection:
 
     def attach(self, socket: Socket) -> None:
         """A socket connected over this connection."""
-        self.connecting.discard(socket.nsp.name)
+        if self.connecting:
+            self.connecting = self.connecting - {socket.nsp.name}
         self.sockets[socket.nsp.name] = socket
         if self._connect_timer is not None:
             self._connect_timer.cancel()
@@ -128,7 +132,8 @@ class Connection:
 
     def refuse(self, nsp: str, error: Exception) -> None:
         """Answer a CONNECT with CONNECT_ERROR."""
-        self.connecting.discard(nsp)
+        if self.connecting:
+            self.connecting = self.connecting - {nsp}
         if isinstance(error, ConnectionRefusedError):
             payload: Any = error.payload()
         else:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -209,7 +208,8 @@ class HttpProtocol(asyncio.Protocol):
         self.websocket: WebSocket | None = None
         self.closed = False
         self.client: tuple[str, int] | None = None
-        self.parser = httptools.HttpRequestParser(self)
+        # Dropped once the connection is a WebSocket (it and its bound callbacks are ~1 KiB).
+        self.parser: httptools.HttpRequestParser | None = httptools.HttpRequestParser(self)
         self.disconnect_callback: Callable[[], None] | None = None
         self._url = b""
         self._headers: dict[str, str] = {}
@@ -217,7 +217,7 @@ class HttpProtocol(asyncio.Protocol):
         self._header_count = 0
         self._body: list[bytes] = []
         self._body_size = 0
-        self._queue: deque[Request] = deque()
+        self._queue: list[Request] = []  # a few pipelined requests at most (MAX_PIPELINED)
         self._current: Responder | None = None
         self._upgrade_request: Request | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -239,11 +239,15 @@ class HttpProtocol(asyncio.Protocol):
         self._arm(self.limits.keep_alive_timeout)
 
     def data_received(self, data: bytes) -> None:
-        if self.websocket is not None:
-            self.websocket.data_received(data)
+        websocket = self.websocket
+        if websocket is not None:
+            websocket.data_received(data)
+            return
+        parser = self.parser
+        if parser is None:
             return
         try:
-            self.parser.feed_data(data)
+            parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
             offset = exc.args[0] if exc.args else len(data)
             self._start_upgrade(data[offset:])
@@ -317,16 +321,18 @@ class HttpProtocol(asyncio.Protocol):
     def on_message_complete(self) -> None:
         self._reading = False
         self._disarm()
+        parser = self.parser
+        assert parser is not None  # it is what calls this
         request = Request(
-            self.parser.get_method().decode("latin-1"),
+            parser.get_method().decode("latin-1"),
             self._url,
             self._headers,
             b"".join(self._body),
             self.client,
             self.scheme,
-            self.parser.should_keep_alive(),
+            parser.should_keep_alive(),
         )
-        if self.parser.should_upgrade():
+        if parser.should_upgrade():
             self._upgrade_request = request
             return
         self._queue.append(request)
@@ -353,7 +359,7 @@ class HttpProtocol(asyncio.Protocol):
         self._dispatching = True
         try:
             while self._queue and self._current is None and not self.closed:
-                request = self._queue.popleft()
+                request = self._queue.pop(0)
                 responder = self._current = Responder(self, request)
                 try:
                     self.app.handle_request(request, responder)
@@ -421,6 +427,10 @@ class HttpProtocol(asyncio.Protocol):
         if self.closed or self.transport is None or self.writer is None:
             return
         self.websocket = websocket = factory(self.transport, self.writer)
+        # No more HTTP on this connection: drop what only parsing needed.
+        self.parser = None
+        self._body = []
+        self._url = b""
         if tail:
             # Delivered once the caller has finished wiring the WebSocket to its session.
             self.loop.call_soon(self._feed_tail, websocket, tail)

@@ -85,7 +85,11 @@ class WebSocket:
                 self._write_replies()
             elif kind is ws.ConnectionFailed:
                 log.debug("WebSocket failed: %s", event)
-        self._write_replies()
+        replies = connection.data_to_send()
+        if replies:
+            write = self.writer.write
+            for reply in replies:
+                write(reply)
         if connection.close_transport_now():
             self._finish()
 

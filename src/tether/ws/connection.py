@@ -37,10 +37,12 @@ from __future__ import annotations
 
 import enum
 import os
+from typing import Any
 
 from .deflate import Compressor, Decompressor, DeflateParams
 from .errors import InvalidStateError, ProtocolError
 from .events import Close, ConnectionFailed, Event, Ping, Pong
+from .frames import TEXT_HEADERS as _TEXT_HEADERS
 from .frames import CloseCode, Opcode, apply_mask, build_close_payload, build_frame
 from .frames import parse_close_payload as _parse_close
 from .utf8 import Utf8Decoder
@@ -74,7 +76,6 @@ class Connection:
     """
 
     __slots__ = (
-        "_bin_parts",
         "_buf",
         "_can_send",
         "_close_queued",
@@ -97,7 +98,8 @@ class Connection:
         "_msg_size",
         "_msg_wire",
         "_out",
-        "_text_parts",
+        "_parts",
+        "_plain",
         "_utf8",
         "_wire_limit",
         "can_share_frames",
@@ -132,6 +134,8 @@ class Connection:
         #: Whether every outgoing frame is the same bytes on every connection (server side,
         #: no compression), so the I/O layer may write one prebuilt frame to many sockets.
         self.can_share_frames = self._is_server and deflate is None
+        # Frames are built the same way for every message: unmasked and never compressed.
+        self._plain = self.can_share_frames
         self._mask_bit = 0x80 if self._is_server else 0  # what received frames must carry
         self._compressor: Compressor | None = None
         self._decompressor: Decompressor | None = None
@@ -155,9 +159,9 @@ class Connection:
         self._msg_compressed = False
         self._msg_size = 0
         self._msg_wire = 0
-        self._text_parts: list[str] = []
-        self._bin_parts: list[bytes] = []
-        self._utf8 = Utf8Decoder()
+        # The pieces of a fragmented (or partly received) message: decoded text, or bytes.
+        self._parts: list[Any] = []
+        self._utf8: Utf8Decoder | None = None  # made for the first text that needs it
         self._mask_pool = b""
         self._mask_pos = 0
 
@@ -312,30 +316,31 @@ class Connection:
             chunk = self._decompressor.decompress(chunk, last, limit)
             self._msg_size += len(chunk)
         if self._msg_op == 1 and self.fail_fast_utf8:
+            utf8 = self._utf8
+            if utf8 is None:
+                utf8 = self._utf8 = Utf8Decoder()
             try:
-                text = self._utf8.decode(chunk, last)
+                text = utf8.decode(chunk, last)
             except UnicodeDecodeError:
                 raise ProtocolError(_INVALID_DATA, "invalid UTF-8 in text") from None
             if text:
-                self._text_parts.append(text)
+                self._parts.append(text)
         elif chunk:
-            self._bin_parts.append(chunk)
+            self._parts.append(chunk)
         if not last:
             return
         message: str | bytes
         if self._msg_op == 1:
             if self.fail_fast_utf8:
-                message = "".join(self._text_parts)
-                self._text_parts = []
+                message = "".join(self._parts)
             else:
                 try:
-                    message = b"".join(self._bin_parts).decode()
+                    message = b"".join(self._parts).decode()
                 except UnicodeDecodeError:
                     raise ProtocolError(_INVALID_DATA, "invalid UTF-8 in text") from None
-                self._bin_parts = []
         else:
-            message = b"".join(self._bin_parts)
-            self._bin_parts = []
+            message = b"".join(self._parts)
+        self._parts.clear()
         self._msg_op = 0
         self._msg_size = 0
         self._msg_wire = 0
@@ -377,8 +382,7 @@ class Connection:
         self._input_closed = True
         self._in_frame = False
         self._buf = b""
-        self._text_parts = []
-        self._bin_parts = []
+        self._parts = []
 
     def receive_eof(self) -> None:
         """The peer closed TCP; without a close frame first that is 1006, abnormal closure."""
@@ -455,7 +459,10 @@ class Connection:
 
     def send_text(self, text: str) -> bytes:
         """The frame for a text message (masked on the client side, compressed if negotiated)."""
-        return self._data_frame(Opcode.TEXT, text.encode())
+        payload = text.encode()
+        if self._plain and len(payload) < 126 and self._can_send:
+            return _TEXT_HEADERS[len(payload)] + payload  # the server's usual small message
+        return self._data_frame(Opcode.TEXT, payload)
 
     def send_binary(self, data: bytes) -> bytes:
         """The frame for a binary message (masked on the client side, compressed if negotiated)."""

@@ -61,6 +61,10 @@ MAX_CONTROL_PAYLOAD = 125
 _PACK_16 = struct.Struct("!BBH").pack
 _PACK_64 = struct.Struct("!BBQ").pack
 
+#: The 2-byte headers of unmasked final TEXT and BINARY frames of 0..125 bytes, made once.
+TEXT_HEADERS: tuple[bytes, ...] = tuple(bytes((0x81, n)) for n in range(126))
+BINARY_HEADERS: tuple[bytes, ...] = tuple(bytes((0x82, n)) for n in range(126))
+
 
 def apply_mask(data: bytes, mask: bytes) -> bytes:
     """XOR ``data`` with the 4-byte ``mask`` repeated over its length (RFC 6455 section 5.3).
@@ -98,6 +102,10 @@ def build_frame(
         raise ValueError("control frames must be final and carry at most 125 bytes")
     if mask is None:
         if n < 126:
+            if b0 == 0x81:
+                return TEXT_HEADERS[n] + payload
+            if b0 == 0x82:
+                return BINARY_HEADERS[n] + payload
             return bytes((b0, n)) + payload
         if n < 0x10000:
             return _PACK_16(b0, 126, n) + payload
