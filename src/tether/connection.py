@@ -119,7 +119,7 @@ class Connection:
     def attach(self, socket: Socket) -> None:
         """A socket connected over this connection."""
         if self.connecting:
-            self.connecting = self.connecting - {socket.nsp.name}
+            self.connecting = self.connecting - {socket.nsp.name} or _NONE
         self.sockets[socket.nsp.name] = socket
         if self._connect_timer is not None:
             self._connect_timer.cancel()
@@ -133,7 +133,7 @@ class Connection:
     def refuse(self, nsp: str, error: Exception) -> None:
         """Answer a CONNECT with CONNECT_ERROR."""
         if self.connecting:
-            self.connecting = self.connecting - {nsp}
+            self.connecting = self.connecting - {nsp} or _NONE
         if isinstance(error, ConnectionRefusedError):
             payload: Any = error.payload()
         else:

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import parse_qsl
 
 import httptools
@@ -28,6 +28,10 @@ from tether.aio.writer import Writer, close_transport
 if TYPE_CHECKING:
     from tether.aio.websocket import WebSocket, WebSocketHandler
     from tether.ws.deflate import DeflateOptions
+
+#: The empty list connections share where they need none: a body before the first request,
+#: the body and request queue once a WebSocket (never changed in place).
+_UNUSED: list[Any] = []
 
 log = logging.getLogger("tether.http")
 
@@ -215,7 +219,7 @@ class HttpProtocol(asyncio.Protocol):
         self._headers: dict[str, str] = {}
         self._header_bytes = 0
         self._header_count = 0
-        self._body: list[bytes] = []
+        self._body: list[bytes] = _UNUSED
         self._body_size = 0
         self._queue: list[Request] = []  # a few pipelined requests at most (MAX_PIPELINED)
         self._current: Responder | None = None
@@ -429,7 +433,8 @@ class HttpProtocol(asyncio.Protocol):
         self.websocket = websocket = factory(self.transport, self.writer)
         # No more HTTP on this connection: drop what only parsing needed.
         self.parser = None
-        self._body = []
+        self._body = _UNUSED
+        self._queue = _UNUSED
         self._url = b""
         if tail:
             # Delivered once the caller has finished wiring the WebSocket to its session.

@@ -18,6 +18,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+#: The empty buffer writers share until they coalesce something (never changed in place).
+_EMPTY: list[bytes] = []
+
 
 class _Flusher:
     """Flushes the writers that coalesced bytes during this loop iteration, once, at its end."""
@@ -92,7 +95,7 @@ class Writer:
         self.paused = False
         self.closed = False
         self.overflowed = False
-        self._buffer: list[bytes] = []
+        self._buffer: list[bytes] = _EMPTY
         self._buffered = 0
         self._in_iteration = False
         self._flusher = _flusher_for(asyncio.get_running_loop())
@@ -108,6 +111,8 @@ class Writer:
             if not self.paused:
                 self.transport.write(data)
                 return
+        if self._buffer is _EMPTY:
+            self._buffer = []
         self._buffer.append(data)
         self._buffered += len(data)
         if self.paused:
@@ -125,7 +130,7 @@ class Writer:
         self._in_iteration = False
         if self._buffer and not self.paused and not self.closed:
             buffer = self._buffer
-            self._buffer = []
+            self._buffer = _EMPTY
             self._buffered = 0
             if len(buffer) == 1:
                 self.transport.write(buffer[0])
@@ -149,7 +154,7 @@ class Writer:
         if not self.closed:
             self.flush()
             self.closed = True
-            self._buffer = []
+            self._buffer = _EMPTY
             self._buffered = 0
 
     @property
@@ -164,7 +169,7 @@ class Writer:
         if self.buffered > self.max_buffer and not self.overflowed:
             self.overflowed = True
             self.closed = True
-            self._buffer = []
+            self._buffer = _EMPTY
             self._buffered = 0
             if self.on_overflow is not None:
                 self.on_overflow()

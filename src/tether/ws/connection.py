@@ -47,6 +47,9 @@ from .frames import CloseCode, Opcode, apply_mask, build_close_payload, build_fr
 from .frames import parse_close_payload as _parse_close
 from .utf8 import Utf8Decoder
 
+#: The empty list every connection holds until it needs one of its own (never changed in place).
+_EMPTY: list[Any] = []
+
 _PROTOCOL_ERROR = CloseCode.PROTOCOL_ERROR
 _TOO_BIG = CloseCode.MESSAGE_TOO_BIG
 _INVALID_DATA = CloseCode.INVALID_DATA
@@ -143,7 +146,7 @@ class Connection:
             self._compressor, self._decompressor = deflate.codecs(self._is_server)
         # A compressed message may take a little more room on the wire than once inflated.
         self._wire_limit = max_message_size + (max_message_size >> 3) + 1024
-        self._out: list[bytes] = []
+        self._out: list[bytes] = _EMPTY
         self._buf = b""
         self._input_closed = False
         self._close_sent = False  # a close frame exists (returned, or queued)
@@ -160,7 +163,7 @@ class Connection:
         self._msg_size = 0
         self._msg_wire = 0
         # The pieces of a fragmented (or partly received) message: decoded text, or bytes.
-        self._parts: list[Any] = []
+        self._parts: list[Any] = _EMPTY
         self._utf8: Utf8Decoder | None = None  # made for the first text that needs it
         self._mask_pool = b""
         self._mask_pos = 0
@@ -324,9 +327,9 @@ class Connection:
             except UnicodeDecodeError:
                 raise ProtocolError(_INVALID_DATA, "invalid UTF-8 in text") from None
             if text:
-                self._parts.append(text)
+                self._add_part(text)
         elif chunk:
-            self._parts.append(chunk)
+            self._add_part(chunk)
         if not last:
             return
         message: str | bytes
@@ -340,17 +343,27 @@ class Connection:
                     raise ProtocolError(_INVALID_DATA, "invalid UTF-8 in text") from None
         else:
             message = b"".join(self._parts)
-        self._parts.clear()
+        self._parts = _EMPTY
         self._msg_op = 0
         self._msg_size = 0
         self._msg_wire = 0
         events.append(message)
 
+    def _add_part(self, part: str | bytes) -> None:
+        if self._parts is _EMPTY:
+            self._parts = []
+        self._parts.append(part)
+
+    def _queue_frame(self, frame: bytes) -> None:
+        if self._out is _EMPTY:
+            self._out = []
+        self._out.append(frame)
+
     def _control(self, opcode: int, payload: bytes, events: list[str | bytes | Event]) -> None:
         if opcode == Opcode.PING:
             events.append(Ping(payload))
             if not self._close_sent:
-                self._out.append(self._frame(Opcode.PONG, payload))
+                self._queue_frame(self._frame(Opcode.PONG, payload))
         elif opcode == Opcode.PONG:
             events.append(Pong(payload))
         else:
@@ -375,14 +388,14 @@ class Connection:
     def _queue_close(self, payload: bytes) -> None:
         self._close_sent = True
         self._close_queued = True
-        self._out.append(self._frame(Opcode.CLOSE, payload))
+        self._queue_frame(self._frame(Opcode.CLOSE, payload))
 
     def _stop_input(self) -> None:
         self.state = State.CLOSED
         self._input_closed = True
         self._in_frame = False
         self._buf = b""
-        self._parts = []
+        self._parts = _EMPTY
 
     def receive_eof(self) -> None:
         """The peer closed TCP; without a close frame first that is 1006, abnormal closure."""
@@ -401,7 +414,7 @@ class Connection:
         out = self._out
         if not out:
             return []
-        self._out = []
+        self._out = _EMPTY
         if self._close_queued:
             self._close_queued = False
             self._can_send = False
