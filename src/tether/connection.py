@@ -7,6 +7,7 @@ Outgoing: encoded Socket.IO parts → Engine.IO messages on the same session.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,19 @@ if TYPE_CHECKING:
 log = logging.getLogger("tether")
 
 _NONE: frozenset[str] = frozenset()
+
+_last_date: tuple[int, str] = (-1, "")
+
+
+def _date_string(second: int) -> str:
+    """``socket.handshake.time`` as Node writes it (``Date.toString()`` in UTC), made once
+    per second."""
+    global _last_date
+    if _last_date[0] != second:
+        date = datetime.fromtimestamp(second, UTC)
+        text = date.strftime("%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)")
+        _last_date = (second, text)
+    return _last_date[1]
 
 
 class Connection:
@@ -90,15 +104,15 @@ class Connection:
     def _handshake(self, auth: dict[str, Any]) -> Handshake:
         request = self.engine.request
         client = request.client
-        now = datetime.now(UTC)
+        issued = time.time_ns() // 1_000_000
         headers = request.headers
         origin = headers.get("origin")
         return Handshake(
             headers=headers,
             query=request.query,
             address=client[0] if client else "",
-            time=now.strftime("%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)"),
-            issued=int(now.timestamp() * 1000),
+            time=_date_string(issued // 1000),
+            issued=issued,
             url=request.path + ("?" + request.query_string if request.query_string else ""),
             secure=request.scheme == "https",
             xdomain=origin is not None,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tether.broadcast import BroadcastOperator
+from tether.eio.session import new_sid
 from tether.errors import AckTimeoutError, DisconnectedError
 from tether.handlers import Handler, ack_args, ack_value, spawn
 from tether.sio import RESERVED_EVENTS, Packet, PacketType, encode_ack, encode_event
@@ -84,7 +84,7 @@ class Socket:
         self.nsp = nsp
         self.conn = conn
         self.handshake = handshake
-        self.id = sid or secrets.token_urlsafe(15)
+        self.id = sid or new_sid()
         self.pid: str | None = None
         #: Free for the application (Node's ``socket.data``); kept by connection state recovery.
         self.data: Any = {}

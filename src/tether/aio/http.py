@@ -235,7 +235,7 @@ class HttpProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement asyncio.Transport without subclassing it.
         self.transport = transport = cast(asyncio.Transport, transport)
-        self.writer = Writer(transport, max_buffer=self.limits.max_write_buffer)
+        self.writer = Writer(transport, max_buffer=self.limits.max_write_buffer, loop=self.loop)
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple):
             self.client = (str(peer[0]), int(peer[1]))

@@ -88,6 +88,7 @@ class Writer:
         max_buffer: int,
         high_water: int = 64 * 1024,
         on_overflow: Callable[[], None] | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self.transport = transport
         self.max_buffer = max_buffer
@@ -98,7 +99,7 @@ class Writer:
         self._buffer: list[bytes] = _EMPTY
         self._buffered = 0
         self._in_iteration = False
-        self._flusher = _flusher_for(asyncio.get_running_loop())
+        self._flusher = _flusher_for(loop or asyncio.get_running_loop())
         transport.set_write_buffer_limits(high=high_water)
 
     def write(self, data: bytes) -> None:
@@ -117,6 +118,19 @@ class Writer:
         self._buffered += len(data)
         if self.paused:
             self._check_limit()
+
+    def write_soon(self, data: bytes) -> None:
+        """Queue ``data`` for the end of this loop iteration, with what is written after it
+        meanwhile: one syscall for a handshake answer and the first message."""
+        if self.closed:
+            return
+        if not self._in_iteration:
+            self._in_iteration = True
+            self._flusher.add(self)
+        if self._buffer is _EMPTY:
+            self._buffer = []
+        self._buffer.append(data)
+        self._buffered += len(data)
 
     def write_volatile(self, data: bytes) -> bool:
         """Queue ``data`` unless the peer is slow; returns False when it was dropped."""
