@@ -156,9 +156,10 @@ class Connection:
 
     def send_parts(self, parts: list[str | bytes]) -> None:
         """Send the Engine.IO messages of one packet."""
-        send = self.engine.send
-        for part in parts:
-            send(part)
+        if len(parts) == 1:
+            self.engine.send(parts[0])
+        else:
+            self.engine.send_all(parts)
 
     def write_encoded(self, parts: list[Encoded], volatile: bool) -> None:
         """Send a packet encoded once for many connections."""

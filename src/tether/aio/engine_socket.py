@@ -214,6 +214,18 @@ class EngineSocket:
         else:
             self._queue("4" + data if type(data) is str else data)
 
+    def send_all(self, messages: list[str | bytes]) -> None:
+        """Send several messages (a packet and its attachments): over WebSocket, written out
+        together in one syscall."""
+        if self.closed:
+            return
+        ws = self._ws
+        if ws is not None:
+            ws.send_messages(["4" + m if type(m) is str else m for m in messages])
+        else:
+            for m in messages:
+                self._queue("4" + m if type(m) is str else m)
+
     def send_encoded(self, encoded: Encoded) -> None:
         """Send a message encoded once for many sessions (see :class:`Encoded`)."""
         if self.closed:

@@ -112,6 +112,19 @@ class WebSocket:
         if not self._closed and self.connection.can_send:
             self.writer.write(self.connection.send_binary(data))
 
+    def send_messages(self, messages: list[str | bytes]) -> None:
+        """Send several messages (text or binary) written out together."""
+        connection = self.connection
+        if not self._closed and connection.can_send:
+            self.writer.write_many(
+                [
+                    connection.send_text(message)
+                    if type(message) is str
+                    else connection.send_binary(message)  # type: ignore[arg-type]
+                    for message in messages
+                ]
+            )
+
     def send_frame(self, frame: bytes) -> None:
         """Write a frame built elsewhere (only when :attr:`can_share_frames`)."""
         if not self._closed and self.connection.can_send:

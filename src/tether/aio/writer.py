@@ -119,6 +119,19 @@ class Writer:
         if self.paused:
             self._check_limit()
 
+    def write_many(self, chunks: list[bytes]) -> None:
+        """Queue several chunks at once: written through together (one ``writev``) when
+        :meth:`write` would write through the first."""
+        if self.closed:
+            return
+        if not self._in_iteration and not self.paused:
+            self._in_iteration = True
+            self._flusher.add(self)
+            self.transport.writelines(chunks)
+            return
+        for chunk in chunks:
+            self.write(chunk)
+
     def write_soon(self, data: bytes) -> None:
         """Queue ``data`` for the end of this loop iteration, with what is written after it
         meanwhile: one syscall for a handshake answer and the first message."""
