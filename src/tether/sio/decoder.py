@@ -64,6 +64,17 @@ def _loads(text: str) -> Any:
         raise ValueError("JSON nested too deeply") from None
 
 
+_orjson_loads: Final = orjson.loads
+
+
+def _payload(text: str) -> Any:
+    """:func:`_loads` once orjson refused ``text``: the standard library's try, or DecodeError."""
+    try:
+        return _loads(text)
+    except _JSONDecodeError as exc:
+        raise DecodeError(f"invalid payload: {exc}") from None
+
+
 _CONNECT: Final = PacketType.CONNECT
 _DISCONNECT: Final = PacketType.DISCONNECT
 _EVENT: Final = PacketType.EVENT
@@ -121,9 +132,9 @@ class Decoder:
         if text.startswith("2["):
             # The fast path: an EVENT to "/" without ack id, the bulk of the traffic.
             try:
-                data = _loads(text[1:])
-            except _JSONDecodeError as exc:
-                raise DecodeError(f"invalid payload: {exc}") from None
+                data = _orjson_loads(text[1:])
+            except _JSONDecodeError:
+                data = _payload(text[1:])
             if type(data) is list and data:
                 name = data[0]
                 if type(name) is str and name not in _RESERVED_EVENTS:
@@ -138,12 +149,20 @@ class Decoder:
                 ack_id = int(digits)
                 if ack_id <= MAX_ACK_ID:
                     try:
-                        data = _loads(text[start:])
-                    except _JSONDecodeError as exc:
-                        raise DecodeError(f"invalid payload: {exc}") from None
-                    ptype = _EVENT if text[0] == "2" else _ACK
-                    _check_payload(ptype, data)
-                    return Packet(ptype, "/", data, ack_id)
+                        data = _orjson_loads(text[start:])
+                    except _JSONDecodeError:
+                        data = _payload(text[start:])
+                    if text[0] == "2":
+                        if not (
+                            type(data) is list
+                            and data
+                            and type(data[0]) is str
+                            and data[0] not in _RESERVED_EVENTS
+                        ):
+                            _check_payload(_EVENT, data)
+                        return Packet(_EVENT, "/", data, ack_id)
+                    _check_payload(_ACK, data)
+                    return Packet(_ACK, "/", data, ack_id)
         packet, attachments = _decode_text(text, self._max_attachments)
         if attachments:
             self._pending = packet
