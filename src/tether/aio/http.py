@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -32,6 +33,33 @@ if TYPE_CHECKING:
 #: The empty list connections share where they need none: a body before the first request,
 #: the body and request queue once a WebSocket (never changed in place).
 _UNUSED: list[Any] = []
+
+
+def _share(text: str) -> str:
+    return sys.intern(text) if len(text) <= 64 else text
+
+
+#: Header names, and the values of headers that are the same on most requests, decoded once
+#: and shared by every request that has them (a connection keeps its handshake's headers).
+_HEADER_NAMES: dict[bytes, str] = {}
+_HEADER_VALUES: dict[bytes, str] = {}
+_MAX_SHARED = 512
+_REPEATED_VALUES = frozenset(
+    {
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "cache-control",
+        "connection",
+        "host",
+        "origin",
+        "pragma",
+        "sec-websocket-extensions",
+        "sec-websocket-version",
+        "upgrade",
+        "user-agent",
+    }
+)
 
 log = logging.getLogger("tether.http")
 
@@ -95,9 +123,13 @@ class Request:
     ) -> None:
         self.method = method
         path, _, qs = target.partition(b"?")
-        self.path = path.decode("latin-1")
-        self.query_string = qs.decode("latin-1")
-        self.query: dict[str, str] = dict(parse_qsl(self.query_string)) if qs else {}
+        # Short strings are interned: most requests repeat them, and a WebSocket's request is
+        # kept as long as its connection (mortal interning: nothing outlives its users).
+        self.path = _share(path.decode("latin-1"))
+        self.query_string = _share(qs.decode("latin-1"))
+        self.query: dict[str, str] = (
+            {_share(k): _share(v) for k, v in parse_qsl(self.query_string)} if qs else {}
+        )
         self.headers = headers
         self.body = body
         self.client = client
@@ -199,6 +231,35 @@ class Upgrade:
 class HttpProtocol(asyncio.Protocol):
     """One TCP connection: HTTP requests, then possibly a WebSocket."""
 
+    __slots__ = (
+        "_body",
+        "_body_size",
+        "_current",
+        "_dispatching",
+        "_header_bytes",
+        "_header_count",
+        "_headers",
+        "_paused",
+        "_queue",
+        "_reading",
+        "_refusal",
+        "_timer",
+        "_upgrade_request",
+        "_url",
+        "app",
+        "client",
+        "closed",
+        "connections",
+        "disconnect_callback",
+        "limits",
+        "loop",
+        "parser",
+        "scheme",
+        "transport",
+        "websocket",
+        "writer",
+    )
+
     def __init__(
         self, app: HttpApp, limits: HttpLimits, connections: set[HttpProtocol], scheme: str
     ) -> None:
@@ -238,7 +299,8 @@ class HttpProtocol(asyncio.Protocol):
         self.writer = Writer(transport, max_buffer=self.limits.max_write_buffer, loop=self.loop)
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple):
-            self.client = (str(peer[0]), int(peer[1]))
+            # Interned: the connections from one address share its string.
+            self.client = (sys.intern(str(peer[0])), int(peer[1]))
         self.connections.add(self)
         self._arm(self.limits.keep_alive_timeout)
 
@@ -306,8 +368,19 @@ class HttpProtocol(asyncio.Protocol):
             or self._header_bytes > self.limits.max_header_bytes
         ):
             self._refuse(431)
-        key = name.decode("latin-1").lower()
-        text = value.decode("latin-1")
+        key = _HEADER_NAMES.get(name)
+        if key is None:
+            key = name.decode("latin-1").lower()
+            if len(_HEADER_NAMES) < _MAX_SHARED:
+                _HEADER_NAMES[name] = key
+        if key in _REPEATED_VALUES:
+            text = _HEADER_VALUES.get(value)
+            if text is None:
+                text = value.decode("latin-1")
+                if len(_HEADER_VALUES) < _MAX_SHARED:
+                    _HEADER_VALUES[value] = text
+        else:
+            text = value.decode("latin-1")
         previous = self._headers.get(key)
         self._headers[key] = text if previous is None else f"{previous}, {text}"
 

@@ -65,6 +65,8 @@ def _loads(text: str) -> Any:
 
 
 _orjson_loads: Final = orjson.loads
+#: What a decoder holds while it waits for no attachment (shared, never changed in place).
+_NO_BUFFERS: Final[list[bytes]] = []
 
 
 def _payload(text: str) -> Any:
@@ -106,7 +108,7 @@ class Decoder:
             raise ValueError("max_attachments must be >= 0")
         self._max_attachments = max_attachments
         self._pending: Packet | None = None
-        self._buffers: list[bytes] = []
+        self._buffers: list[bytes] = _NO_BUFFERS  # a list of its own for each binary packet
         self._remaining = 0
 
     @property
@@ -117,7 +119,7 @@ class Decoder:
     def reset(self) -> None:
         """Drop a partly received binary packet (``destroy()`` in ``socket.io-parser``)."""
         self._pending = None
-        self._buffers = []
+        self._buffers = _NO_BUFFERS
         self._remaining = 0
 
     def feed_text(self, text: str) -> Packet | None:
@@ -166,6 +168,7 @@ class Decoder:
         packet, attachments = _decode_text(text, self._max_attachments)
         if attachments:
             self._pending = packet
+            self._buffers = []
             self._remaining = attachments
             return None
         return packet
