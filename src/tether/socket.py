@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from tether.broadcast import BroadcastOperator
 from tether.eio.session import new_sid
 from tether.errors import AckTimeoutError, DisconnectedError
-from tether.handlers import Handler, ack_args, ack_value, spawn
+from tether.handlers import Handler, ack_value, spawn
 from tether.sio import RESERVED_EVENTS, Packet, PacketType, encode_ack, encode_event
 
 if TYPE_CHECKING:
@@ -358,7 +358,11 @@ class Socket:
     def _send_ack(self, ack_id: int, result: Any) -> None:
         if self.connected:
             try:
-                parts = encode_ack(self.nsp.name, ack_id, ack_args(result))
+                parts = encode_ack(
+                    self.nsp.name,
+                    ack_id,
+                    () if result is None else result if type(result) is tuple else (result,),
+                )
             except Exception:
                 log.exception(
                     "cannot send the ack %r (namespace %s, socket %s)",
@@ -367,7 +371,10 @@ class Socket:
                     self.id,
                 )
                 return
-            self.conn.send_parts(parts)
+            if len(parts) == 1:
+                self.conn.engine.send(parts[0])
+            else:
+                self.conn.send_parts(parts)
 
     def _where(self, event: str) -> str:
         return f"handler of {event!r} (namespace {self.nsp.name}, socket {self.id})"

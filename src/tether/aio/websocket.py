@@ -73,6 +73,7 @@ class WebSocket:
         """
         connection = self.connection
         events = connection.receive_data(data)
+        control = False
         for event in events:
             # The handler may change between two messages of one read (an Engine.IO upgrade
             # completes on "5" and the next frames belong to the session): look it up each time.
@@ -81,10 +82,14 @@ class WebSocket:
                 self.handler.on_text(event)  # type: ignore[arg-type]
             elif kind is bytes:
                 self.handler.on_binary(event)  # type: ignore[arg-type]
-            elif kind is ws.Ping:
-                self._write_replies()
-            elif kind is ws.ConnectionFailed:
-                log.debug("WebSocket failed: %s", event)
+            else:
+                control = True
+                if kind is ws.Ping:
+                    self._write_replies()
+                elif kind is ws.ConnectionFailed:
+                    log.debug("WebSocket failed: %s", event)
+        if not control:
+            return  # only messages: no automatic reply, no close (they come with an event)
         replies = connection.data_to_send()
         if replies:
             write = self.writer.write
