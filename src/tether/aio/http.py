@@ -39,6 +39,19 @@ def _share(text: str) -> str:
     return sys.intern(text) if len(text) <= 64 else text
 
 
+def _parse_query(qs: str) -> dict[str, str]:
+    """``dict(parse_qsl(qs))``, split by hand when nothing needs unquoting (Engine.IO's
+    queries never do): pairs without a value are left out, the last of a repeated key wins."""
+    if "%" in qs or "+" in qs:
+        return {_share(k): _share(v) for k, v in parse_qsl(qs)}
+    query: dict[str, str] = {}
+    for pair in qs.split("&"):
+        key, _, value = pair.partition("=")
+        if value:
+            query[_share(key)] = _share(value) if len(value) <= 16 else value
+    return query
+
+
 #: Header names, and the values of headers that are the same on most requests, decoded once
 #: and shared by every request that has them (a connection keeps its handshake's headers).
 _HEADER_NAMES: dict[bytes, str] = {}
@@ -127,9 +140,7 @@ class Request:
         # kept as long as its connection (mortal interning: nothing outlives its users).
         self.path = _share(path.decode("latin-1"))
         self.query_string = _share(qs.decode("latin-1"))
-        self.query: dict[str, str] = (
-            {_share(k): _share(v) for k, v in parse_qsl(self.query_string)} if qs else {}
-        )
+        self.query: dict[str, str] = _parse_query(self.query_string) if qs else {}
         self.headers = headers
         self.body = body
         self.client = client
@@ -235,6 +246,7 @@ class HttpProtocol(asyncio.Protocol):
         "_body",
         "_body_size",
         "_current",
+        "_deadline",
         "_dispatching",
         "_header_bytes",
         "_header_count",
@@ -286,6 +298,7 @@ class HttpProtocol(asyncio.Protocol):
         self._current: Responder | None = None
         self._upgrade_request: Request | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._deadline: float | None = None
         self._reading = False
         self._refusal = 400
         self._dispatching = False
@@ -326,7 +339,7 @@ class HttpProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.connections.discard(self)
-        self._disarm()
+        self._cancel_timer()
         if self.writer is not None:
             self.writer.close()
         if self.websocket is not None:
@@ -488,7 +501,7 @@ class HttpProtocol(asyncio.Protocol):
         if request is None or self._current is not None or self._queue:
             self.write_and_close(400, [], b"")
             return
-        self._disarm()
+        self._cancel_timer()
         # Nothing more is read until the upgrade is accepted (maybe after an async check).
         self._pause_reading()
         try:
@@ -522,17 +535,38 @@ class HttpProtocol(asyncio.Protocol):
 
     # -- timers and closing -----------------------------------------------------------------
 
+    # One timer per connection serves the request and keep-alive timeouts: arming only moves
+    # the deadline (a new timer only when it must fire earlier), disarming clears it, and a
+    # timer that fires before the deadline re-arms at it. A keep-alive request costs no timer
+    # operation.
+
     def _arm(self, delay: float) -> None:
-        self._disarm()
-        self._timer = self.loop.call_later(delay, self._timed_out)
+        deadline = self.loop.time() + delay
+        self._deadline = deadline
+        timer = self._timer
+        if timer is None or timer.when() > deadline:
+            if timer is not None:
+                timer.cancel()
+            self._timer = self.loop.call_at(deadline, self._timed_out)
 
     def _disarm(self) -> None:
+        self._deadline = None
+
+    def _cancel_timer(self) -> None:
+        self._deadline = None
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
 
     def _timed_out(self) -> None:
         self._timer = None
+        deadline = self._deadline
+        if deadline is None:
+            return
+        if self.loop.time() < deadline:
+            self._timer = self.loop.call_at(deadline, self._timed_out)
+            return
+        self._deadline = None
         if self.websocket is not None or self._current is not None or self.closed:
             return
         if self._reading:
@@ -542,7 +576,7 @@ class HttpProtocol(asyncio.Protocol):
             self._close()
 
     def _close(self) -> None:
-        self._disarm()
+        self._cancel_timer()
         if self.transport is not None and not self.closed:
             if self.writer is not None:
                 self.writer.flush()
