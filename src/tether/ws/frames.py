@@ -18,11 +18,12 @@ holds what both directions share and the builder the broadcast path calls once p
 
 from __future__ import annotations
 
-import contextlib
 import enum
+import importlib
 import os
 import struct
 from collections.abc import Callable
+from typing import cast
 
 from .errors import ProtocolError
 
@@ -84,10 +85,17 @@ def apply_mask_py(data: bytes, mask: bytes) -> bytes:
     return (int.from_bytes(data, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
 
 
-apply_mask: Callable[[bytes, bytes], bytes] = apply_mask_py
-if not os.environ.get("TETHER_PURE_PYTHON"):
-    with contextlib.suppress(ImportError):  # built without a C compiler: the pure version
-        from ._speedups import apply_mask
+def _speedup() -> Callable[[bytes, bytes], bytes] | None:
+    if os.environ.get("TETHER_PURE_PYTHON"):
+        return None
+    try:  # by name: import-linter cannot see into the extension module
+        module = importlib.import_module("tether.ws._speedups")
+    except ImportError:  # built without a C compiler: the pure version
+        return None
+    return cast("Callable[[bytes, bytes], bytes]", module.apply_mask)
+
+
+apply_mask: Callable[[bytes, bytes], bytes] = _speedup() or apply_mask_py
 
 
 def build_frame(
