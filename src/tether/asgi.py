@@ -138,6 +138,13 @@ class _AsgiWebSocket:
     def send_binary(self, data: bytes) -> None:
         self._push({"type": "websocket.send", "bytes": bytes(data)}, len(data))
 
+    def send_messages(self, messages: list[str | bytes]) -> None:
+        for message in messages:
+            if type(message) is str:
+                self.send_text(message)
+            else:
+                self.send_binary(message)  # type: ignore[arg-type]
+
     def send_frame(self, frame: bytes) -> None:  # pragma: no cover - can_share_frames is False
         raise NotImplementedError
 

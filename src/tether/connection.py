@@ -7,6 +7,7 @@ Outgoing: encoded Socket.IO parts → Engine.IO messages on the same session.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,21 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tether")
 
+_NONE: frozenset[str] = frozenset()
+
+_last_date: tuple[int, str] = (-1, "")
+
+
+def _date_string(second: int) -> str:
+    """``socket.handshake.time`` as Node writes it (``Date.toString()`` in UTC), made once
+    per second."""
+    global _last_date
+    if _last_date[0] != second:
+        date = datetime.fromtimestamp(second, UTC)
+        text = date.strftime("%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)")
+        _last_date = (second, text)
+    return _last_date[1]
+
 
 class Connection:
     """The Socket.IO side of one Engine.IO session."""
@@ -34,8 +50,9 @@ class Connection:
         self.engine = engine
         self.decoder = Decoder(max_attachments=server.max_attachments)
         self.sockets: dict[str, Socket] = {}
-        #: Namespaces whose CONNECT is being handled (middlewares running).
-        self.connecting: set[str] = set()
+        #: Namespaces whose CONNECT is being handled (middlewares running); replaced, never
+        #: changed in place, so that every connection shares the empty one.
+        self.connecting: frozenset[str] = _NONE
         engine.on_message = self.on_message
         engine.on_close = self.on_close
         self._connect_timer: asyncio.TimerHandle | None = server.engine.loop.call_later(
@@ -81,21 +98,21 @@ class Connection:
                 encode(Packet(PacketType.CONNECT_ERROR, name, {"message": "Invalid namespace"}))
             )
             return
-        self.connecting.add(name)
+        self.connecting = self.connecting | {name}
         namespace.add(self, handshake)
 
     def _handshake(self, auth: dict[str, Any]) -> Handshake:
         request = self.engine.request
         client = request.client
-        now = datetime.now(UTC)
+        issued = time.time_ns() // 1_000_000
         headers = request.headers
         origin = headers.get("origin")
         return Handshake(
             headers=headers,
             query=request.query,
             address=client[0] if client else "",
-            time=now.strftime("%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)"),
-            issued=int(now.timestamp() * 1000),
+            time=_date_string(issued // 1000),
+            issued=issued,
             url=request.path + ("?" + request.query_string if request.query_string else ""),
             secure=request.scheme == "https",
             xdomain=origin is not None,
@@ -115,7 +132,8 @@ class Connection:
 
     def attach(self, socket: Socket) -> None:
         """A socket connected over this connection."""
-        self.connecting.discard(socket.nsp.name)
+        if self.connecting:
+            self.connecting = self.connecting - {socket.nsp.name} or _NONE
         self.sockets[socket.nsp.name] = socket
         if self._connect_timer is not None:
             self._connect_timer.cancel()
@@ -128,7 +146,8 @@ class Connection:
 
     def refuse(self, nsp: str, error: Exception) -> None:
         """Answer a CONNECT with CONNECT_ERROR."""
-        self.connecting.discard(nsp)
+        if self.connecting:
+            self.connecting = self.connecting - {nsp} or _NONE
         if isinstance(error, ConnectionRefusedError):
             payload: Any = error.payload()
         else:
@@ -137,9 +156,10 @@ class Connection:
 
     def send_parts(self, parts: list[str | bytes]) -> None:
         """Send the Engine.IO messages of one packet."""
-        send = self.engine.send
-        for part in parts:
-            send(part)
+        if len(parts) == 1:
+            self.engine.send(parts[0])
+        else:
+            self.engine.send_all(parts)
 
     def write_encoded(self, parts: list[Encoded], volatile: bool) -> None:
         """Send a packet encoded once for many connections."""

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tether.broadcast import BroadcastOperator
+from tether.eio.session import new_sid
 from tether.errors import AckTimeoutError, DisconnectedError
-from tether.handlers import Handler, ack_args, ack_value, spawn
+from tether.handlers import Handler, ack_value, spawn
 from tether.sio import RESERVED_EVENTS, Packet, PacketType, encode_ack, encode_event
 
 if TYPE_CHECKING:
@@ -20,6 +20,16 @@ if TYPE_CHECKING:
     from tether.namespace import Namespace
 
 log = logging.getLogger("tether")
+
+_EVENT = PacketType.EVENT
+_BINARY_EVENT = PacketType.BINARY_EVENT
+_ACK = PacketType.ACK
+_BINARY_ACK = PacketType.BINARY_ACK
+_DISCONNECT = PacketType.DISCONNECT
+
+#: Shared by every socket until it registers its first such handler (then it gets a list of
+#: its own: these lists are replaced, never changed in place). Few sockets ever have any.
+_NO_HANDLERS: list[Handler] = []
 
 RECOVERABLE_REASONS = frozenset(
     {
@@ -74,7 +84,7 @@ class Socket:
         self.nsp = nsp
         self.conn = conn
         self.handshake = handshake
-        self.id = sid or secrets.token_urlsafe(15)
+        self.id = sid or new_sid()
         self.pid: str | None = None
         #: Free for the application (Node's ``socket.data``); kept by connection state recovery.
         self.data: Any = {}
@@ -82,10 +92,10 @@ class Socket:
         self.recovered = False
         self._acks: dict[int, Callable[[list[Any]], None]] = {}
         self._listeners: dict[str, list[Handler]] = {}
-        self._any_listeners: list[Handler] = []
-        self._any_outgoing: list[Handler] = []
-        self._middlewares: list[Handler] = []
-        self._waiting: set[asyncio.Future[Any]] = set()
+        self._any_listeners = _NO_HANDLERS
+        self._any_outgoing = _NO_HANDLERS
+        self._middlewares = _NO_HANDLERS
+        self._waiting: set[asyncio.Future[Any]] | None = None  # made by emit_with_ack
 
     def __repr__(self) -> str:
         return f"<Socket {self.id} nsp={self.nsp.name} connected={self.connected}>"
@@ -122,20 +132,20 @@ class Socket:
 
     def on_any(self, handler: Callable[..., Any]) -> Callable[..., Any]:
         """Call ``handler(event, *args)`` for every incoming event."""
-        self._any_listeners.append(Handler(handler))
+        self._any_listeners = [*self._any_listeners, Handler(handler)]
         return handler
 
     def on_any_outgoing(self, handler: Callable[..., Any]) -> Callable[..., Any]:
         """Call ``handler(event, *args)`` for every event sent to this client."""
         if not self._any_outgoing:
             self.nsp.outgoing_listeners += 1
-        self._any_outgoing.append(Handler(handler))
+        self._any_outgoing = [*self._any_outgoing, Handler(handler)]
         return handler
 
     def use(self, middleware: Callable[..., Any]) -> Callable[..., Any]:
         """Run ``middleware(event, args)`` before each incoming event (sync or async); raising
         drops the event and emits ``error`` on this socket with the exception."""
-        self._middlewares.append(Handler(middleware))
+        self._middlewares = [*self._middlewares, Handler(middleware)]
         return middleware
 
     # -- sending ----------------------------------------------------------------------------
@@ -181,7 +191,10 @@ class Socket:
 
         ack_id = self.nsp.next_ack_id()
         self._acks[ack_id] = resolve
-        self._waiting.add(future)
+        waiting = self._waiting
+        if waiting is None:
+            waiting = self._waiting = set()
+        waiting.add(future)
         if self._any_outgoing:
             self._notify(self._any_outgoing, [event, *args])
         self.conn.send_parts(encode_event(self.nsp.name, event, args, ack_id))
@@ -191,7 +204,8 @@ class Socket:
             raise AckTimeoutError() from None
         finally:
             self._acks.pop(ack_id, None)
-            self._waiting.discard(future)
+            if self._waiting is not None:
+                self._waiting.discard(future)
 
     def send(self, *args: Any) -> None:
         """Emit a ``message`` event."""
@@ -252,9 +266,12 @@ class Socket:
     def on_packet(self, packet: Packet) -> None:
         """A packet for this socket."""
         kind = packet.type
-        if kind is PacketType.EVENT or kind is PacketType.BINARY_EVENT:
-            self._on_event(packet.data, packet.id)
-        elif kind is PacketType.ACK or kind is PacketType.BINARY_ACK:
+        if kind is _EVENT or kind is _BINARY_EVENT:
+            if self._middlewares:
+                self._on_event(packet.data, packet.id)
+            else:
+                self._dispatch(packet.data, packet.id)
+        elif kind is _ACK or kind is _BINARY_ACK:
             callback = self._acks.pop(packet.id, None) if packet.id is not None else None
             if callback is not None:
                 try:
@@ -263,7 +280,7 @@ class Socket:
                     log.exception(
                         "error in ack callback (namespace %s, socket %s)", self.nsp.name, self.id
                     )
-        elif kind is PacketType.DISCONNECT:
+        elif kind is _DISCONNECT:
             self.on_close("client namespace disconnect")
 
     def _on_event(self, data: list[Any], ack_id: int | None) -> None:
@@ -301,7 +318,17 @@ class Socket:
         acked = ack_id is None
         handler = self.nsp.handlers.get(event)
         if handler is not None:
-            self._call(handler, [self, *args], event, None if acked else ack_id)
+            if handler.is_async:
+                self._call(handler, [self, *args], event, ack_id)
+            else:
+                # _call inlined: the path of every event with a plain function handler.
+                try:
+                    result = handler.func(self, *args)
+                except Exception:
+                    log.exception("error in %s", self._where(event))
+                else:
+                    if ack_id is not None:
+                        self._send_ack(ack_id, result)
             acked = True
         listeners = self._listeners.get(event)
         if listeners:
@@ -331,7 +358,11 @@ class Socket:
     def _send_ack(self, ack_id: int, result: Any) -> None:
         if self.connected:
             try:
-                parts = encode_ack(self.nsp.name, ack_id, ack_args(result))
+                parts = encode_ack(
+                    self.nsp.name,
+                    ack_id,
+                    () if result is None else result if type(result) is tuple else (result,),
+                )
             except Exception:
                 log.exception(
                     "cannot send the ack %r (namespace %s, socket %s)",
@@ -340,7 +371,10 @@ class Socket:
                     self.id,
                 )
                 return
-            self.conn.send_parts(parts)
+            if len(parts) == 1:
+                self.conn.engine.send(parts[0])
+            else:
+                self.conn.send_parts(parts)
 
     def _where(self, event: str) -> str:
         return f"handler of {event!r} (namespace {self.nsp.name}, socket {self.id})"
@@ -379,8 +413,8 @@ class Socket:
                 PersistedSession(self.id, self.pid, sorted(self.rooms), self.data)
             )
         self._acks = {}
-        waiting, self._waiting = self._waiting, set()
-        for future in waiting:
+        waiting, self._waiting = self._waiting, None
+        for future in waiting or ():
             if not future.done():
                 future.set_exception(DisconnectedError(f"socket disconnected: {reason}"))
         if self._any_outgoing:

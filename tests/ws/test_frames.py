@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from types import ModuleType
 
 import pytest
 from hypothesis import given
@@ -13,11 +15,18 @@ from tether.ws.frames import (
     CloseCode,
     Opcode,
     apply_mask,
+    apply_mask_py,
     build_close_payload,
     build_frame,
     is_valid_close_code,
     parse_close_payload,
 )
+
+_speedups: ModuleType | None
+try:
+    from tether.ws import _speedups
+except ImportError:  # built without a C compiler
+    _speedups = None
 
 RFC_MASK = bytes.fromhex("37fa213d")
 
@@ -109,15 +118,44 @@ class TestBuildFrame:
             build_frame(Opcode.TEXT, b"x", mask=b"abc")
 
 
-class TestApplyMask:
-    def test_empty(self) -> None:
-        assert apply_mask(b"", RFC_MASK) == b""
+MASKERS = [pytest.param(apply_mask_py, id="python")]
+if _speedups is not None:
+    MASKERS.append(pytest.param(_speedups.apply_mask, id="c"))
 
+
+class TestApplyMask:
+    @pytest.mark.parametrize("mask_fn", MASKERS)
+    def test_empty(self, mask_fn: Callable[[bytes, bytes], bytes]) -> None:
+        assert mask_fn(b"", RFC_MASK) == b""
+
+    @pytest.mark.parametrize("mask_fn", MASKERS)
     @given(st.binary(max_size=300), st.binary(min_size=4, max_size=4))
-    def test_matches_bytewise_definition(self, data: bytes, mask: bytes) -> None:
+    def test_matches_bytewise_definition(
+        self, mask_fn: Callable[[bytes, bytes], bytes], data: bytes, mask: bytes
+    ) -> None:
         expected = bytes(b ^ mask[i % 4] for i, b in enumerate(data))
-        assert apply_mask(data, mask) == expected
-        assert apply_mask(expected, mask) == data
+        assert mask_fn(data, mask) == expected
+        assert mask_fn(expected, mask) == data
+
+    @pytest.mark.parametrize("size", [1, 7, 8, 9, 1023, 65536, 65539])
+    def test_implementations_agree_on_large_and_odd_sizes(self, size: int) -> None:
+        data = bytes(range(256)) * (size // 256 + 1)
+        data = data[:size]
+        for mask_fn in (apply_mask_py, apply_mask):
+            assert mask_fn(data, b"\x9a\x01\xff\x10") == apply_mask_py(data, b"\x9a\x01\xff\x10")
+        assert apply_mask(memoryview(data), b"abcd") == apply_mask_py(data, b"abcd")
+
+    def test_the_c_version_checks_its_mask(self) -> None:
+        if _speedups is None:
+            pytest.skip("built without the C speedup")
+        with pytest.raises(ValueError, match="4 bytes"):
+            _speedups.apply_mask(b"data", b"abc")
+
+    def test_the_c_version_is_used_when_built(self) -> None:
+        if _speedups is None or os.environ.get("TETHER_PURE_PYTHON"):
+            assert apply_mask is apply_mask_py
+        else:
+            assert apply_mask is _speedups.apply_mask
 
 
 class TestClosePayload:

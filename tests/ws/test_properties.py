@@ -103,7 +103,7 @@ LIMIT = 2000
 
 def _check_bounded(conn: Connection) -> None:
     assert len(conn._buf) < 140
-    held = sum(len(p) for p in conn._bin_parts) + sum(len(p) for p in conn._text_parts)
+    held = sum(len(p) for p in conn._parts)
     assert held <= LIMIT
 
 

@@ -29,6 +29,7 @@ from tether.aio.engine_socket import (
     TEXT_PLAIN,
     Encoded,
     EngineSocket,
+    HeartbeatQueue,
     Reason,
 )
 from tether.aio.http import Headers, Request
@@ -55,6 +56,8 @@ class EngineServer:
         self._lingering: dict[str, EngineSocket] = {}
         self._on_connection: Callable[[EngineSocket], Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._ping_queue: HeartbeatQueue | None = None
+        self._pong_queue: HeartbeatQueue | None = None
         self.deflate = DeflateOptions() if self.options.per_message_deflate else None
         opts = self.options
         self._open_upgrades = (
@@ -66,6 +69,22 @@ class EngineServer:
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
         return self._loop
+
+    @property
+    def ping_queue(self) -> HeartbeatQueue:
+        """The sessions' next pings (deadlines ``ping_interval`` after they were set)."""
+        queue = self._ping_queue
+        if queue is None:
+            queue = self._ping_queue = HeartbeatQueue(self.loop)
+        return queue
+
+    @property
+    def pong_queue(self) -> HeartbeatQueue:
+        """The sessions' pong deadlines (``ping_timeout`` after each ping)."""
+        queue = self._pong_queue
+        if queue is None:
+            queue = self._pong_queue = HeartbeatQueue(self.loop)
+        return queue
 
     def on_connection(
         self, handler: Callable[[EngineSocket], Any]
@@ -239,7 +258,7 @@ class EngineServer:
         if websocket is None:
             self.forget(socket)
             socket.closed = True
-            socket._beat_timer.cancel()
+            socket.stop_heartbeat()
             return
         socket._ws = websocket
         websocket.send_text(
@@ -338,6 +357,9 @@ class EngineServer:
         """Close every session with ``server shutting down``."""
         for socket in list(self.sessions.values()):
             socket.close_now(Reason.SERVER_SHUTTING_DOWN)
+        for queue in (self._ping_queue, self._pong_queue):
+            if queue is not None:
+                queue.clear()
 
 
 async def _log_errors(awaitable: Awaitable[Any], sid: str) -> None:

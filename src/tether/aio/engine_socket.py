@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -41,6 +42,10 @@ CloseHandler = Callable[[str], None]
 TEXT_PLAIN: Headers = [("Content-Type", "text/plain; charset=UTF-8")]
 TEXT_HTML: Headers = [("Content-Type", "text/html")]
 JSON: Headers = [("Content-Type", "application/json")]
+
+
+#: The empty buffer sessions share until they queue a packet (never changed in place).
+_NO_PACKETS: list[str | bytes] = []
 
 
 class Reason(enum.StrEnum):
@@ -75,11 +80,74 @@ class Encoded:
         return self._frame
 
 
+class _Beat(Heartbeat):
+    """A session's heartbeat, as the :class:`HeartbeatQueue` holds it: a closed session
+    detaches (``session = None``) so that a queue keeps only this small object until its
+    entry is reached."""
+
+    __slots__ = ("session",)
+
+    def __init__(self, session: EngineSocket, interval: float, timeout: float, now: float) -> None:
+        super().__init__(interval, timeout, now)
+        self.session: EngineSocket | None = session
+
+
+class HeartbeatQueue:
+    """The heartbeat deadlines of every session for one delay (``ping_interval`` or
+    ``ping_timeout``), in one FIFO served by one timer.
+
+    A deadline is always set to ``loop.time() + delay``, so entries arrive in deadline order
+    and only the head needs a timer: a session costs no timer handle, and a pong two deque
+    appends. An entry whose deadline is no longer its session's (a pong or a ping moved it,
+    the session closed) is skipped when reached.
+    """
+
+    __slots__ = ("_beats", "_deadlines", "_timer", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._deadlines: deque[float] = deque()
+        self._beats: deque[_Beat] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def push(self, beat: _Beat) -> None:
+        """Call ``beat.session._on_beat`` once ``beat.deadline`` is reached, if it still holds."""
+        deadline = beat.deadline
+        self._deadlines.append(deadline)
+        self._beats.append(beat)
+        if self._timer is None:
+            self._timer = self.loop.call_at(deadline, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        deadlines = self._deadlines
+        beats = self._beats
+        now = self.loop.time()
+        while deadlines and deadlines[0] <= now:
+            deadline = deadlines.popleft()
+            beat = beats.popleft()
+            session = beat.session
+            if session is not None and beat.deadline == deadline:
+                try:
+                    session._on_beat(now)
+                except Exception:
+                    log.exception("heartbeat of session %s", session.sid)
+        if deadlines:
+            self._timer = self.loop.call_at(deadlines[0], self._fire)
+
+    def clear(self) -> None:
+        """Drop every entry and the timer."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._deadlines.clear()
+        self._beats.clear()
+
+
 class EngineSocket:
     """One Engine.IO session. Set :attr:`on_message` and :attr:`on_close` to receive."""
 
     __slots__ = (
-        "_beat_timer",
         "_buffer",
         "_flush_scheduled",
         "_heartbeat",
@@ -109,14 +177,13 @@ class EngineSocket:
         self._probe: WebSocket | None = None
         self._probe_timer: asyncio.TimerHandle | None = None
         self._poll: Responder | None = None
-        self._buffer: list[str | bytes] = []
+        self._buffer: list[str | bytes] = _NO_PACKETS  # a list of its own once polling
         self._flush_scheduled = False
         self._lingering = False
-        loop = server.loop
-        self._heartbeat = Heartbeat(
-            server.options.ping_interval, server.options.ping_timeout, loop.time()
+        self._heartbeat = _Beat(
+            self, server.options.ping_interval, server.options.ping_timeout, server.loop.time()
         )
-        self._beat_timer = loop.call_at(self._heartbeat.deadline, self._on_beat)
+        server.ping_queue.push(self._heartbeat)
 
     @property
     def transport(self) -> str:
@@ -147,6 +214,18 @@ class EngineSocket:
         else:
             self._queue("4" + data if type(data) is str else data)
 
+    def send_all(self, messages: list[str | bytes]) -> None:
+        """Send several messages (a packet and its attachments): over WebSocket, written out
+        together in one syscall."""
+        if self.closed:
+            return
+        ws = self._ws
+        if ws is not None:
+            ws.send_messages(["4" + m if type(m) is str else m for m in messages])
+        else:
+            for m in messages:
+                self._queue("4" + m if type(m) is str else m)
+
     def send_encoded(self, encoded: Encoded) -> None:
         """Send a message encoded once for many sessions (see :class:`Encoded`)."""
         if self.closed:
@@ -168,6 +247,8 @@ class EngineSocket:
             self._queue(packet)
 
     def _queue(self, packet: str | bytes) -> None:
+        if self._buffer is _NO_PACKETS:
+            self._buffer = []
         self._buffer.append(packet)
         if self._poll is not None and not self._flush_scheduled:
             self._flush_scheduled = True
@@ -179,7 +260,7 @@ class EngineSocket:
         if poll is None or not self._buffer:
             return
         self._poll = None
-        buffer, self._buffer = self._buffer, []
+        buffer, self._buffer = self._buffer, _NO_PACKETS
         if len(buffer) == 1 and type(buffer[0]) is str:
             payload = buffer[0]
         else:
@@ -200,13 +281,8 @@ class EngineSocket:
                     log.exception("error in message handler of session %s", self.sid)
         elif first == "3":
             heartbeat = self._heartbeat
-            if (
-                heartbeat.pong(self.server.loop.time())
-                and self._beat_timer.when() > heartbeat.deadline
-            ):
-                # Only when ping_interval < ping_timeout: the next ping is due before the timer.
-                self._beat_timer.cancel()
-                self._beat_timer = self.server.loop.call_at(heartbeat.deadline, self._on_beat)
+            if heartbeat.pong(self.server.loop.time()):
+                self.server.ping_queue.push(heartbeat)
         elif first == "1":
             self.close_now(Reason.TRANSPORT_CLOSE)
         elif first in ("2", "5", "6", "0"):
@@ -263,17 +339,18 @@ class EngineSocket:
 
     # -- heartbeat --------------------------------------------------------------------------
 
-    def _on_beat(self) -> None:
-        now = self.server.loop.time()
+    def _on_beat(self, now: float) -> None:
+        """The heartbeat's deadline is reached (called by a :class:`HeartbeatQueue`)."""
         heartbeat = self._heartbeat
-        if now < heartbeat.deadline:
-            self._beat_timer = self.server.loop.call_at(heartbeat.deadline, self._on_beat)
-            return
         if heartbeat.expire(now) is Beat.TIMED_OUT:
             self.close_now(Reason.PING_TIMEOUT)
             return
         self._send_packet(PING)
-        self._beat_timer = self.server.loop.call_at(heartbeat.deadline, self._on_beat)
+        self.server.pong_queue.push(heartbeat)
+
+    def stop_heartbeat(self) -> None:
+        """No more pings nor ping timeout for this session."""
+        self._heartbeat.session = None
 
     # -- upgrade ----------------------------------------------------------------------------
 
@@ -325,7 +402,7 @@ class EngineSocket:
         poll, self._poll = self._poll, None
         if poll is not None:
             self.server.answer(poll, 200, TEXT_PLAIN, NOOP.encode())
-        buffer, self._buffer = self._buffer, []
+        buffer, self._buffer = self._buffer, _NO_PACKETS
         for packet in buffer:
             if type(packet) is str:
                 websocket.send_text(packet)
@@ -354,7 +431,7 @@ class EngineSocket:
         if self.closed:
             return
         self.closed = True
-        self._beat_timer.cancel()
+        self._heartbeat.session = None
         if self._probe is not None:
             self._cancel_upgrade()
         ws = self._ws
@@ -379,7 +456,7 @@ class EngineSocket:
     def _close_polling(self, reason: str) -> None:
         poll, self._poll = self._poll, None
         if reason not in (Reason.FORCED_CLOSE, Reason.SERVER_SHUTTING_DOWN):
-            self._buffer = []
+            self._buffer = _NO_PACKETS
             if poll is not None:
                 # The client closed: its pending GET just ends (noop). Otherwise tell it.
                 packet = NOOP if reason == Reason.TRANSPORT_CLOSE else CLOSE

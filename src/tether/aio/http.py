@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import parse_qsl
 
 import httptools
@@ -29,6 +29,50 @@ from tether.aio.writer import Writer, close_transport
 if TYPE_CHECKING:
     from tether.aio.websocket import WebSocket, WebSocketHandler
     from tether.ws.deflate import DeflateOptions
+
+#: The empty list connections share where they need none: a body before the first request,
+#: the body and request queue once a WebSocket (never changed in place).
+_UNUSED: list[Any] = []
+
+
+def _share(text: str) -> str:
+    return sys.intern(text) if len(text) <= 64 else text
+
+
+def _parse_query(qs: str) -> dict[str, str]:
+    """``dict(parse_qsl(qs))``, split by hand when nothing needs unquoting (Engine.IO's
+    queries never do): pairs without a value are left out, the last of a repeated key wins."""
+    if "%" in qs or "+" in qs:
+        return {_share(k): _share(v) for k, v in parse_qsl(qs)}
+    query: dict[str, str] = {}
+    for pair in qs.split("&"):
+        key, _, value = pair.partition("=")
+        if value:
+            query[_share(key)] = _share(value) if len(value) <= 16 else value
+    return query
+
+
+#: Header names, and the values of headers that are the same on most requests, decoded once
+#: and shared by every request that has them (a connection keeps its handshake's headers).
+_HEADER_NAMES: dict[bytes, str] = {}
+_HEADER_VALUES: dict[bytes, str] = {}
+_MAX_SHARED = 512
+_REPEATED_VALUES = frozenset(
+    {
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "cache-control",
+        "connection",
+        "host",
+        "origin",
+        "pragma",
+        "sec-websocket-extensions",
+        "sec-websocket-version",
+        "upgrade",
+        "user-agent",
+    }
+)
 
 log = logging.getLogger("tether.http")
 
@@ -95,9 +139,11 @@ class Request:
     ) -> None:
         self.method = method
         path, _, qs = target.partition(b"?")
-        self.path = path.decode("latin-1")
-        self.query_string = qs.decode("latin-1")
-        self.query: dict[str, str] = dict(parse_qsl(self.query_string)) if qs else {}
+        # Short strings are interned: most requests repeat them, and a WebSocket's request is
+        # kept as long as its connection (mortal interning: nothing outlives its users).
+        self.path = _share(path.decode("latin-1"))
+        self.query_string = _share(qs.decode("latin-1"))
+        self.query: dict[str, str] = _parse_query(self.query_string) if qs else {}
         self.headers = headers
         self.body = body
         self.client = client
@@ -199,6 +245,37 @@ class Upgrade:
 class HttpProtocol(asyncio.Protocol):
     """One TCP connection: HTTP requests, then possibly a WebSocket."""
 
+    __slots__ = (
+        "_body",
+        "_body_size",
+        "_current",
+        "_deadline",
+        "_dispatching",
+        "_header_bytes",
+        "_header_count",
+        "_headers",
+        "_paused",
+        "_queue",
+        "_reading",
+        "_received",
+        "_refusal",
+        "_timer",
+        "_upgrade_request",
+        "_url",
+        "app",
+        "client",
+        "closed",
+        "connections",
+        "disconnect_callback",
+        "limits",
+        "loop",
+        "parser",
+        "scheme",
+        "transport",
+        "websocket",
+        "writer",
+    )
+
     def __init__(
         self,
         app: HttpApp,
@@ -218,18 +295,20 @@ class HttpProtocol(asyncio.Protocol):
         self.websocket: WebSocket | None = None
         self.closed = False
         self.client: tuple[str, int] | None = None
-        self.parser = httptools.HttpRequestParser(self)
+        # Dropped once the connection is a WebSocket (it and its bound callbacks are ~1 KiB).
+        self.parser: httptools.HttpRequestParser | None = httptools.HttpRequestParser(self)
         self.disconnect_callback: Callable[[], None] | None = None
         self._url = b""
         self._headers: dict[str, str] = {}
         self._header_bytes = 0
         self._header_count = 0
-        self._body: list[bytes] = []
+        self._body: list[bytes] = _UNUSED
         self._body_size = 0
-        self._queue: deque[Request] = deque()
+        self._queue: list[Request] = []  # a few pipelined requests at most (MAX_PIPELINED)
         self._current: Responder | None = None
         self._upgrade_request: Request | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._deadline: float | None = None
         self._reading = False
         self._refusal = 400
         self._dispatching = False
@@ -240,10 +319,11 @@ class HttpProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement asyncio.Transport without subclassing it.
         self.transport = transport = cast(asyncio.Transport, transport)
-        self.writer = Writer(transport, max_buffer=self.limits.max_write_buffer)
+        self.writer = Writer(transport, max_buffer=self.limits.max_write_buffer, loop=self.loop)
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple):
-            self.client = (str(peer[0]), int(peer[1]))
+            # Interned: the connections from one address share its string.
+            self.client = (sys.intern(str(peer[0])), int(peer[1]))
         self.connections.add(self)
         self._arm(self.limits.keep_alive_timeout)
         if self._received:  # read by someone else before the connection was handed over
@@ -251,11 +331,15 @@ class HttpProtocol(asyncio.Protocol):
             self.data_received(received)
 
     def data_received(self, data: bytes) -> None:
-        if self.websocket is not None:
-            self.websocket.data_received(data)
+        websocket = self.websocket
+        if websocket is not None:
+            websocket.data_received(data)
+            return
+        parser = self.parser
+        if parser is None:
             return
         try:
-            self.parser.feed_data(data)
+            parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
             offset = exc.args[0] if exc.args else len(data)
             self._start_upgrade(data[offset:])
@@ -268,7 +352,7 @@ class HttpProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.connections.discard(self)
-        self._disarm()
+        self._cancel_timer()
         if self.writer is not None:
             self.writer.close()
         if self.websocket is not None:
@@ -310,8 +394,19 @@ class HttpProtocol(asyncio.Protocol):
             or self._header_bytes > self.limits.max_header_bytes
         ):
             self._refuse(431)
-        key = name.decode("latin-1").lower()
-        text = value.decode("latin-1")
+        key = _HEADER_NAMES.get(name)
+        if key is None:
+            key = name.decode("latin-1").lower()
+            if len(_HEADER_NAMES) < _MAX_SHARED:
+                _HEADER_NAMES[name] = key
+        if key in _REPEATED_VALUES:
+            text = _HEADER_VALUES.get(value)
+            if text is None:
+                text = value.decode("latin-1")
+                if len(_HEADER_VALUES) < _MAX_SHARED:
+                    _HEADER_VALUES[value] = text
+        else:
+            text = value.decode("latin-1")
         previous = self._headers.get(key)
         self._headers[key] = text if previous is None else f"{previous}, {text}"
 
@@ -329,16 +424,18 @@ class HttpProtocol(asyncio.Protocol):
     def on_message_complete(self) -> None:
         self._reading = False
         self._disarm()
+        parser = self.parser
+        assert parser is not None  # it is what calls this
         request = Request(
-            self.parser.get_method().decode("latin-1"),
+            parser.get_method().decode("latin-1"),
             self._url,
             self._headers,
             b"".join(self._body),
             self.client,
             self.scheme,
-            self.parser.should_keep_alive() and self.limits.keep_alive,
+            parser.should_keep_alive() and self.limits.keep_alive,
         )
-        if self.parser.should_upgrade():
+        if parser.should_upgrade():
             self._upgrade_request = request
             return
         self._queue.append(request)
@@ -365,7 +462,7 @@ class HttpProtocol(asyncio.Protocol):
         self._dispatching = True
         try:
             while self._queue and self._current is None and not self.closed:
-                request = self._queue.popleft()
+                request = self._queue.pop(0)
                 responder = self._current = Responder(self, request)
                 try:
                     self.app.handle_request(request, responder)
@@ -417,7 +514,7 @@ class HttpProtocol(asyncio.Protocol):
         if request is None or self._current is not None or self._queue:
             self.write_and_close(400, [], b"")
             return
-        self._disarm()
+        self._cancel_timer()
         # Nothing more is read until the upgrade is accepted (maybe after an async check).
         self._pause_reading()
         try:
@@ -433,6 +530,11 @@ class HttpProtocol(asyncio.Protocol):
         if self.closed or self.transport is None or self.writer is None:
             return
         self.websocket = websocket = factory(self.transport, self.writer)
+        # No more HTTP on this connection: drop what only parsing needed.
+        self.parser = None
+        self._body = _UNUSED
+        self._queue = _UNUSED
+        self._url = b""
         if tail:
             # Delivered once the caller has finished wiring the WebSocket to its session.
             self.loop.call_soon(self._feed_tail, websocket, tail)
@@ -446,17 +548,38 @@ class HttpProtocol(asyncio.Protocol):
 
     # -- timers and closing -----------------------------------------------------------------
 
+    # One timer per connection serves the request and keep-alive timeouts: arming only moves
+    # the deadline (a new timer only when it must fire earlier), disarming clears it, and a
+    # timer that fires before the deadline re-arms at it. A keep-alive request costs no timer
+    # operation.
+
     def _arm(self, delay: float) -> None:
-        self._disarm()
-        self._timer = self.loop.call_later(delay, self._timed_out)
+        deadline = self.loop.time() + delay
+        self._deadline = deadline
+        timer = self._timer
+        if timer is None or timer.when() > deadline:
+            if timer is not None:
+                timer.cancel()
+            self._timer = self.loop.call_at(deadline, self._timed_out)
 
     def _disarm(self) -> None:
+        self._deadline = None
+
+    def _cancel_timer(self) -> None:
+        self._deadline = None
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
 
     def _timed_out(self) -> None:
         self._timer = None
+        deadline = self._deadline
+        if deadline is None:
+            return
+        if self.loop.time() < deadline:
+            self._timer = self.loop.call_at(deadline, self._timed_out)
+            return
+        self._deadline = None
         if self.websocket is not None or self._current is not None or self.closed:
             return
         if self._reading:
@@ -466,7 +589,7 @@ class HttpProtocol(asyncio.Protocol):
             self._close()
 
     def _close(self) -> None:
-        self._disarm()
+        self._cancel_timer()
         if self.transport is not None and not self.closed:
             if self.writer is not None:
                 self.writer.flush()

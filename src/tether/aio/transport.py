@@ -44,6 +44,9 @@ class WebSocket(Protocol):
     def send_binary(self, data: bytes) -> None:
         """Send a binary message."""
 
+    def send_messages(self, messages: list[str | bytes]) -> None:
+        """Send several messages in order (text for ``str``, binary for ``bytes``)."""
+
     def send_frame(self, frame: bytes) -> None:
         """Write a prebuilt frame (only when ``can_share_frames``)."""
 

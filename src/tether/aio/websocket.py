@@ -73,6 +73,7 @@ class WebSocket:
         """
         connection = self.connection
         events = connection.receive_data(data)
+        control = False
         for event in events:
             # The handler may change between two messages of one read (an Engine.IO upgrade
             # completes on "5" and the next frames belong to the session): look it up each time.
@@ -81,11 +82,19 @@ class WebSocket:
                 self.handler.on_text(event)  # type: ignore[arg-type]
             elif kind is bytes:
                 self.handler.on_binary(event)  # type: ignore[arg-type]
-            elif kind is ws.Ping:
-                self._write_replies()
-            elif kind is ws.ConnectionFailed:
-                log.debug("WebSocket failed: %s", event)
-        self._write_replies()
+            else:
+                control = True
+                if kind is ws.Ping:
+                    self._write_replies()
+                elif kind is ws.ConnectionFailed:
+                    log.debug("WebSocket failed: %s", event)
+        if not control:
+            return  # only messages: no automatic reply, no close (they come with an event)
+        replies = connection.data_to_send()
+        if replies:
+            write = self.writer.write
+            for reply in replies:
+                write(reply)
         if connection.close_transport_now():
             self._finish()
 
@@ -107,6 +116,19 @@ class WebSocket:
         """Send a binary message."""
         if not self._closed and self.connection.can_send:
             self.writer.write(self.connection.send_binary(data))
+
+    def send_messages(self, messages: list[str | bytes]) -> None:
+        """Send several messages (text or binary) written out together."""
+        connection = self.connection
+        if not self._closed and connection.can_send:
+            self.writer.write_many(
+                [
+                    connection.send_text(message)
+                    if type(message) is str
+                    else connection.send_binary(message)  # type: ignore[arg-type]
+                    for message in messages
+                ]
+            )
 
     def send_frame(self, frame: bytes) -> None:
         """Write a frame built elsewhere (only when :attr:`can_share_frames`)."""
@@ -184,7 +206,8 @@ def accept_websocket(
         for name, value in [*handshake.headers, *(extra_headers or [])]:
             head.append(b"%s: %s\r\n" % (name.encode("latin-1"), value.encode("latin-1")))
         head.append(b"\r\n")
-        writer.write(b"".join(head))
+        # Sent with what follows in this iteration (Engine.IO's open packet): one syscall.
+        writer.write_soon(b"".join(head))
         connection = ws.Connection(
             ws.Side.SERVER, max_message_size=max_message_size, deflate=handshake.deflate
         )

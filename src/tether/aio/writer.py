@@ -18,16 +18,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+#: The empty buffer writers share until they coalesce something (never changed in place).
+_EMPTY: list[bytes] = []
+
 
 class _Flusher:
     """Flushes the writers that coalesced bytes during this loop iteration, once, at its end."""
 
-    __slots__ = ("dirty", "loop", "scheduled")
+    __slots__ = ("dirty", "epoch", "loop", "scheduled")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.dirty: list[Writer] = []
         self.scheduled = False
+        #: Counts the runs: a writer that wrote through in this epoch coalesces what follows.
+        self.epoch = 0
 
     def add(self, writer: Writer) -> None:
         self.dirty.append(writer)
@@ -37,6 +42,7 @@ class _Flusher:
 
     def run(self) -> None:
         self.scheduled = False
+        self.epoch += 1
         dirty, self.dirty = self.dirty, []
         for writer in dirty:
             writer.flush()
@@ -68,8 +74,9 @@ class Writer:
     __slots__ = (
         "_buffer",
         "_buffered",
+        "_epoch",
         "_flusher",
-        "_in_iteration",
+        "_queued",
         "closed",
         "max_buffer",
         "on_overflow",
@@ -85,6 +92,7 @@ class Writer:
         max_buffer: int,
         high_water: int = 64 * 1024,
         on_overflow: Callable[[], None] | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self.transport = transport
         self.max_buffer = max_buffer
@@ -92,26 +100,61 @@ class Writer:
         self.paused = False
         self.closed = False
         self.overflowed = False
-        self._buffer: list[bytes] = []
+        self._buffer: list[bytes] = _EMPTY
         self._buffered = 0
-        self._in_iteration = False
-        self._flusher = _flusher_for(asyncio.get_running_loop())
+        self._epoch = -1  # the flusher's epoch when this writer last wrote through
+        self._queued = False  # in the flusher's list
+        self._flusher = _flusher_for(loop or asyncio.get_running_loop())
         transport.set_write_buffer_limits(high=high_water)
 
     def write(self, data: bytes) -> None:
         """Queue ``data``; never blocks, never raises for a closed connection."""
         if self.closed:
             return
-        if not self._in_iteration:
-            self._in_iteration = True
-            self._flusher.add(self)
-            if not self.paused:
-                self.transport.write(data)
-                return
-        self._buffer.append(data)
-        self._buffered += len(data)
+        flusher = self._flusher
+        if self._epoch != flusher.epoch and not self.paused and not self._buffer:
+            # The first write since the last flush: straight to the transport. The flusher
+            # still runs at the end of the iteration, to end the epoch (no call per writer).
+            self._epoch = flusher.epoch
+            if not flusher.scheduled:
+                flusher.scheduled = True
+                flusher.loop.call_soon(flusher.run)
+            self.transport.write(data)
+            return
+        self._append(data)
         if self.paused:
             self._check_limit()
+
+    def _append(self, data: bytes) -> None:
+        if self._buffer is _EMPTY:
+            self._buffer = []
+        self._buffer.append(data)
+        self._buffered += len(data)
+        if not self._queued:
+            self._queued = True
+            self._flusher.add(self)
+
+    def write_many(self, chunks: list[bytes]) -> None:
+        """Queue several chunks at once: written through together (one ``writev``) when
+        :meth:`write` would write through the first."""
+        if self.closed:
+            return
+        flusher = self._flusher
+        if self._epoch != flusher.epoch and not self.paused and not self._buffer:
+            self._epoch = flusher.epoch
+            if not flusher.scheduled:
+                flusher.scheduled = True
+                flusher.loop.call_soon(flusher.run)
+            self.transport.writelines(chunks)
+            return
+        for chunk in chunks:
+            self.write(chunk)
+
+    def write_soon(self, data: bytes) -> None:
+        """Queue ``data`` for the end of this loop iteration, with what is written after it
+        meanwhile: one syscall for a handshake answer and the first message."""
+        if not self.closed:
+            self._append(data)
 
     def write_volatile(self, data: bytes) -> bool:
         """Queue ``data`` unless the peer is slow; returns False when it was dropped."""
@@ -122,10 +165,11 @@ class Writer:
 
     def flush(self) -> None:
         """Hand what this iteration coalesced to the transport (called by the flusher)."""
-        self._in_iteration = False
+        self._queued = False
+        self._epoch = -1  # the next write goes straight through
         if self._buffer and not self.paused and not self.closed:
             buffer = self._buffer
-            self._buffer = []
+            self._buffer = _EMPTY
             self._buffered = 0
             if len(buffer) == 1:
                 self.transport.write(buffer[0])
@@ -140,8 +184,8 @@ class Writer:
     def resume(self) -> None:
         """The transport drained below its low-water mark."""
         self.paused = False
-        if not self._in_iteration and self._buffer:
-            self._in_iteration = True
+        if self._buffer and not self._queued:
+            self._queued = True
             self._flusher.add(self)
 
     def close(self) -> None:
@@ -149,7 +193,7 @@ class Writer:
         if not self.closed:
             self.flush()
             self.closed = True
-            self._buffer = []
+            self._buffer = _EMPTY
             self._buffered = 0
 
     @property
@@ -164,7 +208,7 @@ class Writer:
         if self.buffered > self.max_buffer and not self.overflowed:
             self.overflowed = True
             self.closed = True
-            self._buffer = []
+            self._buffer = _EMPTY
             self._buffered = 0
             if self.on_overflow is not None:
                 self.on_overflow()

@@ -64,6 +64,19 @@ def _loads(text: str) -> Any:
         raise ValueError("JSON nested too deeply") from None
 
 
+_orjson_loads: Final = orjson.loads
+#: What a decoder holds while it waits for no attachment (shared, never changed in place).
+_NO_BUFFERS: Final[list[bytes]] = []
+
+
+def _payload(text: str) -> Any:
+    """:func:`_loads` once orjson refused ``text``: the standard library's try, or DecodeError."""
+    try:
+        return _loads(text)
+    except _JSONDecodeError as exc:
+        raise DecodeError(f"invalid payload: {exc}") from None
+
+
 _CONNECT: Final = PacketType.CONNECT
 _DISCONNECT: Final = PacketType.DISCONNECT
 _EVENT: Final = PacketType.EVENT
@@ -95,7 +108,7 @@ class Decoder:
             raise ValueError("max_attachments must be >= 0")
         self._max_attachments = max_attachments
         self._pending: Packet | None = None
-        self._buffers: list[bytes] = []
+        self._buffers: list[bytes] = _NO_BUFFERS  # a list of its own for each binary packet
         self._remaining = 0
 
     @property
@@ -106,7 +119,7 @@ class Decoder:
     def reset(self) -> None:
         """Drop a partly received binary packet (``destroy()`` in ``socket.io-parser``)."""
         self._pending = None
-        self._buffers = []
+        self._buffers = _NO_BUFFERS
         self._remaining = 0
 
     def feed_text(self, text: str) -> Packet | None:
@@ -121,9 +134,9 @@ class Decoder:
         if text.startswith("2["):
             # The fast path: an EVENT to "/" without ack id, the bulk of the traffic.
             try:
-                data = _loads(text[1:])
-            except _JSONDecodeError as exc:
-                raise DecodeError(f"invalid payload: {exc}") from None
+                data = _orjson_loads(text[1:])
+            except _JSONDecodeError:
+                data = _payload(text[1:])
             if type(data) is list and data:
                 name = data[0]
                 if type(name) is str and name not in _RESERVED_EVENTS:
@@ -138,15 +151,24 @@ class Decoder:
                 ack_id = int(digits)
                 if ack_id <= MAX_ACK_ID:
                     try:
-                        data = _loads(text[start:])
-                    except _JSONDecodeError as exc:
-                        raise DecodeError(f"invalid payload: {exc}") from None
-                    ptype = _EVENT if text[0] == "2" else _ACK
-                    _check_payload(ptype, data)
-                    return Packet(ptype, "/", data, ack_id)
+                        data = _orjson_loads(text[start:])
+                    except _JSONDecodeError:
+                        data = _payload(text[start:])
+                    if text[0] == "2":
+                        if not (
+                            type(data) is list
+                            and data
+                            and type(data[0]) is str
+                            and data[0] not in _RESERVED_EVENTS
+                        ):
+                            _check_payload(_EVENT, data)
+                        return Packet(_EVENT, "/", data, ack_id)
+                    _check_payload(_ACK, data)
+                    return Packet(_ACK, "/", data, ack_id)
         packet, attachments = _decode_text(text, self._max_attachments)
         if attachments:
             self._pending = packet
+            self._buffers = []
             self._remaining = attachments
             return None
         return packet

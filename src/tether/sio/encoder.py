@@ -99,11 +99,14 @@ def encode_event(
 
 def encode_ack(nsp: str, ack_id: int, args: Sequence[Any]) -> list[str | bytes]:
     """Encode the ACK of event ``ack_id`` with arguments ``args`` for namespace ``nsp``."""
-    data = args if isinstance(args, list | tuple) else list(args)
+    kind = type(args)
+    data = args if kind is list or kind is tuple or isinstance(args, list | tuple) else list(args)
     try:
         body = _dumps(data)
     except TypeError:
         return _encode_binary("6", nsp, ack_id, data)
+    if nsp == "/":
+        return [f"3{ack_id}{body.decode()}"]
     return [_header("3", nsp, ack_id) + body.decode()]
 
 

@@ -37,13 +37,18 @@ from __future__ import annotations
 
 import enum
 import os
+from typing import Any
 
 from .deflate import Compressor, Decompressor, DeflateParams
 from .errors import InvalidStateError, ProtocolError
 from .events import Close, ConnectionFailed, Event, Ping, Pong
+from .frames import TEXT_HEADERS as _TEXT_HEADERS
 from .frames import CloseCode, Opcode, apply_mask, build_close_payload, build_frame
 from .frames import parse_close_payload as _parse_close
 from .utf8 import Utf8Decoder
+
+#: The empty list every connection holds until it needs one of its own (never changed in place).
+_EMPTY: list[Any] = []
 
 _PROTOCOL_ERROR = CloseCode.PROTOCOL_ERROR
 _TOO_BIG = CloseCode.MESSAGE_TOO_BIG
@@ -74,7 +79,6 @@ class Connection:
     """
 
     __slots__ = (
-        "_bin_parts",
         "_buf",
         "_can_send",
         "_close_queued",
@@ -97,7 +101,8 @@ class Connection:
         "_msg_size",
         "_msg_wire",
         "_out",
-        "_text_parts",
+        "_parts",
+        "_plain",
         "_utf8",
         "_wire_limit",
         "can_share_frames",
@@ -132,6 +137,8 @@ class Connection:
         #: Whether every outgoing frame is the same bytes on every connection (server side,
         #: no compression), so the I/O layer may write one prebuilt frame to many sockets.
         self.can_share_frames = self._is_server and deflate is None
+        # Frames are built the same way for every message: unmasked and never compressed.
+        self._plain = self.can_share_frames
         self._mask_bit = 0x80 if self._is_server else 0  # what received frames must carry
         self._compressor: Compressor | None = None
         self._decompressor: Decompressor | None = None
@@ -139,7 +146,7 @@ class Connection:
             self._compressor, self._decompressor = deflate.codecs(self._is_server)
         # A compressed message may take a little more room on the wire than once inflated.
         self._wire_limit = max_message_size + (max_message_size >> 3) + 1024
-        self._out: list[bytes] = []
+        self._out: list[bytes] = _EMPTY
         self._buf = b""
         self._input_closed = False
         self._close_sent = False  # a close frame exists (returned, or queued)
@@ -155,9 +162,9 @@ class Connection:
         self._msg_compressed = False
         self._msg_size = 0
         self._msg_wire = 0
-        self._text_parts: list[str] = []
-        self._bin_parts: list[bytes] = []
-        self._utf8 = Utf8Decoder()
+        # The pieces of a fragmented (or partly received) message: decoded text, or bytes.
+        self._parts: list[Any] = _EMPTY
+        self._utf8: Utf8Decoder | None = None  # made for the first text that needs it
         self._mask_pool = b""
         self._mask_pos = 0
 
@@ -312,40 +319,51 @@ class Connection:
             chunk = self._decompressor.decompress(chunk, last, limit)
             self._msg_size += len(chunk)
         if self._msg_op == 1 and self.fail_fast_utf8:
+            utf8 = self._utf8
+            if utf8 is None:
+                utf8 = self._utf8 = Utf8Decoder()
             try:
-                text = self._utf8.decode(chunk, last)
+                text = utf8.decode(chunk, last)
             except UnicodeDecodeError:
                 raise ProtocolError(_INVALID_DATA, "invalid UTF-8 in text") from None
             if text:
-                self._text_parts.append(text)
+                self._add_part(text)
         elif chunk:
-            self._bin_parts.append(chunk)
+            self._add_part(chunk)
         if not last:
             return
         message: str | bytes
         if self._msg_op == 1:
             if self.fail_fast_utf8:
-                message = "".join(self._text_parts)
-                self._text_parts = []
+                message = "".join(self._parts)
             else:
                 try:
-                    message = b"".join(self._bin_parts).decode()
+                    message = b"".join(self._parts).decode()
                 except UnicodeDecodeError:
                     raise ProtocolError(_INVALID_DATA, "invalid UTF-8 in text") from None
-                self._bin_parts = []
         else:
-            message = b"".join(self._bin_parts)
-            self._bin_parts = []
+            message = b"".join(self._parts)
+        self._parts = _EMPTY
         self._msg_op = 0
         self._msg_size = 0
         self._msg_wire = 0
         events.append(message)
 
+    def _add_part(self, part: str | bytes) -> None:
+        if self._parts is _EMPTY:
+            self._parts = []
+        self._parts.append(part)
+
+    def _queue_frame(self, frame: bytes) -> None:
+        if self._out is _EMPTY:
+            self._out = []
+        self._out.append(frame)
+
     def _control(self, opcode: int, payload: bytes, events: list[str | bytes | Event]) -> None:
         if opcode == Opcode.PING:
             events.append(Ping(payload))
             if not self._close_sent:
-                self._out.append(self._frame(Opcode.PONG, payload))
+                self._queue_frame(self._frame(Opcode.PONG, payload))
         elif opcode == Opcode.PONG:
             events.append(Pong(payload))
         else:
@@ -370,15 +388,14 @@ class Connection:
     def _queue_close(self, payload: bytes) -> None:
         self._close_sent = True
         self._close_queued = True
-        self._out.append(self._frame(Opcode.CLOSE, payload))
+        self._queue_frame(self._frame(Opcode.CLOSE, payload))
 
     def _stop_input(self) -> None:
         self.state = State.CLOSED
         self._input_closed = True
         self._in_frame = False
         self._buf = b""
-        self._text_parts = []
-        self._bin_parts = []
+        self._parts = _EMPTY
 
     def receive_eof(self) -> None:
         """The peer closed TCP; without a close frame first that is 1006, abnormal closure."""
@@ -397,7 +414,7 @@ class Connection:
         out = self._out
         if not out:
             return []
-        self._out = []
+        self._out = _EMPTY
         if self._close_queued:
             self._close_queued = False
             self._can_send = False
@@ -455,7 +472,10 @@ class Connection:
 
     def send_text(self, text: str) -> bytes:
         """The frame for a text message (masked on the client side, compressed if negotiated)."""
-        return self._data_frame(Opcode.TEXT, text.encode())
+        payload = text.encode()
+        if self._plain and len(payload) < 126 and self._can_send:
+            return _TEXT_HEADERS[len(payload)] + payload  # the server's usual small message
+        return self._data_frame(Opcode.TEXT, payload)
 
     def send_binary(self, data: bytes) -> bytes:
         """The frame for a binary message (masked on the client side, compressed if negotiated)."""
