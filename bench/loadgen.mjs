@@ -15,6 +15,10 @@ const PORT = cfg.port;
 // Several servers of one cluster: clients connect to each in turn.
 const PORTS = cfg.ports ?? [cfg.port];
 let portTurn = 0;
+// More than ~28k connections to one port need more source addresses than 127.0.0.1 (one
+// ephemeral port range per source): clients take 127.0.0.1 .. 127.0.0.<sources> in turn.
+const SOURCES = cfg.sources ?? 1;
+let sourceTurn = 0;
 const PATH = "/socket.io/";
 const rl = readline.createInterface({ input: process.stdin });
 const waiting = [];
@@ -42,11 +46,13 @@ class WsClient {
     this.pendingBinary = null; // {id, parts} for a binary ack waiting for its attachment
     this.closedByUs = false;
     this.port = PORTS[portTurn++ % PORTS.length];
+    this.localAddress = `127.0.0.${1 + (sourceTurn++ % SOURCES)}`;
   }
   connect() {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(`ws://127.0.0.1:${this.port}${PATH}?EIO=4&transport=websocket`, {
         perMessageDeflate: false,
+        localAddress: this.localAddress,
       });
       this.ws = ws;
       let done = false;
