@@ -213,7 +213,7 @@ class ASGIApp:
         kind = scope["type"]
         if kind == "lifespan":
             await self._lifespan(scope, receive, send)
-        elif not self.io.engine.handles(scope.get("path", "")):
+        elif not self.io.router.handles(scope.get("path", "")):
             await self._other(scope, receive, send)
         elif kind == "http":
             await self._http(scope, receive, send)
@@ -276,7 +276,8 @@ class ASGIApp:
             if not message.get("more_body", False):
                 break
         responder = _Responder(_request(scope, b"".join(chunks)))
-        self.io.engine.handle_request(responder.request, responder)
+        # The router: the engine, and what is mounted beside it (the client bundle, pages).
+        self.io.router.handle_request(responder.request, responder)
         if not responder.answered.is_set():
             watcher = asyncio.ensure_future(self._watch_disconnect(receive, responder))
             try:

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tether.aio.http import Request, Responder, Upgrade
+from tether.aio.http import Request, Upgrade
+from tether.aio.transport import Responder
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 BUNDLE_FILES = ("socket.io.js", "socket.io.min.js", "socket.io.js.map", "socket.io.min.js.map")

@@ -105,3 +105,37 @@ def test_install_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     if DIST.is_dir():
         assert main(["--from", str(DIST), "--to", str(tmp_path / "out")]) == 0
         assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(BUNDLE_FILES)
+
+
+async def asgi_get(app: object, path: str) -> tuple[int, bytes]:
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "query_string": b"",
+        "headers": [(b"host", b"x")],
+        "client": ("127.0.0.1", 1),
+    }
+    await asyncio.wait_for(app(scope, receive, send), 5)  # type: ignore[operator]
+    status = sent[0]["status"]
+    assert isinstance(status, int)
+    return status, b"".join(m.get("body", b"") for m in sent[1:])  # type: ignore[misc]
+
+
+async def test_asgi_serves_the_bundle_and_the_demo_pages(bundle_dir: Path) -> None:
+    from tether.asgi import ASGIApp
+
+    app = ASGIApp(server_with(bundle_dir))
+    status, body = await asgi_get(app, "/socket.io/socket.io.min.js")
+    assert (status, body) == (200, (bundle_dir / "socket.io.min.js").read_bytes())
+    demo = ASGIApp(create_app())
+    status, body = await asgi_get(demo, "/hello")
+    assert status == 200 and b"/socket.io/socket.io.js" in body

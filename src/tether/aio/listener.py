@@ -15,7 +15,8 @@ import ssl as ssl_module
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from tether.aio.http import HttpApp, HttpLimits, HttpProtocol, Request, Responder, Upgrade
+from tether.aio.http import HttpApp, HttpLimits, HttpProtocol, Request, Upgrade
+from tether.aio.transport import Responder
 
 log = logging.getLogger("tether.listener")
 
@@ -49,6 +50,10 @@ class Router:
     def mount(self, app: Mounted) -> None:
         """Add an app; apps mounted first win."""
         self.apps.append(app)
+
+    def handles(self, path: str) -> bool:
+        """Whether one of the apps answers for ``path``."""
+        return any(app.handles(path) for app in self.apps)
 
     def handle_request(self, request: Request, responder: Responder) -> None:
         for app in self.apps:

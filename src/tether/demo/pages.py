@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tether.aio.http import Request, Responder, Upgrade
+from tether.aio.http import Request, Upgrade
+from tether.aio.transport import Responder
 
 TYPES = {
     ".html": "text/html; charset=utf-8",
