@@ -221,6 +221,13 @@ class Namespace:
         """Forget a disconnected socket."""
         if self.sockets.get(socket.id) is socket:
             del self.sockets[socket.id]
+            server = self.server
+            if (
+                not self.sockets
+                and self.parent is not None
+                and server.cleanup_empty_child_namespaces
+            ):
+                server.forget(self)
 
     # -- connecting -------------------------------------------------------------------------
 

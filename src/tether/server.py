@@ -16,6 +16,7 @@ from tether.aio.listener import Listener, Router, make_ssl_context, run, serve
 from tether.broadcast import BroadcastOperator
 from tether.connection import Connection
 from tether.eio.options import AllowRequest, CorsOptions, EngineOptions
+from tether.handlers import spawn
 from tether.namespace import Namespace
 
 NamespaceMatcher = re.Pattern[str] | Callable[[str, dict[str, Any]], bool]
@@ -53,7 +54,8 @@ class Server:
     or a list of allowed origins; by default no cross-origin access. ``adapter``: a factory
     ``adapter(namespace)`` (in-memory by default; a Redis adapter for a cluster).
     ``serve_client``: serve the browser bundle at ``<path>socket.io.js`` (see
-    :mod:`tether.static`).
+    :mod:`tether.static`). ``cleanup_empty_child_namespaces``: forget a child of a dynamic
+    namespace (and close its adapter) when its last socket leaves.
     """
 
     def __init__(
@@ -79,7 +81,9 @@ class Server:
         connection_state_recovery: bool | RecoveryOptions = False,
         http_limits: HttpLimits | None = None,
         serve_client: bool = True,
+        cleanup_empty_child_namespaces: bool = False,
     ) -> None:
+        self.cleanup_empty_child_namespaces = cleanup_empty_child_namespaces
         self.engine = EngineServer(
             EngineOptions(
                 path=path,
@@ -163,6 +167,12 @@ class Server:
             namespace.adapter = factory(namespace)
         for _, parent in self._parents:
             parent.adapter = factory(parent)
+
+    def forget(self, namespace: Namespace) -> None:
+        """Drop an empty child of a dynamic namespace (``cleanup_empty_child_namespaces``)."""
+        if self.namespaces.get(namespace.name) is namespace:
+            del self.namespaces[namespace.name]
+            spawn(namespace.adapter.close(), f"closing the adapter of {namespace.name}")
 
     def make_adapter(self, namespace: Namespace) -> Adapter:
         """The adapter of a new namespace."""

@@ -142,6 +142,26 @@ async def test_async_middleware_and_dynamic_namespaces() -> None:
         await client.close()
 
 
+@pytest.mark.parametrize("cleanup", [False, True])
+async def test_empty_child_namespaces_are_forgotten_when_asked(cleanup: bool) -> None:
+    io = tether.Server(cleanup_empty_child_namespaces=cleanup)
+    io.of(re.compile(r"/room-\d+"))
+    async with serving(io) as port:
+        client = await SioClient.open(port)
+        assert (await client.connect("/room-1")).type is PacketType.CONNECT
+        assert "/room-1" in io.namespaces
+        await client.close()
+        for _ in range(100):
+            if ("/room-1" in io.namespaces) != cleanup:
+                break
+            await asyncio.sleep(0.01)
+        assert ("/room-1" in io.namespaces) is not cleanup  # Node keeps them by default
+        # A new client gets a fresh child, which works.
+        again = await SioClient.open(port)
+        assert (await again.connect("/room-1")).type is PacketType.CONNECT
+        await again.close()
+
+
 async def test_rooms_broadcast_and_except() -> None:
     io = tether.Server()
 
