@@ -132,10 +132,11 @@ class _AsgiWebSocket:
             self._queued = 0
             self.close(1008, "write buffer full")
 
-    def send_text(self, text: str) -> None:
+    # Compression, if any, is the ASGI server's: ``compress`` cannot reach it.
+    def send_text(self, text: str, compress: bool = True) -> None:
         self._push({"type": "websocket.send", "text": text}, len(text))
 
-    def send_binary(self, data: bytes) -> None:
+    def send_binary(self, data: bytes, compress: bool = True) -> None:
         self._push({"type": "websocket.send", "bytes": bytes(data)}, len(data))
 
     def send_messages(self, messages: list[str | bytes]) -> None:

@@ -402,6 +402,27 @@ class TestPair:
         assert not small[0] & 0x40
         assert pair.to_client(small) == ["tiny"]
 
+    @pytest.mark.parametrize("takeover", [True, False])
+    def test_deflate_skipped_per_message(self, takeover: bool) -> None:
+        params = DeflateParams(
+            server_no_context_takeover=not takeover,
+            client_no_context_takeover=not takeover,
+            threshold=10,
+        )
+        pair = Pair(deflate=params)
+        text = "Socket.IO says hello " * 20
+        for compress in (True, False, True, False):
+            frame = pair.server.send_text(text, compress=compress)
+            assert bool(frame[0] & 0x40) is compress
+            assert (len(frame) < len(text)) is compress
+            assert pair.to_client(frame) == [text]
+            frame = pair.server.send_binary(text.encode(), compress=compress)
+            assert bool(frame[0] & 0x40) is compress
+            assert pair.to_client(frame) == [text.encode()]
+            frame = pair.client.send_text(text, compress=compress)
+            assert bool(frame[0] & 0x40) is compress
+            assert pair.to_server(frame) == [text]
+
     def test_deflate_fragmented_and_streamed(self) -> None:
         params = DeflateParams(threshold=0)
         server = Connection(Side.SERVER, deflate=params)

@@ -121,7 +121,7 @@ class MemoryAdapter:
 
     def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
         """Send ``packet`` to every socket ``opts`` designates, encoded once."""
-        parts = [Encoded(p) for p in encode(packet)]
+        parts = [Encoded(p, opts.flags.compress) for p in encode(packet)]
         volatile = opts.flags.volatile
         for socket in self._targets(opts):
             socket.write_encoded(parts, volatile)
@@ -136,7 +136,7 @@ class MemoryAdapter:
         """Broadcast ``packet`` (its ``id`` set) and call ``on_ack`` with each client's answer;
         ``on_count`` first gets the number of clients expected to answer."""
         assert packet.id is not None
-        parts = [Encoded(p) for p in encode(packet)]
+        parts = [Encoded(p, opts.flags.compress) for p in encode(packet)]
         targets = self._targets(opts)
         on_count(len(targets))
         for socket in targets:

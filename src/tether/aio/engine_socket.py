@@ -63,11 +63,13 @@ class Encoded:
     """A message encoded once for many sessions: the Engine.IO packet, and its WebSocket
     frame built on first use and then written as the same bytes to every WebSocket."""
 
-    __slots__ = ("_frame", "packet")
+    __slots__ = ("_frame", "compress", "packet")
 
-    def __init__(self, data: str | bytes) -> None:
+    def __init__(self, data: str | bytes, compress: bool = True) -> None:
         self.packet: str | bytes = "4" + data if type(data) is str else data
         self._frame: bytes | None = None
+        #: False: never compressed, even with permessage-deflate (a broadcast's ``compress``).
+        self.compress = compress
 
     def frame(self) -> bytes:
         """The unmasked, uncompressed WebSocket frame of this packet."""
@@ -236,9 +238,9 @@ class EngineSocket:
         elif ws.can_share_frames:
             ws.send_frame(encoded.frame())
         elif type(encoded.packet) is str:
-            ws.send_text(encoded.packet)
+            ws.send_text(encoded.packet, encoded.compress)
         else:
-            ws.send_binary(encoded.packet)  # type: ignore[arg-type]
+            ws.send_binary(encoded.packet, encoded.compress)  # type: ignore[arg-type]
 
     def _send_packet(self, packet: str) -> None:
         if self._ws is not None:

@@ -38,11 +38,11 @@ class WebSocket(Protocol):
     def paused(self) -> bool:
         """True while the peer reads slowly."""
 
-    def send_text(self, text: str) -> None:
-        """Send a text message."""
+    def send_text(self, text: str, compress: bool = True) -> None:
+        """Send a text message (``compress=False``: never compressed)."""
 
-    def send_binary(self, data: bytes) -> None:
-        """Send a binary message."""
+    def send_binary(self, data: bytes, compress: bool = True) -> None:
+        """Send a binary message (``compress=False``: never compressed)."""
 
     def send_messages(self, messages: list[str | bytes]) -> None:
         """Send several messages in order (text for ``str``, binary for ``bytes``)."""

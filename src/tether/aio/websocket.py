@@ -107,15 +107,15 @@ class WebSocket:
         """True while the peer reads slower than we write."""
         return self.writer.paused
 
-    def send_text(self, text: str) -> None:
-        """Send a text message."""
+    def send_text(self, text: str, compress: bool = True) -> None:
+        """Send a text message (compressed if negotiated and ``compress``)."""
         if not self._closed and self.connection.can_send:
-            self.writer.write(self.connection.send_text(text))
+            self.writer.write(self.connection.send_text(text, compress))
 
-    def send_binary(self, data: bytes) -> None:
-        """Send a binary message."""
+    def send_binary(self, data: bytes, compress: bool = True) -> None:
+        """Send a binary message (compressed if negotiated and ``compress``)."""
         if not self._closed and self.connection.can_send:
-            self.writer.write(self.connection.send_binary(data))
+            self.writer.write(self.connection.send_binary(data, compress))
 
     def send_messages(self, messages: list[str | bytes]) -> None:
         """Send several messages (text or binary) written out together."""

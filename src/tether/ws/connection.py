@@ -460,26 +460,28 @@ class Connection:
             return build_frame(opcode, payload, rsv1=rsv1)
         return build_frame(opcode, payload, rsv1=rsv1, mask=self._next_mask())
 
-    def _data_frame(self, opcode: int, payload: bytes) -> bytes:
+    def _data_frame(self, opcode: int, payload: bytes, compress: bool = True) -> bytes:
         if not self._can_send:
             raise InvalidStateError("cannot send after the close frame")
         compressor = self._compressor
-        if compressor is not None and len(payload) >= compressor.threshold:
+        if compress and compressor is not None and len(payload) >= compressor.threshold:
             return self._frame(opcode, compressor.compress(payload), True)
         if self._is_server:
             return build_frame(opcode, payload)
         return build_frame(opcode, payload, mask=self._next_mask())
 
-    def send_text(self, text: str) -> bytes:
-        """The frame for a text message (masked on the client side, compressed if negotiated)."""
+    def send_text(self, text: str, compress: bool = True) -> bytes:
+        """The frame for a text message (masked on the client side, compressed if negotiated
+        and ``compress``)."""
         payload = text.encode()
         if self._plain and len(payload) < 126 and self._can_send:
             return _TEXT_HEADERS[len(payload)] + payload  # the server's usual small message
-        return self._data_frame(Opcode.TEXT, payload)
+        return self._data_frame(Opcode.TEXT, payload, compress)
 
-    def send_binary(self, data: bytes) -> bytes:
-        """The frame for a binary message (masked on the client side, compressed if negotiated)."""
-        return self._data_frame(Opcode.BINARY, data)
+    def send_binary(self, data: bytes, compress: bool = True) -> bytes:
+        """The frame for a binary message (masked on the client side, compressed if negotiated
+        and ``compress``)."""
+        return self._data_frame(Opcode.BINARY, data, compress)
 
     def send_ping(self, payload: bytes = b"") -> bytes:
         """A ping frame (payload at most 125 bytes)."""
