@@ -10,17 +10,13 @@ import asyncio
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from tether.adapters.base import BroadcastFlags, BroadcastOptions, RemoteSocketDetails
+from tether.adapters.base import BroadcastFlags, BroadcastOptions, RemoteSocketDetails, room_set
 from tether.errors import AckTimeoutError
 from tether.handlers import ack_value
 from tether.sio import RESERVED_EVENTS, Packet, PacketType
 
 if TYPE_CHECKING:
     from tether.namespace import Namespace
-
-
-def _rooms(rooms: str | Iterable[str]) -> frozenset[str]:
-    return frozenset((rooms,)) if isinstance(rooms, str) else frozenset(rooms)
 
 
 class BroadcastOperator:
@@ -63,13 +59,13 @@ class BroadcastOperator:
 
     def to(self, rooms: str | Iterable[str]) -> BroadcastOperator:
         """Only the sockets in these rooms (added to the rooms already chosen)."""
-        return self._with(rooms=_rooms(rooms))
+        return self._with(rooms=room_set(rooms))
 
     in_ = to
 
     def except_(self, rooms: str | Iterable[str]) -> BroadcastOperator:
         """Not the sockets in these rooms."""
-        return self._with(except_rooms=_rooms(rooms))
+        return self._with(except_rooms=room_set(rooms))
 
     @property
     def volatile(self) -> BroadcastOperator:
@@ -162,11 +158,11 @@ class BroadcastOperator:
 
     def sockets_join(self, rooms: str | Iterable[str]) -> None:
         """Make the targeted sockets join ``rooms``."""
-        self._nsp.adapter.add_sockets(self._opts, sorted(_rooms(rooms)))
+        self._nsp.adapter.add_sockets(self._opts, sorted(room_set(rooms)))
 
     def sockets_leave(self, rooms: str | Iterable[str]) -> None:
         """Make the targeted sockets leave ``rooms``."""
-        self._nsp.adapter.del_sockets(self._opts, sorted(_rooms(rooms)))
+        self._nsp.adapter.del_sockets(self._opts, sorted(room_set(rooms)))
 
     def disconnect_sockets(self, close: bool = False) -> None:
         """Disconnect the targeted sockets (and their whole connections when ``close``)."""

@@ -9,12 +9,24 @@ other servers must do, and answers their requests.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import orjson
+
+from tether.adapters import notepack
 from tether.aio.engine import Encoded
 from tether.sio import Packet
+
+
+def room_set(rooms: str | Iterable[str]) -> frozenset[str]:
+    """One room or several, as a set (``"a"`` is one room, not three)."""
+    return frozenset((rooms,)) if isinstance(rooms, str) else frozenset(rooms)
+
+
+log = logging.getLogger("tether.cluster")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,13 +141,30 @@ class RemoteSocketDetails:
 
     @staticmethod
     def describe(socket: SocketLike) -> dict[str, Any]:
-        """What a ``fetch_sockets`` answer tells of a local socket."""
+        """What a ``fetch_sockets`` answer tells of a local socket; its ``data`` is sent as
+        ``None`` when neither JSON nor MessagePack can carry it."""
+        data = socket.data
+        try:
+            notepack.pack(data)
+            orjson.dumps(data, default=_carried_elsewise)
+        except (notepack.NotepackError, TypeError):
+            log.warning(
+                "socket data of %s cannot be sent to another server; sent as null", socket.id
+            )
+            data = None
         return {
             "id": socket.id,
             "handshake": dataclasses.asdict(socket.handshake),
             "rooms": sorted(socket.rooms),
-            "data": socket.data,
+            "data": data,
         }
+
+
+def _carried_elsewise(value: Any) -> Any:
+    # Binary goes as MessagePack (or as a Buffer object in JSON), sets as lists.
+    if isinstance(value, (bytes, bytearray, memoryview, set, frozenset)):
+        return None
+    raise TypeError
 
 
 @dataclass(slots=True)
@@ -242,4 +271,5 @@ __all__ = [
     "RemoteSocketDetails",
     "RestoredSession",
     "SocketLike",
+    "room_set",
 ]

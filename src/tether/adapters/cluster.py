@@ -14,9 +14,6 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-import orjson
-
-from tether.adapters import notepack
 from tether.adapters.base import BroadcastOptions, NamespaceLike, RemoteSocketDetails
 from tether.adapters.memory import MemoryAdapter
 from tether.adapters.pending import PendingRequest, ask
@@ -25,6 +22,7 @@ from tether.adapters.redis_protocol import (
     ProtocolError,
     decode_opts,
     decode_packet,
+    decode_rooms,
     encode_opts,
     encode_packet,
 )
@@ -241,16 +239,20 @@ class ClusterAdapter(MemoryAdapter):
             else:
                 self._broadcast_for(str(uid), request_id, packet, opts)
         elif kind is MessageType.SOCKETS_JOIN:
-            MemoryAdapter.add_sockets(self, decode_opts(data.get("opts")), _rooms(data))
+            MemoryAdapter.add_sockets(
+                self, decode_opts(data.get("opts")), decode_rooms(data.get("rooms"))
+            )
         elif kind is MessageType.SOCKETS_LEAVE:
-            MemoryAdapter.del_sockets(self, decode_opts(data.get("opts")), _rooms(data))
+            MemoryAdapter.del_sockets(
+                self, decode_opts(data.get("opts")), decode_rooms(data.get("rooms"))
+            )
         elif kind is MessageType.DISCONNECT_SOCKETS:
             MemoryAdapter.disconnect_sockets(
                 self, decode_opts(data.get("opts")), data.get("close") is True
             )
         elif kind is MessageType.FETCH_SOCKETS:
             targets = self._targets(decode_opts(data.get("opts")))
-            sockets = [_portable(RemoteSocketDetails.describe(s)) for s in targets]
+            sockets = [RemoteSocketDetails.describe(s) for s in targets]
             self._publish_response(
                 str(uid),
                 self._message(
@@ -271,21 +273,16 @@ class ClusterAdapter(MemoryAdapter):
     def _broadcast_for(
         self, uid: str, request_id: Any, packet: Packet, opts: BroadcastOptions
     ) -> None:
-        ack_id = self.nsp.next_ack_id()
-
         def on_count(count: int) -> None:
             data = {"requestId": request_id, "clientCount": count}
             self._publish_response(uid, self._message(MessageType.BROADCAST_CLIENT_COUNT, data))
 
-        def on_ack(args: list[Any]) -> None:
-            data = {"requestId": request_id, "packet": args[0] if args else None}
+        def on_ack(value: Any) -> None:
+            data = {"requestId": request_id, "packet": value}
             self._publish_response(uid, self._message(MessageType.BROADCAST_ACK, data))
 
-        packet = Packet(PacketType.EVENT, self.nsp.name, packet.data, ack_id)
-        MemoryAdapter.broadcast_with_ack(self, packet, opts, on_count, on_ack)
-        asyncio.get_running_loop().call_later(
-            opts.flags.timeout or self.requests_timeout, self.nsp.forget_ack, ack_id
-        )
+        timeout = opts.flags.timeout or self.requests_timeout
+        self.broadcast_for_peer(packet.data, opts, on_count, on_ack, timeout)
 
     def _server_side_emit(self, uid: str, data: dict[str, Any]) -> None:
         args = data.get("packet")
@@ -295,16 +292,13 @@ class ClusterAdapter(MemoryAdapter):
         if request_id is None or uid == EMITTER_UID:
             self.nsp.dispatch_server_side(args, None)
             return
-        answered = False
 
+        # The namespace calls ``ack`` once, with the handler's result.
         def ack(result: list[Any]) -> None:
-            nonlocal answered
-            if not answered:
-                answered = True
-                response = {"requestId": request_id, "packet": result[0] if result else None}
-                self._publish_response(
-                    uid, self._message(MessageType.SERVER_SIDE_EMIT_RESPONSE, response)
-                )
+            response = {"requestId": request_id, "packet": result[0] if result else None}
+            self._publish_response(
+                uid, self._message(MessageType.SERVER_SIDE_EMIT_RESPONSE, response)
+            )
 
         self.nsp.dispatch_server_side(args, ack)
 
@@ -335,26 +329,3 @@ class ClusterAdapter(MemoryAdapter):
                 request.add(sockets)
         elif kind == MessageType.SERVER_SIDE_EMIT_RESPONSE:
             request.add([data.get("packet")])
-
-
-def _rooms(data: dict[str, Any]) -> list[str]:
-    return sorted(decode_opts({"rooms": data.get("rooms")}).rooms)
-
-
-def _portable(details: dict[str, Any]) -> dict[str, Any]:
-    """``details`` with its ``data`` replaced by ``None`` when it cannot travel."""
-    try:
-        notepack.pack(details["data"])
-        orjson.dumps(details["data"], default=_binary_as_is)
-    except (notepack.NotepackError, TypeError):
-        log.warning(
-            "socket data of %s cannot be sent to another server; sent as null", details["id"]
-        )
-        return {**details, "data": None}
-    return details
-
-
-def _binary_as_is(value: Any) -> Any:
-    if isinstance(value, (bytes, bytearray, memoryview, set, frozenset)):
-        return None  # sent as MessagePack (binary) or as a list (sets)
-    raise TypeError

@@ -19,7 +19,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from tether.adapters.base import BroadcastFlags, BroadcastOptions
+from tether.adapters.base import BroadcastFlags, BroadcastOptions, room_set
 from tether.adapters.redis_protocol import (
     EMITTER_UID,
     Channels,
@@ -30,10 +30,6 @@ from tether.adapters.redis_protocol import (
 from tether.sio import RESERVED_EVENTS, Packet, PacketType
 
 __all__ = ["Emitter", "EmitterOperator"]
-
-
-def _rooms(rooms: str | Iterable[str]) -> frozenset[str]:
-    return frozenset((rooms,)) if isinstance(rooms, str) else frozenset(rooms)
 
 
 class EmitterOperator:
@@ -60,13 +56,13 @@ class EmitterOperator:
 
     def to(self, rooms: str | Iterable[str]) -> EmitterOperator:
         """Only the sockets in these rooms."""
-        return self._with(rooms=_rooms(rooms))
+        return self._with(rooms=room_set(rooms))
 
     in_ = to
 
     def except_(self, rooms: str | Iterable[str]) -> EmitterOperator:
         """Not the sockets in these rooms."""
-        return self._with(except_rooms=_rooms(rooms))
+        return self._with(except_rooms=room_set(rooms))
 
     @property
     def volatile(self) -> EmitterOperator:
@@ -92,11 +88,15 @@ class EmitterOperator:
 
     async def sockets_join(self, rooms: str | Iterable[str]) -> None:
         """The targeted sockets of every server join ``rooms``."""
-        await self._request({"type": int(RequestType.REMOTE_JOIN), "rooms": sorted(_rooms(rooms))})
+        await self._request(
+            {"type": int(RequestType.REMOTE_JOIN), "rooms": sorted(room_set(rooms))}
+        )
 
     async def sockets_leave(self, rooms: str | Iterable[str]) -> None:
         """The targeted sockets of every server leave ``rooms``."""
-        await self._request({"type": int(RequestType.REMOTE_LEAVE), "rooms": sorted(_rooms(rooms))})
+        await self._request(
+            {"type": int(RequestType.REMOTE_LEAVE), "rooms": sorted(room_set(rooms))}
+        )
 
     async def disconnect_sockets(self, close: bool = False) -> None:
         """Disconnect the targeted sockets of every server."""

@@ -8,6 +8,7 @@ objects are written to every recipient.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import secrets
 import time
@@ -142,6 +143,24 @@ class MemoryAdapter:
         for socket in targets:
             socket.expect_ack(packet.id, on_ack)
             socket.write_encoded(parts, opts.flags.volatile)
+
+    def broadcast_for_peer(
+        self,
+        data: list[Any],
+        opts: BroadcastOptions,
+        on_count: Callable[[int], None],
+        on_ack: Callable[[Any], None],
+        timeout: float,
+    ) -> None:
+        """The local part of a broadcast with acks that another server asked for: an ack id
+        of this server, ``on_ack`` with each client's first argument (as Node relays it),
+        the waiting callbacks dropped after ``timeout`` seconds."""
+        ack_id = self.nsp.next_ack_id()
+        packet = Packet(PacketType.EVENT, self.nsp.name, data, ack_id)
+        MemoryAdapter.broadcast_with_ack(
+            self, packet, opts, on_count, lambda args: on_ack(args[0] if args else None)
+        )
+        asyncio.get_running_loop().call_later(timeout, self.nsp.forget_ack, ack_id)
 
     # -- operations on the matching sockets -------------------------------------------------
 

@@ -37,13 +37,14 @@ from tether.adapters.redis_protocol import (
     decode_message,
     decode_opts,
     decode_packet,
+    decode_rooms,
     encode_broadcast,
     encode_json,
     encode_opts,
     encode_packet,
 )
 from tether.errors import AckTimeoutError
-from tether.sio import Packet, PacketType
+from tether.sio import Packet
 
 __all__ = ["RedisAdapter", "RedisAdapterFactory", "RedisLink", "create_adapter"]
 
@@ -487,11 +488,11 @@ class RedisAdapter(MemoryAdapter):
         self._respond(request, encode_json({"requestId": request.get("requestId")}))
 
     def _remote_join(self, request: dict[str, Any]) -> None:
-        rooms = _room_list(request.get("rooms", request.get("room")))
+        rooms = decode_rooms(request.get("rooms", request.get("room")))
         self._apply_remote(request, lambda opts: MemoryAdapter.add_sockets(self, opts, rooms))
 
     def _remote_leave(self, request: dict[str, Any]) -> None:
-        rooms = _room_list(request.get("rooms", request.get("room")))
+        rooms = decode_rooms(request.get("rooms", request.get("room")))
         self._apply_remote(request, lambda opts: MemoryAdapter.del_sockets(self, opts, rooms))
 
     def _remote_disconnect(self, request: dict[str, Any]) -> None:
@@ -506,14 +507,7 @@ class RedisAdapter(MemoryAdapter):
         targets = self._targets(decode_opts(request.get("opts")))
         sockets = [RemoteSocketDetails.describe(socket) for socket in targets]
         response = {"requestId": request.get("requestId"), "sockets": sockets}
-        try:
-            encoded = encode_json(response)
-        except TypeError as exc:
-            log.warning("socket data cannot be sent to another server (%s); sent as null", exc)
-            for entry in sockets:
-                entry["data"] = None
-            encoded = encode_json(response)
-        self._respond(request, encoded)
+        self._respond(request, encode_json(response))
 
     def _server_side_emit(self, request: dict[str, Any]) -> None:
         if request.get("uid") == self.uid:
@@ -525,13 +519,9 @@ class RedisAdapter(MemoryAdapter):
         if request_id is None:
             self.nsp.dispatch_server_side(args, None)
             return
-        answered = False
 
+        # The namespace calls ``ack`` once, with the handler's result.
         def ack(result: list[Any]) -> None:
-            nonlocal answered
-            if answered:
-                return
-            answered = True
             response = {
                 "type": int(RequestType.SERVER_SIDE_EMIT),
                 "requestId": request_id,
@@ -547,8 +537,6 @@ class RedisAdapter(MemoryAdapter):
             return  # our own
         packet = decode_packet(request.get("packet"))
         opts = decode_opts(request.get("opts"))
-        ack_id = self.nsp.next_ack_id()
-        packet = Packet(PacketType.EVENT, self.nsp.name, packet.data, ack_id)
 
         def on_count(count: int) -> None:
             response = {
@@ -558,18 +546,16 @@ class RedisAdapter(MemoryAdapter):
             }
             self._respond(request, encode_json(response))
 
-        def on_ack(args: list[Any]) -> None:
+        def on_ack(value: Any) -> None:
             response = {
                 "type": int(RequestType.BROADCAST_ACK),
                 "requestId": request_id,
-                "packet": args[0] if args else None,
+                "packet": value,
             }
             self._respond(request, notepack.pack(response))
 
-        MemoryAdapter.broadcast_with_ack(self, packet, opts, on_count, on_ack)
-        asyncio.get_running_loop().call_later(
-            opts.flags.timeout or self.requests_timeout, self.nsp.forget_ack, ack_id
-        )
+        timeout = opts.flags.timeout or self.requests_timeout
+        self.broadcast_for_peer(packet.data, opts, on_count, on_ack, timeout)
 
     _request_handlers: ClassVar[
         dict[RequestType, Callable[[RedisAdapter, dict[str, Any]], None]]
@@ -698,12 +684,6 @@ class RedisAdapter(MemoryAdapter):
 
 def _targets(opts: BroadcastOptions) -> dict[str, list[str]]:
     return {"rooms": sorted(opts.rooms), "except": sorted(opts.except_rooms)}
-
-
-def _room_list(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    return sorted(decode_opts({"rooms": value}).rooms)
 
 
 class RedisAdapterFactory:

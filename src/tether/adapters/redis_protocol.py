@@ -36,6 +36,7 @@ __all__ = [
     "decode_broadcast",
     "decode_message",
     "decode_opts",
+    "decode_rooms",
     "encode_broadcast",
     "encode_json",
     "encode_opts",
@@ -160,6 +161,13 @@ def _room_name(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ProtocolError("a room is a string")
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def decode_rooms(value: Any) -> list[str]:
+    """The rooms named in a message: one (a string) or a list (``None``: none)."""
+    if isinstance(value, str):
+        return [value]
+    return sorted(_rooms(value))
 
 
 def decode_opts(raw: Any) -> BroadcastOptions:
