@@ -45,6 +45,7 @@ COLUMNS: dict[str, list[Column]] = {
         ("p50 ms", result("p50_ms"), None),
         ("p99 ms", result("p99_ms"), None),
         ("CPU µs/ack", field("server_cpu_us_per_op"), "down"),
+        ("of it kernel", field("server_sys_us_per_op"), None),
     ],
     "fanout": [
         ("msg/s", field("ops_per_s"), "up"),
@@ -108,24 +109,58 @@ def util(r: Record, name: str) -> str:
     return f"{value:.0%}" if isinstance(value, float) else "-"
 
 
+def cpu_per_op(r: Record) -> float | None:
+    """The figure the targets are set on: server CPU per operation (per connection per
+    second when idle)."""
+    value = r.get("server_cpu_us_per_op")
+    return value if value is not None else r.get("idle_cpu_us_per_conn_s")
+
+
+def median_records(records: list[Record]) -> list[tuple[Record, list[float]]]:
+    """One record per server (in first-seen order): with repeated runs (``--repeat``), the
+    run with the median CPU per operation, with every run's figure for the spread."""
+    by_server: dict[str, list[Record]] = {}
+    for r in records:
+        by_server.setdefault(r["server"], []).append(r)
+    out = []
+    for runs in by_server.values():
+        good = [r for r in runs if "error" not in r and cpu_per_op(r) is not None]
+        if not good:
+            out.append((runs[0], []))
+            continue
+        good.sort(key=lambda r: cpu_per_op(r) or 0.0)
+        out.append((good[(len(good) - 1) // 2], [cpu_per_op(r) or 0.0 for r in good]))
+    return out
+
+
 def table(scenario: str, records: list[Record]) -> str:
     cols = COLUMNS[kind_of(scenario)]
-    ref = next((r for r in records if r["server"] == REFERENCE and "error" not in r), None)
+    rows = median_records(records)
+    ref = next((r for r, _ in rows if r["server"] == REFERENCE and "error" not in r), None)
+    psio = [cpu_per_op(r) for r, _ in rows if r["server"].startswith("psio-") and "error" not in r]
+    best_psio = min((v for v in psio if v), default=None)
+    repeated = any(len(runs) > 1 for _, runs in rows)
     header = ["server"]
     for name, _, kind in cols:
         header.append(name)
         if kind:
             header.append("vs node")
-    header += ["server CPU", "gen CPU", "checks"]
+    header += ["psio ÷ this", "server CPU", "gen CPU", "checks"]
+    if repeated:
+        header.append("CPU/op of each run")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for r in records:
+    for r, runs in rows:
         row = [r["server"]]
         for _, get, kind in cols:
             value = get(r) if "error" not in r else None
             row.append(fmt(value))
             if kind:
                 row.append(ratio(value, get(ref) if ref else None))
+        mine = cpu_per_op(r) if "error" not in r else None
+        row.append(ratio(best_psio, mine) if best_psio and mine else "-")
         row += [util(r, "server_util"), util(r, "gen_util"), flags(r)]
+        if repeated:
+            row.append(" / ".join(fmt(v) for v in runs) or "-")
         lines.append("| " + " | ".join(row) + " |")
     params = records[0].get("params", {})
     caption = ", ".join(f"{k}={v}" for k, v in params.items())
@@ -145,8 +180,11 @@ def render(path: Path) -> str:
         f"## Benchmarks {meta.get('started', '')} (scale {meta.get('scale')}, "
         f"{meta.get('cpus')} CPUs, pinned={meta.get('pinned')})\n\n"
         + ", ".join(f"{k} {val}" for k, val in v.items() if val)
-        + "\n\nRatios are against Node socket.io in this run. `server CPU` / `gen CPU`: share "
-        "of one core used during the measured phase; GEN: the generator may be the bottleneck."
+        + "\n\nRatios are against Node socket.io in this run. `psio ÷ this`: the CPU per "
+        "operation of the better python-socketio server divided by this server's (the "
+        "5x target). `server CPU` / `gen CPU`: share of one core used during the measured "
+        "phase; GEN: the generator may be the bottleneck. With repeated runs, each row is "
+        "the run with the median CPU per operation."
     )
     return "\n\n".join([head, *(table(s, rs) for s, rs in by_scenario.items())]) + "\n"
 

@@ -42,6 +42,13 @@ SERVERS: dict[str, list[str]] = {
     "tether-asgi-uvicorn": [PY, "-m", "bench.servers.tether_asgi"],
     "psio-uvicorn": [PY, "-m", "bench.servers.psio_uvicorn"],
     "psio-aiohttp": [PY, "-m", "bench.servers.psio_aiohttp"],
+    "floor-uvloop": [PY, "-m", "bench.servers.floor_uvloop"],
+}
+
+#: Servers that answer only some scenarios: the floor (not a Socket.IO server, the least
+#: Python on uvloop can do to answer the WebSocket echoes) is measured where it can answer.
+ONLY_SCENARIOS: dict[str, frozenset[str]] = {
+    "floor-uvloop": frozenset({"echo", "binary-1k", "binary-64k"}),
 }
 
 # Scenario name -> (loadgen scenario, parameters per scale).
@@ -149,11 +156,16 @@ def generator_bound(gen_util: float | None, server_util: float | None) -> bool:
     return gen_util >= GEN_BOUND or (gen_util >= 0.5 and gen_util > server_util < GEN_BOUND)
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of ``pid`` (fields 14 and 15 of /proc/<pid>/stat), in seconds."""
+def cpu_times(pid: int) -> tuple[float, float]:
+    """utime and stime of ``pid`` (fields 14 and 15 of /proc/<pid>/stat), in seconds."""
     stat = Path(f"/proc/{pid}/stat").read_text()
     fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of ``pid``, in seconds."""
+    return sum(cpu_times(pid))
 
 
 def rss_kib(pid: int) -> int:
@@ -237,6 +249,9 @@ class _Processes:
     def cpu(self) -> float:
         return sum(cpu_seconds(p.pid) for p in self.procs)
 
+    def sys(self) -> float:
+        return sum(cpu_times(p.pid)[1] for p in self.procs)
+
     def rss(self) -> int:
         return sum(rss_kib(p.pid) for p in self.procs)
 
@@ -285,6 +300,8 @@ def redis_server() -> Any:
 def _run_one(
     server: str, scenario: str, params: dict[str, Any], timeout: float, log: IO[str]
 ) -> dict[str, Any]:
+    if server in ONLY_SCENARIOS and scenario not in ONLY_SCENARIOS[server]:
+        return {"server": server, "scenario": scenario, "params": params, "skipped": True}
     if scenario in CLUSTER_SCENARIOS:
         if server not in CLUSTER_SERVERS:
             return {"server": server, "scenario": scenario, "params": params, "skipped": True}
@@ -353,6 +370,7 @@ def drive(
                 if line.startswith("MARK "):
                     samples[line.split()[1]] = {
                         "cpu": server.cpu(),
+                        "sys": server.sys(),
                         "rss": server.rss(),
                         "gen_cpu": cpu_seconds(gen.pid),
                         "wall": time.monotonic(),
@@ -385,6 +403,7 @@ def summarise(
         "ops": ops,
         "ops_per_s": ops / wall if wall and ops else None,
         "server_cpu_us_per_op": server_cpu * 1e6 / ops if ops else None,
+        "server_sys_us_per_op": (end["sys"] - begin["sys"]) * 1e6 / ops if ops else None,
         "lost": r.get("lost", 0) + r.get("failed", 0),
         "out_of_order": r.get("out_of_order", 0),
         "bad": r.get("bad", 0),
@@ -424,6 +443,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", action="append", default=[], metavar="SCENARIO.KEY=JSON")
     ap.add_argument("--out", type=Path, help="default: bench/results/<UTC timestamp>.jsonl")
     ap.add_argument("--timeout", type=float, default=180, help="seconds per record")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs of each server x scenario, in rounds over the servers (the table shows "
+        "the median)",
+    )
     args = ap.parse_args(argv)
 
     # Enough descriptors for idle-100k (servers and generator inherit it); without the right
@@ -460,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
             if scenario == "idle-max" and params["n"] > nofile - 1000:
                 # Each side holds one descriptor per connection: the limit is the ceiling.
                 params = {**params, "n": nofile - 1000, "n_wanted": params["n"]}
-            for server in servers:
+            for rep, server in ((r, s) for r in range(args.repeat) for s in servers):
                 t0 = time.monotonic()
                 try:
                     record = run_one(server, scenario, params, args.timeout)
@@ -468,6 +494,8 @@ def main(argv: list[str] | None = None) -> int:
                     record = {"server": server, "scenario": scenario, "params": params}
                     record["error"] = f"{type(exc).__name__}: {exc}"
                 record["meta"] = meta
+                if args.repeat > 1:
+                    record["run"] = rep + 1
                 if record.pop("skipped", False):
                     continue
                 f.write(json.dumps(record) + "\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tether.sio import (
@@ -18,6 +18,7 @@ from tether.sio import (
     encode_ack,
     encode_event,
 )
+from tether.sio.decoder import _decode_text
 
 P = PacketType
 
@@ -182,3 +183,56 @@ def test_mutated_packets_never_crash(
         else:  # replace
             text = text[:at] + insert + text[at + len(insert) :]
     check_decoder(Decoder(), [text, *parts[1:]])
+
+
+def general_path(text: str, max_attachments: int) -> tuple[Packet, int] | str:
+    """What the general header parser makes of ``text``: the packet and its attachment
+    count, or the error message."""
+    try:
+        return _decode_text(text, max_attachments)
+    except DecodeError as exc:
+        return str(exc)
+
+
+def fast_paths(text: str, max_attachments: int) -> tuple[Packet, int] | str:
+    """What :meth:`Decoder.feed_text` (with its shortcuts) makes of ``text``."""
+    decoder = Decoder(max_attachments=max_attachments)
+    try:
+        packet = decoder.feed_text(text)
+    except DecodeError as exc:
+        return str(exc)
+    if packet is None:
+        pending = decoder._pending
+        assert pending is not None
+        return pending, decoder.awaiting_attachments
+    return packet, 0
+
+
+# Headers around the shortcuts' edges: EVENT/ACK/BINARY_EVENT/BINARY_ACK to "/" or not.
+_near_shortcuts = st.tuples(
+    st.sampled_from("23564"),
+    st.sampled_from(["", "1-", "2-", "0-", "00-", "11-", "-", "a-", "\u0663-", "3-"]),
+    st.sampled_from(["", "", "/", "/admin,"]),
+    st.sampled_from(["", "0", "07", "12", "\u0663", " ", "9007199254740991", "9007199254740992"]),
+    st.sampled_from(
+        [
+            '["a"]',
+            '["a",{"_placeholder":true,"num":0}]',
+            '["a",{"_placeholder":true,"num":2}]',
+            "[1]",
+            "[]",
+            '["connect"]',
+            '{"a":1}',
+            "[",
+            '["\\ud800"]',
+        ]
+    ),
+).map("".join)
+
+
+@settings(max_examples=500)
+@given(structured | _near_shortcuts, st.integers(0, 3))
+def test_shortcuts_decode_as_the_general_path(text: str, max_attachments: int) -> None:
+    # The shortcuts for "/" (EVENT/ACK with or without ack id, binary ones) must agree with
+    # the general path on every input, errors included.
+    assert fast_paths(text, max_attachments) == general_path(text, max_attachments)

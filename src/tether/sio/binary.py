@@ -38,11 +38,36 @@ def deconstruct(data: Any) -> tuple[Any, list[bytes]]:
     return _replace(data, buffers, 0), buffers
 
 
+#: Types :func:`_replace` returns as they are without looking further.
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+
+
 def _replace(data: Any, buffers: list[bytes], depth: int) -> Any:
+    kind = type(data)
+    if kind is bytes:
+        buffers.append(data)
+        return {"_placeholder": True, "num": len(buffers) - 1}
+    if kind is list or kind is tuple:
+        if depth >= MAX_DEPTH:
+            raise EncodeError(f"data is nested deeper than {MAX_DEPTH} levels (or circular)")
+        out = list(data)
+        for i, item in enumerate(out):
+            if type(item) not in _SCALARS:
+                out[i] = _replace(item, buffers, depth + 1)
+        return out
+    if kind is dict:
+        if depth >= MAX_DEPTH:
+            raise EncodeError(f"data is nested deeper than {MAX_DEPTH} levels (or circular)")
+        return {
+            key: value if type(value) in _SCALARS else _replace(value, buffers, depth + 1)
+            for key, value in data.items()
+        }
+    if kind in _SCALARS:
+        return data
+    # Subclasses, bytearray and memoryview: the general checks.
     if isinstance(data, _BINARY):
-        placeholder = {"_placeholder": True, "num": len(buffers)}
-        buffers.append(data if type(data) is bytes else bytes(data))
-        return placeholder
+        buffers.append(bytes(data))
+        return {"_placeholder": True, "num": len(buffers) - 1}
     if isinstance(data, dict):
         if depth >= MAX_DEPTH:
             raise EncodeError(f"data is nested deeper than {MAX_DEPTH} levels (or circular)")
@@ -62,14 +87,26 @@ def reconstruct(data: Any, buffers: list[bytes]) -> Any:
     integer in ``range(len(buffers))``, else :class:`DecodeError` is raised. The walk uses an
     explicit stack, so deeply nested input cannot exhaust Python's recursion limit.
     """
-    if type(data) is dict:
+    stack: list[Any] = []
+    push = stack.append
+    if type(data) is list:
+        # The top level first (where placeholders mostly are), then whatever is nested.
+        for key, value in enumerate(data):
+            kind = type(value)
+            if kind is dict:
+                if value.get("_placeholder") is True:
+                    data[key] = _attachment(value, buffers)
+                else:
+                    push(value)
+            elif kind is list:
+                push(value)
+    elif type(data) is dict:
         if data.get("_placeholder") is True:
             return _attachment(data, buffers)
-    elif type(data) is not list:
+        push(data)
+    else:
         return data
-    stack: list[Any] = [data]
     pop = stack.pop
-    push = stack.append
     while stack:
         node = pop()
         items = enumerate(node) if type(node) is list else node.items()

@@ -165,6 +165,30 @@ class Decoder:
                         return Packet(_EVENT, "/", data, ack_id)
                     _check_payload(_ACK, data)
                     return Packet(_ACK, "/", data, ack_id)
+        elif start > 2 and (text[0] == "5" or text[0] == "6"):
+            # A BINARY_EVENT or BINARY_ACK to "/": <count>-[<ack id>][...
+            count, dash, digits = text[1:start].partition("-")
+            if (
+                dash
+                and count.isdigit()
+                and count.isascii()
+                and (not digits or (digits.isdigit() and digits.isascii()))
+            ):
+                attachments = int(count)
+                binary_ack_id = int(digits) if digits else None
+                if 0 < attachments <= self._max_attachments and (
+                    binary_ack_id is None or binary_ack_id <= MAX_ACK_ID
+                ):
+                    try:
+                        data = _orjson_loads(text[start:])
+                    except _JSONDecodeError:
+                        data = _payload(text[start:])
+                    ptype = _EVENT if text[0] == "5" else _ACK
+                    _check_payload(ptype, data)
+                    self._pending = Packet(ptype, "/", data, binary_ack_id)
+                    self._buffers = []
+                    self._remaining = attachments
+                    return None
         packet, attachments = _decode_text(text, self._max_attachments)
         if attachments:
             self._pending = packet
