@@ -55,7 +55,7 @@ demo: setup
 autobahn: $(VENV)/.installed
 	$(PY) -m pytest -q -m autobahn tests/conformance
 
-## Side-by-side benchmarks (~9 min on 2 cores); BENCH_ARGS="--scale toy" for a quick pass.
+## Side-by-side benchmarks (~14 min on 2 cores); BENCH_ARGS="--scale toy" for a quick pass.
 bench: setup
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) -m bench.run $(BENCH_ARGS)

@@ -46,9 +46,9 @@ SERVERS: dict[str, list[str]] = {
 }
 
 #: Servers that answer only some scenarios: the floor (not a Socket.IO server, the least
-#: Python on uvloop can do to answer the WebSocket echoes) is measured where it can answer.
+#: Python on uvloop can do to answer the echoes) is measured where it can answer.
 ONLY_SCENARIOS: dict[str, frozenset[str]] = {
-    "floor-uvloop": frozenset({"echo", "binary-1k", "binary-64k"}),
+    "floor-uvloop": frozenset({"echo", "polling", "binary-1k", "binary-64k"}),
 }
 
 # Scenario name -> (loadgen scenario, parameters per scale).

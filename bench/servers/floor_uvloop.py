@@ -8,6 +8,10 @@ namespaces. Its one helper is tether's C unmask (the same a tether server uses).
 server spends per ack above this figure is the cost of its protocol handling; this figure
 is the cost of Python + uvloop + the kernel. Only the ``echo`` and ``binary-*`` scenarios
 are meaningful against it (``bench.run --servers floor-uvloop``).
+
+Long-polling likewise (``polling``): requests parsed by httptools (as tether's are), a
+session is a list of queued packets and the GET waiting for them; ``40`` and ``42<id>[...]``
+in a POST body are answered as above, ``ok`` to the POST, and the queue to the waiting GET.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import hashlib
 import os
 from typing import cast
 
+import httptools
 import uvloop
 
 from tether.ws.frames import apply_mask
@@ -27,6 +32,24 @@ OPEN = (
     b'0{"sid":"floor","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}'
 )
 CONNECT = b'40{"sid":"floor"}'
+OK = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Length: "
+
+
+class Session:
+    __slots__ = ("queue", "waiting")
+
+    def __init__(self) -> None:
+        self.queue: list[bytes] = []
+        self.waiting: Floor | None = None
+
+    def flush(self) -> None:
+        if self.waiting is not None and self.queue:
+            waiting, self.waiting = self.waiting, None
+            waiting.respond(b"\x1e".join(self.queue))
+            self.queue = []
+
+
+SESSIONS: dict[bytes, Session] = {}
 
 
 def frame(opcode: int, payload: bytes) -> bytes:
@@ -47,12 +70,23 @@ class Floor(asyncio.Protocol):
         self.buf = b""
         self.upgraded = False
         self.transport: asyncio.Transport | None = None
+        self.http: httptools.HttpRequestParser | None = None
+        self.url = b""
+        self.body = b""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
+        if self.http is not None:
+            self.http.feed_data(data)
+            return
         buf = self.buf + data if self.buf else data
+        if not self.upgraded and b"transport=polling" in buf[:200]:
+            self.http = httptools.HttpRequestParser(self)
+            self.buf = b""
+            self.http.feed_data(buf)
+            return
         if not self.upgraded:
             end = buf.find(b"\r\n\r\n")
             if end < 0:
@@ -105,6 +139,47 @@ class Floor(asyncio.Protocol):
         if out:
             assert self.transport is not None
             self.transport.write(b"".join(out) if len(out) > 1 else out[0])
+
+
+    # -- long-polling (httptools callbacks) ---------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self.url = b""
+        self.body = b""
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_body(self, body: bytes) -> None:
+        self.body += body
+
+    def on_message_complete(self) -> None:
+        assert self.http is not None
+        at = self.url.find(b"sid=")
+        if at < 0:  # the handshake
+            sid = str(len(SESSIONS)).encode()
+            SESSIONS[sid] = Session()
+            self.respond(b'0{"sid":"' + sid + OPEN[len(b'0{"sid":"floor') :])
+            return
+        end = self.url.find(b"&", at)
+        session = SESSIONS[self.url[at + 4 : end if end > 0 else None]]
+        if self.http.get_method() == b"GET":
+            session.waiting = self
+            session.flush()
+            return
+        for packet in self.body.split(b"\x1e"):
+            if packet[:2] == b"42":
+                at = packet.index(b"[")
+                comma = packet.index(b",", at)
+                session.queue.append(b"43" + packet[2:at] + b"[" + packet[comma + 1 :])
+            elif packet == b"40":
+                session.queue.append(CONNECT)
+        self.respond(b"ok")
+        session.flush()
+
+    def respond(self, body: bytes) -> None:
+        assert self.transport is not None
+        self.transport.write(OK + str(len(body)).encode() + b"\r\n\r\n" + body)
 
 
 async def main() -> None:
