@@ -140,7 +140,6 @@ class Floor(asyncio.Protocol):
             assert self.transport is not None
             self.transport.write(b"".join(out) if len(out) > 1 else out[0])
 
-
     # -- long-polling (httptools callbacks) ---------------------------------------------------
 
     def on_message_begin(self) -> None:
