@@ -148,8 +148,4 @@ def _encode_binary(digit: str, nsp: str, ack_id: int | None, data: Any) -> list[
     if not buffers:
         # Not binary: it failed only because of its keys, the one thing the retry allows.
         return [_header("2" if digit == "5" else "3", nsp, ack_id) + body.decode()]
-    if nsp == "/":
-        head = f"{digit}{len(buffers)}-" if ack_id is None else f"{digit}{len(buffers)}-{ack_id}"
-    else:
-        head = _header(f"{digit}{len(buffers)}-", nsp, ack_id)
-    return [head + body.decode(), *buffers]
+    return [_header(f"{digit}{len(buffers)}-", nsp, ack_id) + body.decode(), *buffers]
