@@ -11,7 +11,8 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from tether.aio.engine import Encoded, EngineSocket
+from tether.aio.engine import EngineSocket
+from tether.eio.encoded import Encoded
 from tether.errors import ConnectionRefusedError
 from tether.sio import DecodeError, Decoder, Packet, PacketType, encode
 from tether.socket import Handshake
@@ -40,6 +41,17 @@ def _date_string(second: int) -> str:
     return _last_date[1]
 
 
+class _Detached:
+    def on_message(self, data: str | bytes) -> None:
+        pass
+
+    def on_close(self, reason: str) -> None:
+        pass
+
+
+_DETACHED = _Detached()
+
+
 class Connection:
     """The Socket.IO side of one Engine.IO session."""
 
@@ -53,8 +65,6 @@ class Connection:
         #: Namespaces whose CONNECT is being handled (middlewares running); replaced, never
         #: changed in place, so that every connection shares the empty one.
         self.connecting: frozenset[str] = _NONE
-        engine.on_message = self.on_message
-        engine.on_close = self.on_close
         self._connect_timer: asyncio.TimerHandle | None = server.engine.loop.call_later(
             server.connect_timeout, self._connect_timed_out
         )
@@ -184,7 +194,7 @@ class Connection:
         for socket in list(self.sockets.values()):
             socket.on_close(reason)
         self.sockets.clear()
-        self.engine.on_close = None
+        self.engine.handler = _DETACHED
         self.engine.close()
 
     def _connect_timed_out(self) -> None:

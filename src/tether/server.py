@@ -99,9 +99,9 @@ class Server:
                 http_compression=http_compression,
                 per_message_deflate=per_message_deflate,
                 max_write_buffer=max_write_buffer,
-            )
+            ),
+            self,
         )
-        self.engine.on_connection(self._on_engine_connection)
         self.connect_timeout = connect_timeout
         self.max_attachments = max_attachments
         if connection_state_recovery is True:
@@ -189,8 +189,10 @@ class Server:
 
         self.router.apps.insert(0, ClientBundle(path))
 
-    def _on_engine_connection(self, engine_socket: EngineSocket) -> None:
-        Connection(self, engine_socket)
+    def on_connect(self, socket: EngineSocket) -> Connection:
+        """A new Engine.IO session (the engine's :class:`~tether.aio.engine.EngineIoHandler`
+        side): it carries the Socket.IO sockets of one client."""
+        return Connection(self, socket)
 
     # -- the main namespace -----------------------------------------------------------------
 

@@ -15,8 +15,8 @@ from tether.handlers import Handler, ack_value, spawn
 from tether.sio import RESERVED_EVENTS, Packet, PacketType, encode_ack, encode_event
 
 if TYPE_CHECKING:
-    from tether.aio.engine import Encoded
     from tether.connection import Connection
+    from tether.eio.encoded import Encoded
     from tether.namespace import Namespace
 
 log = logging.getLogger("tether")
@@ -108,7 +108,7 @@ class Socket:
     @property
     def transport(self) -> str:
         """``"polling"`` or ``"websocket"``."""
-        return self.conn.engine.transport
+        return self.conn.engine.transport.name
 
     # -- listening --------------------------------------------------------------------------
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from tether.aio.engine_socket import EngineSocket, SessionHandler
 from tether.aio.http import HttpApp, HttpLimits
 from tether.aio.listener import Listener, serve
 
@@ -132,3 +133,36 @@ class WsClient:
         self.writer.close()
         with contextlib.suppress(Exception):
             await self.writer.wait_closed()
+
+
+class EngineApp:
+    """A bare Engine.IO app (an ``EngineIoHandler``) for the tests: it records its sessions and
+    their close reasons, echoes every message when ``echo``, and calls ``on_open`` with each
+    new session."""
+
+    def __init__(
+        self, echo: bool = True, on_open: Callable[[EngineSocket], None] | None = None
+    ) -> None:
+        self.echo = echo
+        self.on_open = on_open
+        self.sockets: list[EngineSocket] = []
+        self.closed: list[str] = []
+
+    def on_connect(self, socket: EngineSocket) -> SessionHandler:
+        self.sockets.append(socket)
+        if self.on_open is not None:
+            self.on_open(socket)
+        return _AppSession(self, socket)
+
+
+class _AppSession:
+    def __init__(self, app: EngineApp, socket: EngineSocket) -> None:
+        self.app = app
+        self.socket = socket
+
+    def on_message(self, data: str | bytes) -> None:
+        if self.app.echo:
+            self.socket.send(data)
+
+    def on_close(self, reason: str) -> None:
+        self.app.closed.append(reason)

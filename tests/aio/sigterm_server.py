@@ -5,16 +5,31 @@ from __future__ import annotations
 import os
 
 from tether.aio.engine import EngineServer, EngineSocket
+from tether.aio.engine_socket import SessionHandler
 from tether.aio.listener import Listener, Router, run
 from tether.eio.options import EngineOptions
 
 
-def main() -> None:
-    engine = EngineServer(EngineOptions())
+class Report:
+    """Prints each close."""
 
-    @engine.on_connection
-    def connected(socket: EngineSocket) -> None:
-        socket.on_close = lambda reason: print("closed", socket.sid, reason, flush=True)
+    def on_connect(self, socket: EngineSocket) -> SessionHandler:
+        return _Reporting(socket.sid)
+
+
+class _Reporting:
+    def __init__(self, sid: str) -> None:
+        self.sid = sid
+
+    def on_message(self, data: str | bytes) -> None:
+        pass
+
+    def on_close(self, reason: str) -> None:
+        print("closed", self.sid, reason, flush=True)
+
+
+def main() -> None:
+    engine = EngineServer(EngineOptions(), Report())
 
     def ready(listener: Listener) -> None:
         print("PORT", listener.port, flush=True)

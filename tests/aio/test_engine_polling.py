@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.aio.helpers import Response, listening, request
+from tests.aio.helpers import EngineApp, Response, listening, request
 from tether.aio.engine import EngineServer, EngineSocket
 from tether.aio.listener import Listener, Router
 from tether.eio.options import CorsOptions, EngineOptions
@@ -42,7 +42,7 @@ class Harness:
 def echo_engine(**options: Any) -> EngineServer:
     options.setdefault("ping_interval", 5.0)
     options.setdefault("ping_timeout", 5.0)
-    return EngineServer(EngineOptions(**options))
+    return EngineServer(EngineOptions(**options), EngineApp())
 
 
 @pytest.fixture
@@ -53,13 +53,10 @@ def make_harness() -> Callable[..., Any]:
         async def run() -> AsyncIterator[Harness]:
             async with listening(Router(engine)) as listener:
                 harness = Harness(listener, engine)
-
-                @engine.on_connection
-                def connected(socket: EngineSocket) -> None:
-                    harness.sockets.append(socket)
-                    socket.on_message = socket.send
-                    socket.on_close = harness.closed.append
-
+                app = engine.handler
+                assert isinstance(app, EngineApp)
+                harness.sockets = app.sockets
+                harness.closed = app.closed
                 yield harness
 
         return run()
@@ -174,7 +171,7 @@ async def test_malformed_payload_closes_with_parse_error(make_harness: Callable[
     assert (await h.post(f"{BASE}&sid={sid}", b"4ok\x1ezzz")).text == "ok"
     assert h.closed == ["parse error"]
     # The valid part before the bad one is not delivered: the payload is refused whole.
-    assert h.sockets[0]._buffer == []
+    assert h.sockets[0].session.buffer == []
     await stop(gen)
 
 
@@ -315,4 +312,44 @@ async def test_close_from_the_client_releases_the_pending_get_with_a_noop(
     await h.post(f"{BASE}&sid={sid}", b"1")
     assert (await poll).text == "6"
     assert (await h.get(f"{BASE}&sid={sid}")).status == 400
+    await stop(gen)
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_client_that_never_fetches_is_closed_at_the_buffer_bound(
+    make_harness: Callable[..., Any],
+) -> None:
+    h, gen = await start(make_harness, max_write_buffer=100_000)
+    sid, _ = await h.open()
+    socket = h.sockets[0]
+    for _ in range(3):
+        socket.send("x" * 30_000)
+    assert socket.session.buffered <= 100_000
+    assert h.closed == []
+    socket.send("x" * 30_000)  # 120 kB would wait for a GET that never comes
+    assert h.closed == ["transport error"]
+    assert socket.session.buffer == []
+    assert sid not in h.engine.sessions
+    socket.send("x" * 30_000)  # sends after the close are dropped, nothing grows
+    assert socket.session.buffered == 0
+    await stop(gen)
+
+
+async def test_pongs_for_pings_never_fetched_do_not_keep_a_session_alive(
+    make_harness: Callable[..., Any],
+) -> None:
+    h, gen = await start(make_harness, ping_interval=0.2, ping_timeout=0.2)
+    sid, _ = await h.open()
+    started = asyncio.get_running_loop().time()
+    while not h.closed and asyncio.get_running_loop().time() - started < 2.0:
+        await h.post(f"{BASE}&sid={sid}", b"3")  # answers pings it never fetched
+        await asyncio.sleep(0.05)
+    assert h.closed == ["ping timeout"]
+    assert asyncio.get_running_loop().time() - started < 1.0
     await stop(gen)

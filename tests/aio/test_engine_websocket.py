@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.aio.helpers import WsClient, listening, request
+from tests.aio.helpers import EngineApp, WsClient, listening, request
 from tether import ws
 from tether.aio.engine import EngineServer, EngineSocket
 from tether.aio.listener import Router
@@ -23,15 +23,10 @@ class Echo:
     def __init__(self, **options: Any) -> None:
         options.setdefault("ping_interval", 5.0)
         options.setdefault("ping_timeout", 5.0)
-        self.engine = EngineServer(EngineOptions(**options))
-        self.sockets: list[EngineSocket] = []
-        self.closed: list[str] = []
-        self.engine.on_connection(self.connected)
-
-    def connected(self, socket: EngineSocket) -> None:
-        self.sockets.append(socket)
-        socket.on_message = socket.send
-        socket.on_close = self.closed.append
+        app = EngineApp()
+        self.engine = EngineServer(EngineOptions(**options), app)
+        self.sockets: list[EngineSocket] = app.sockets
+        self.closed: list[str] = app.closed
 
 
 @pytest.fixture
@@ -54,7 +49,7 @@ async def test_websocket_handshake_and_echo(echo: tuple[Echo, int]) -> None:
     assert await client.recv() == "4hello"
     assert await client.recv() == b"\x00\x01\x02"
     assert await client.recv() == "4é" * 1000
-    assert app.sockets[0].transport == "websocket"
+    assert app.sockets[0].transport.name == "websocket"
     await client.close()
     await asyncio.sleep(0.05)
     assert app.closed == ["transport close"]
@@ -165,7 +160,7 @@ async def test_upgrade_from_polling(echo: tuple[Echo, int]) -> None:
     assert await client.recv() == "4during"
     client.send("4after")
     assert await client.recv() == "4after"
-    assert app.sockets[0].transport == "websocket"
+    assert app.sockets[0].transport.name == "websocket"
     # After the upgrade, polling requests for this sid are refused and the session lives on.
     assert (await request(port, "GET", f"{POLL}&sid={sid}")).status == 400
     second = await WsClient.connect(port, f"{WS}&sid={sid}")
@@ -257,7 +252,7 @@ async def test_a_second_upgrade_attempt_does_not_disturb_the_first(echo: tuple[E
     first.send("5")
     first.send("4upgraded")
     assert await first.recv() == "4upgraded"
-    assert app.sockets[0].transport == "websocket"
+    assert app.sockets[0].transport.name == "websocket"
     await first.close()
 
 
@@ -275,3 +270,18 @@ async def test_pings_follow_the_interval_when_it_is_shorter_than_the_timeout() -
             client.send("3")
         assert times[-1] < 0.8, times  # not one ping per (interval + timeout)
         await client.close()
+
+
+async def test_base64_binary_over_websocket(echo: tuple[Echo, int]) -> None:
+    # socket.io-client with forceBase64 sends binary messages as "b<base64>" text frames.
+    app, port = echo
+    client = await WsClient.connect(port, WS)
+    await client.recv()
+    client.send("bAAECAwQ=")
+    assert await client.recv() == b"\x00\x01\x02\x03\x04"
+    client.send("b!!!")
+    close = await client.recv()
+    assert isinstance(close, ws.Close)
+    assert close.code == 1002  # the close frame goes out before the TCP close
+    assert app.closed == ["parse error"]
+    await client.close()

@@ -9,6 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.aio.helpers import EngineApp
 from tether.aio.engine import EngineServer
 from tether.aio.http import HttpLimits, HttpProtocol
 from tether.aio.listener import Router
@@ -71,7 +72,7 @@ def mutate(data: bytes, flips: list[tuple[int, int]]) -> bytes:
 
 def feed(chunks: list[bytes]) -> bytes:
     async def run() -> bytes:
-        engine = EngineServer(EngineOptions(ping_interval=60, ping_timeout=60))
+        engine = EngineServer(EngineOptions(ping_interval=60, ping_timeout=60), EngineApp())
         protocol = HttpProtocol(Router(engine), HttpLimits(max_body=1000), set(), "http")
         transport = FakeTransport()
         protocol.connection_made(transport)

@@ -13,7 +13,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.aio.helpers import read_response, render_request
+from tests.aio.helpers import EngineApp, read_response, render_request
 from tether.aio.engine import EngineServer
 from tether.aio.listener import Router, make_ssl_context, serve
 from tether.eio.options import EngineOptions
@@ -52,7 +52,7 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
 
 async def test_tls(certificate: tuple[str, str]) -> None:
     cert, key = certificate
-    engine = EngineServer(EngineOptions())
+    engine = EngineServer(EngineOptions(), EngineApp())
     listener = await serve(Router(engine), "127.0.0.1", 0, ssl=make_ssl_context(cert, key))
     try:
         client = ssl.create_default_context(cafile=cert)

@@ -10,7 +10,7 @@ import socket
 
 import pytest
 
-from tests.aio.helpers import listening
+from tests.aio.helpers import EngineApp, listening
 from tether.aio import websocket
 from tether.aio.engine import EngineServer, EngineSocket
 from tether.aio.listener import Router
@@ -19,14 +19,14 @@ from tether.eio.options import EngineOptions
 
 async def test_a_peer_that_never_reads_is_aborted(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(websocket, "CLOSE_TIMEOUT", 0.3)
-    engine = EngineServer(EngineOptions(ping_interval=0.2, ping_timeout=0.2))
-    reasons: list[str] = []
 
-    @engine.on_connection
     def connected(session: EngineSocket) -> None:
-        session.on_close = reasons.append
         for _ in range(400):
             session.send("x" * 10_000)  # 4 MB that the peer will never read
+
+    app = EngineApp(echo=False, on_open=connected)
+    reasons = app.closed
+    engine = EngineServer(EngineOptions(ping_interval=0.2, ping_timeout=0.2), app)
 
     async with listening(Router(engine)) as listener:
         sock = socket.socket()

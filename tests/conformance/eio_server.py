@@ -11,8 +11,27 @@ from __future__ import annotations
 import os
 
 from tether.aio.engine import EngineServer, EngineSocket
+from tether.aio.engine_socket import SessionHandler
 from tether.aio.listener import Listener, Router, run
 from tether.eio.options import CorsOptions, EngineOptions
+
+
+class Echo:
+    """Every message goes back to its sender."""
+
+    def on_connect(self, socket: EngineSocket) -> SessionHandler:
+        return _EchoSession(socket)
+
+
+class _EchoSession:
+    def __init__(self, socket: EngineSocket) -> None:
+        self.socket = socket
+
+    def on_message(self, data: str | bytes) -> None:
+        self.socket.send(data)
+
+    def on_close(self, reason: str) -> None:
+        pass
 
 
 def main() -> None:
@@ -23,12 +42,9 @@ def main() -> None:
             ping_timeout=0.2,
             max_http_buffer_size=1_000_000,
             cors=CorsOptions(origins="*"),
-        )
+        ),
+        Echo(),
     )
-
-    @engine.on_connection
-    def connected(socket: EngineSocket) -> None:
-        socket.on_message = socket.send
 
     def ready(listener: Listener) -> None:
         print("READY", flush=True)

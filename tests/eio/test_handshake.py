@@ -8,7 +8,7 @@ import pytest
 from tether.eio.errors import ErrorCode, RequestError
 from tether.eio.handshake import RequestKind, Route, open_packet, route
 
-BOTH = ("polling", "websocket")
+BOTH = {"polling": False, "websocket": True}
 
 
 @pytest.mark.parametrize(
@@ -79,7 +79,7 @@ def test_refused_requests(method: str, query: dict[str, str], ws: bool, code: Er
 
 def test_disabled_transport_is_unknown() -> None:
     with pytest.raises(RequestError) as info:
-        route("GET", {"EIO": "4", "transport": "polling"}, False, ("websocket",))
+        route("GET", {"EIO": "4", "transport": "polling"}, False, {"websocket": True})
     assert info.value.code == ErrorCode.UNKNOWN_TRANSPORT
 
 

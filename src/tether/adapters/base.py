@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import orjson
 
 from tether.adapters import notepack
-from tether.aio.engine import Encoded
+from tether.eio.encoded import Encoded
 from tether.sio import Packet
 
 

@@ -23,7 +23,7 @@ from tether.adapters.base import (
     RestoredSession,
     SocketLike,
 )
-from tether.aio.engine import Encoded
+from tether.eio.encoded import Encoded
 from tether.sio import Packet, PacketType, encode
 
 

@@ -1,15 +1,16 @@
 """The Engine.IO v4 server: it routes each HTTP request and WebSocket upgrade to its session
-(:class:`~tether.aio.engine_socket.EngineSocket`), opens new sessions, answers errors,
-CORS and compression.
+(:class:`~tether.aio.engine_socket.EngineSocket`), opens new sessions over the transports of
+:mod:`tether.aio.transports`, answers errors, CORS and compression.
 
-Usable on its own, as Node's ``engine.io`` is::
+Usable on its own, as Node's ``engine.io`` is: the layer above is handed to it as an
+:class:`EngineIoHandler`, which gives each new session a
+:class:`~tether.aio.engine_socket.SessionHandler`::
 
-    engine = EngineServer(EngineOptions(path="/engine.io/"))
+    class Echo:
+        def on_connect(self, socket: EngineSocket) -> SessionHandler:
+            return EchoSession(socket)    # on_message(data) -> socket.send(data); on_close
 
-    @engine.on_connection
-    def connected(socket: EngineSocket) -> None:
-        socket.on_message = socket.send          # echo
-
+    engine = EngineServer(EngineOptions(path="/engine.io/"), Echo())
     await serve(Router(engine), "127.0.0.1", 3000)
 """
 
@@ -21,47 +22,59 @@ import inspect
 import logging
 import zlib
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Protocol
 
-from tether.aio.engine_socket import (
-    JSON,
-    TEXT_HTML,
-    TEXT_PLAIN,
-    Encoded,
-    EngineSocket,
-    HeartbeatQueue,
-    Reason,
-)
+from tether.aio.engine_socket import EngineSocket, SessionHandler
+from tether.aio.heartbeat import HeartbeatQueue
 from tether.aio.http import Headers, Request
 from tether.aio.transport import Responder, Upgrade
+from tether.aio.transports import TRANSPORTS
+from tether.aio.transports.polling import JSON, TEXT_HTML, TEXT_PLAIN
+from tether.aio.transports.websocket import DETACHED
+from tether.eio.encoded import Encoded
 from tether.eio.errors import ErrorCode, RequestError
 from tether.eio.handshake import RequestKind, open_packet, route
 from tether.eio.options import EngineOptions
-from tether.eio.session import UpgradeState, new_sid
+from tether.eio.session import Reason, new_sid
 from tether.ws.deflate import DeflateOptions
 
 log = logging.getLogger("tether.engine")
 
-__all__ = ["Encoded", "EngineServer", "EngineSocket", "Reason"]
+__all__ = ["Encoded", "EngineIoHandler", "EngineServer", "EngineSocket", "Reason"]
+
+
+class EngineIoHandler(Protocol):
+    """The layer above the engine (the Socket.IO server, or an app of bare Engine.IO)."""
+
+    def on_connect(self, socket: EngineSocket) -> SessionHandler:
+        """A session opened: return what receives its messages and its close."""
 
 
 class EngineServer:
     """An Engine.IO server: an HTTP app answering at ``options.path``."""
 
-    def __init__(self, options: EngineOptions | None = None) -> None:
-        self.options = options or EngineOptions()
+    def __init__(self, options: EngineOptions, handler: EngineIoHandler) -> None:
+        self.options = options
+        self.handler = handler
         #: Put before every new sid (``--workers`` routes requests to their worker by it).
         self.sid_prefix = ""
         self.sessions: dict[str, EngineSocket] = {}
         self._lingering: dict[str, EngineSocket] = {}
-        self._on_connection: Callable[[EngineSocket], Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ping_queue: HeartbeatQueue | None = None
         self._pong_queue: HeartbeatQueue | None = None
         self.deflate = DeflateOptions() if self.options.per_message_deflate else None
         opts = self.options
+        #: The allowed transports by name, and whether each is opened by an HTTP Upgrade.
+        self.transports = {
+            name: TRANSPORTS[name].handles_upgrades
+            for name in opts.transports
+            if name in TRANSPORTS
+        }
         self._open_upgrades = (
-            ["websocket"] if opts.allow_upgrades and "websocket" in opts.transports else []
+            [name for name in TRANSPORTS["polling"].upgrades_to if name in self.transports]
+            if opts.allow_upgrades
+            else []
         )
 
     @property
@@ -86,13 +99,6 @@ class EngineServer:
             queue = self._pong_queue = HeartbeatQueue(self.loop)
         return queue
 
-    def on_connection(
-        self, handler: Callable[[EngineSocket], Any]
-    ) -> Callable[[EngineSocket], Any]:
-        """Register the function called with each new :class:`EngineSocket` (a decorator)."""
-        self._on_connection = handler
-        return handler
-
     # -- HTTP app ---------------------------------------------------------------------------
 
     def handles(self, path: str) -> bool:
@@ -109,7 +115,7 @@ class EngineServer:
             self.answer_error(responder, RequestError(ErrorCode.FORBIDDEN, status=403))
             return
         try:
-            kind, _, sid = route(request.method, request.query, False, self.options.transports)
+            kind, _, sid = route(request.method, request.query, False, self.transports)
         except RequestError as exc:
             self.answer_error(responder, exc)
             return
@@ -131,19 +137,19 @@ class EngineServer:
                     return
             self.answer_error(responder, RequestError(ErrorCode.UNKNOWN_SID))
             return
-        if socket._ws is not None:
+        if not socket.session.polling:
             self.answer_error(
                 responder, RequestError(ErrorCode.BAD_REQUEST, detail="transport mismatch")
             )
             return
         if kind is RequestKind.POLL:
-            socket._on_poll(responder)
+            socket.on_poll(responder)
         elif len(request.body) > self.options.max_http_buffer_size:
             self.answer(responder, 413, TEXT_HTML, b"")
             socket.close_now(Reason.TRANSPORT_ERROR)
         else:
             self.answer(responder, 200, TEXT_HTML, b"ok")
-            socket._on_post(request.body)
+            socket.on_post(request.body)
 
     def handle_upgrade(self, upgrade: Upgrade) -> None:
         request = upgrade.request
@@ -152,7 +158,7 @@ class EngineServer:
             self._reject(upgrade, RequestError(ErrorCode.FORBIDDEN, status=403))
             return
         try:
-            kind, _, sid = route(request.method, request.query, True, self.options.transports)
+            kind, _, sid = route(request.method, request.query, True, self.transports)
         except RequestError as exc:
             self._reject(upgrade, exc)
             return
@@ -211,18 +217,21 @@ class EngineServer:
         else:
             refuse(str(message))
 
-    def _new_socket(self, request: Request) -> EngineSocket:
+    def _new_sid(self) -> str:
         sid = self.sid_prefix + new_sid()
         while sid in self.sessions:  # pragma: no cover - 120 random bits
             sid = self.sid_prefix + new_sid()
-        socket = EngineSocket(self, sid, request)
-        self.sessions[sid] = socket
-        return socket
+        return sid
+
+    def _cookie(self, sid: str) -> Headers:
+        cookie = self.options.cookie
+        return [("Set-Cookie", f"{cookie}={sid}; Path=/; HttpOnly; SameSite=Lax")] if cookie else []
 
     def _open_polling(self, request: Request, responder: Responder) -> None:
         if not responder.connected:
             return
-        socket = self._new_socket(request)
+        socket = EngineSocket(self, self._new_sid(), request)
+        self.sessions[socket.sid] = socket
         opts = self.options
         packet = open_packet(
             socket.sid,
@@ -231,51 +240,30 @@ class EngineServer:
             opts.ping_timeout,
             opts.max_http_buffer_size,
         )
-        headers = list(TEXT_PLAIN)
-        if opts.cookie:
-            headers.append(
-                ("Set-Cookie", f"{opts.cookie}={socket.sid}; Path=/; HttpOnly; SameSite=Lax")
-            )
-        self.answer(responder, 200, headers, packet.encode())
+        self.answer(responder, 200, [*TEXT_PLAIN, *self._cookie(socket.sid)], packet.encode())
         self._connected(socket)
 
     def _open_websocket(self, upgrade: Upgrade) -> None:
-        request = upgrade.request
-        socket = self._new_socket(request)
-        socket.upgrade_state = UpgradeState.WEBSOCKET
         opts = self.options
-        extra: Headers = []
-        if opts.cookie:
-            extra.append(
-                ("Set-Cookie", f"{opts.cookie}={socket.sid}; Path=/; HttpOnly; SameSite=Lax")
-            )
+        sid = self._new_sid()
         websocket = upgrade.open_websocket(
-            socket,
+            DETACHED,
             max_message_size=opts.max_http_buffer_size,
             deflate=self.deflate,
-            extra_headers=extra,
+            extra_headers=self._cookie(sid),
         )
         if websocket is None:
-            self.forget(socket)
-            socket.closed = True
-            socket.stop_heartbeat()
             return
-        socket._ws = websocket
+        socket = EngineSocket(self, sid, upgrade.request, websocket)
+        self.sessions[sid] = socket
         websocket.send_text(
-            open_packet(
-                socket.sid, [], opts.ping_interval, opts.ping_timeout, opts.max_http_buffer_size
-            )
+            open_packet(sid, [], opts.ping_interval, opts.ping_timeout, opts.max_http_buffer_size)
         )
         self._connected(socket)
 
     def _connected(self, socket: EngineSocket) -> None:
-        handler = self._on_connection
-        if handler is None:
-            return
         try:
-            result = handler(socket)
-            if inspect.isawaitable(result):
-                self.loop.create_task(_log_errors(result, socket.sid))
+            socket.handler = self.handler.on_connect(socket)
         except Exception:
             log.exception("error in connection handler of session %s", socket.sid)
 
@@ -348,9 +336,8 @@ class EngineServer:
     def linger(self, socket: EngineSocket) -> None:
         """Keep a closed polling session until its client fetches the close packet."""
         self.sessions.pop(socket.sid, None)
-        self._lingering[socket.sid] = socket
-        if not socket._lingering:
-            socket._lingering = True
+        if socket.sid not in self._lingering:
+            self._lingering[socket.sid] = socket
             self.loop.call_later(self.options.close_timeout, self._lingering.pop, socket.sid, None)
 
     def shutdown(self) -> None:
@@ -360,10 +347,3 @@ class EngineServer:
         for queue in (self._ping_queue, self._pong_queue):
             if queue is not None:
                 queue.clear()
-
-
-async def _log_errors(awaitable: Awaitable[Any], sid: str) -> None:
-    try:
-        await awaitable
-    except Exception:
-        log.exception("error in connection handler of session %s", sid)

@@ -4,6 +4,7 @@
 
     EngineIOError
     ├── ParseError            a packet or payload the peer sent is malformed
+    ├── StateError            a session asked to make a transition its state does not allow
     └── RequestError          an HTTP request the server refuses (carries code, message, status)
 
 ``RequestError`` codes and messages are the ones Node's ``engine.io`` answers with, so clients
@@ -24,6 +25,10 @@ class EngineIOError(Exception):
 
 class ParseError(EngineIOError):
     """A malformed packet or payload from the peer."""
+
+
+class StateError(EngineIOError):
+    """A transition the session's state does not allow (a bug in the layer driving it)."""
 
 
 class ErrorCode(enum.IntEnum):

@@ -10,8 +10,6 @@ import orjson
 
 from tether.eio.errors import ErrorCode, RequestError
 
-TRANSPORTS = ("polling", "websocket")
-
 
 class RequestKind(enum.Enum):
     """The four kinds of Engine.IO request."""
@@ -31,28 +29,34 @@ class Route(NamedTuple):
 
 
 def route(
-    method: str, query: Mapping[str, str], is_websocket: bool, transports: tuple[str, ...]
+    method: str, query: Mapping[str, str], is_upgrade: bool, transports: Mapping[str, bool]
 ) -> Route:
     """Validate an Engine.IO request and say what it asks for.
 
+    ``transports`` maps each allowed transport's name to whether it is opened by an HTTP
+    Upgrade (WebSocket) rather than plain requests (polling).
+
     Raises :class:`RequestError` with the code Node answers with: unsupported ``EIO``,
-    unknown or disabled transport, a WebSocket request without an upgrade (or the reverse),
+    unknown or disabled transport, an upgrade transport without an upgrade (or the reverse),
     a method that doesn't fit.
     """
     if query.get("EIO") != "4":
         raise RequestError(ErrorCode.UNSUPPORTED_PROTOCOL_VERSION)
     transport = query.get("transport", "")
-    if transport not in TRANSPORTS or transport not in transports:
+    by_upgrade = transports.get(transport)
+    if by_upgrade is None:
         raise RequestError(ErrorCode.UNKNOWN_TRANSPORT)
     sid = query.get("sid", "")
-    if transport == "websocket":
-        if not is_websocket:
-            raise RequestError(ErrorCode.BAD_REQUEST, detail="websocket transport without upgrade")
+    if by_upgrade:
+        if not is_upgrade:
+            raise RequestError(
+                ErrorCode.BAD_REQUEST, detail=f"{transport} transport without upgrade"
+            )
         if method != "GET":
             raise RequestError(ErrorCode.BAD_HANDSHAKE_METHOD)
         return Route(RequestKind.UPGRADE if sid else RequestKind.HANDSHAKE, transport, sid)
-    if is_websocket:
-        raise RequestError(ErrorCode.BAD_REQUEST, detail="upgrade on the polling transport")
+    if is_upgrade:
+        raise RequestError(ErrorCode.BAD_REQUEST, detail=f"upgrade on the {transport} transport")
     if not sid:
         if method != "GET":
             raise RequestError(ErrorCode.BAD_HANDSHAKE_METHOD)
