@@ -109,6 +109,7 @@ class _AsgiWebSocket:
         self.max_message_size = max_message_size
         self.max_buffer = max_buffer
         self.overflowed = False
+        self.failed = False
         self._send = send
         self._queue: deque[tuple[Message, int]] = deque()
         self._queued = 0
@@ -157,6 +158,12 @@ class _AsgiWebSocket:
 
     def abort(self) -> None:
         self.close(1000)
+
+    def fail(self, code: int | None, reason: str = "") -> None:
+        # ASGI has no empty close frame: None becomes 1000.  Input is dropped from now on.
+        if not self._closed:
+            self.failed = True
+            self.close(1000 if code is None else code, reason)
 
     async def pump(self) -> None:
         """Write queued messages until closed."""
@@ -325,10 +332,12 @@ class ASGIApp:
                 message = await receive()
                 kind = message["type"]
                 if kind == "websocket.receive":
+                    if websocket.failed:
+                        continue
                     text = message.get("text")
                     data = text if text is not None else message.get("bytes") or b""
                     if len(data) > websocket.max_message_size:
-                        websocket.close(1009, "message too big")
+                        websocket.close(1009)  # no reason, as from Node's ws
                         code = 1009
                         break
                     if text is not None:
@@ -341,6 +350,7 @@ class ASGIApp:
         finally:
             websocket._closed = True
             handler = websocket.handler
-            handler.on_websocket_close(code, code == 1009 or websocket.overflowed)
+            error = code == 1009 or websocket.overflowed or websocket.failed
+            handler.on_websocket_close(code, error)
             await asyncio.sleep(0)
             pump.cancel()

@@ -9,7 +9,8 @@
 //   {"result": "pass" | "fail", "scenario": ..., "error": ..., ...}
 // Exit status: 0 pass, 1 fail, 2 timeout, 3 bad usage.
 //
-// Scenarios: text-echo, binary-echo, many-messages, upgrade, client-close, server-close.
+// Scenarios: text-echo, binary-echo, many-messages, upgrade, client-close, server-close,
+// too-big.
 // `upgrade --coalesce` holds the probe socket's writes from the 3probe answer until the
 // client has flushed its buffer, so the upgrade packet "5" and the messages queued during
 // the upgrade reach the server in one TCP segment (one read).
@@ -37,6 +38,7 @@ const SCENARIOS = {
   upgrade,
   "client-close": clientClose,
   "server-close": serverClose,
+  "too-big": tooBig,
 };
 
 function emit(record) {
@@ -425,6 +427,25 @@ async function serverClose() {
   );
   check(history.closes.length === 1, `close events: ${history.closes}`);
   return result;
+}
+
+async function tooBig() {
+  // As engine.io-client's own test "provides details when maxHttpBufferSize is reached": one
+  // message over the server's maxHttpBufferSize (1e6) ends the session; the verdict reports
+  // the close details (over WebSocket, the CloseEvent's code and reason).
+  const { socket } = await connect({ upgrade: false });
+  const closed = new Promise((resolve) =>
+    socket.once("close", (reason, details) => resolve({ reason, details })),
+  );
+  socket.send("a".repeat(1_000_001));
+  progress.phase = "waiting for the server to close";
+  const { reason, details } = await closed;
+  return {
+    reason,
+    description: details?.description ?? null,
+    closeCode: details?.context?.code ?? null,
+    closeReason: details?.context?.reason ?? null,
+  };
 }
 
 // --- main ---------------------------------------------------------------------------------

@@ -99,3 +99,11 @@ def test_client_close(server: ServerProcess, transports: str) -> None:
 def test_server_closes_on_ping_timeout(server: ServerProcess, transports: str) -> None:
     verdict = scenario(server, "server-close", transports)
     assert verdict["reason"] in ("transport close", "transport error")
+
+
+def test_message_over_max_http_buffer_size_over_websocket(server: ServerProcess) -> None:
+    # engine.io-client's test "provides details when maxHttpBufferSize is reached (websocket)".
+    verdict = scenario(server, "too-big", TRANSPORTS["websocket"])
+    assert verdict["reason"] == "transport close"
+    assert verdict["description"] == "websocket connection closed"
+    assert (verdict["closeCode"], verdict["closeReason"]) == (1009, "")

@@ -71,4 +71,27 @@ async def test_oversized_messages_close_with_1009_under_asgi() -> None:
         ASGIApp(io),
         [{"type": "websocket.connect"}, {"type": "websocket.receive", "text": "4" + "x" * 20}],
     )
-    assert sent[-1] == {"type": "websocket.close", "code": 1009, "reason": "message too big"}
+    assert sent[-1] == {"type": "websocket.close", "code": 1009, "reason": ""}
+
+
+async def test_fail_under_asgi_closes_with_its_code_after_what_was_sent() -> None:
+    from tether.aio.websocket import _NULL_HANDLER
+    from tether.asgi import _AsgiWebSocket
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    websocket = _AsgiWebSocket(send, _NULL_HANDLER, 100, 1000)
+    pump = asyncio.ensure_future(websocket.pump())
+    websocket.send_text("4a")
+    websocket.fail(1002)
+    websocket.send_text("4late")
+    websocket.fail(1011)
+    await asyncio.wait_for(pump, 2)
+    assert sent == [
+        {"type": "websocket.send", "text": "4a"},
+        {"type": "websocket.close", "code": 1002, "reason": ""},
+    ]
+    assert websocket.failed

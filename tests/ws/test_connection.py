@@ -215,6 +215,74 @@ def test_failures(name: str, side: Side, data: bytes, code: int) -> None:
     assert conn.data_to_send() == []
 
 
+@pytest.mark.parametrize(("name", "side", "data", "code"), FAILURES, ids=[f[0] for f in FAILURES])
+def test_failure_close_frames_carry_no_reason(
+    name: str, side: Side, data: bytes, code: int
+) -> None:
+    # As Node's ws: the code only (engine.io-client's tests expect "" with a 1009).
+    conn = Connection(side)
+    conn.receive_data(data)
+    (close,) = conn.data_to_send()
+    payload = close[2:] if side is Side.SERVER else unmask_client_frame(close)[1]
+    assert payload == code.to_bytes(2, "big")
+
+
+class TestFail:
+    """``fail()``: an error found above the WebSocket layer fails the connection."""
+
+    def test_fail_an_open_connection(self) -> None:
+        server = Connection(Side.SERVER)
+        assert server.fail(1002) == build_frame(Opcode.CLOSE, b"\x03\xea")
+        assert server.state is State.CLOSED
+        assert server.failed
+        assert (server.close_code, server.close_reason) == (1002, "")
+        assert server.close_transport_now()
+        assert not server.can_send
+        with pytest.raises(InvalidStateError):
+            server.send_text("after")
+        assert server.receive_data(client_frame(Opcode.TEXT, b"ignored")) == []
+        assert server.receive_data(client_frame(Opcode.CLOSE, b"\x03\xe8")) == []
+        assert server.data_to_send() == []
+        assert server.fail(1011) == b""
+        assert server.close_code == 1002
+
+    def test_fail_with_a_reason_or_without_a_code(self) -> None:
+        server = Connection(Side.SERVER)
+        assert server.fail(1008, "no") == build_frame(Opcode.CLOSE, b"\x03\xf0no")
+        assert server.close_reason == "no"
+        server = Connection(Side.SERVER)
+        assert server.fail(None) == build_frame(Opcode.CLOSE, b"")
+        assert server.close_code == 1005
+
+    def test_fail_on_the_client_side_masks(self) -> None:
+        client = Connection(Side.CLIENT)
+        assert unmask_client_frame(client.fail(1002)) == (Opcode.CLOSE, b"\x03\xea")
+
+    def test_fail_while_closing_sends_no_second_close_frame(self) -> None:
+        server = Connection(Side.SERVER)
+        server.send_close(1000)
+        assert server.fail(1002) == b""
+        assert server.state is State.CLOSED
+        assert server.failed
+        assert server.close_transport_now()
+
+    def test_fail_after_the_close_handshake_changes_nothing(self) -> None:
+        server = Connection(Side.SERVER)
+        server.receive_data(client_frame(Opcode.CLOSE, b"\x03\xe8"))
+        assert server.fail(1002) == b""
+        assert not server.failed
+        assert server.close_code == 1000
+        assert server.data_to_send() == [build_frame(Opcode.CLOSE, b"\x03\xe8")]
+
+    def test_codes_that_may_not_be_sent_are_refused(self) -> None:
+        server = Connection(Side.SERVER)
+        with pytest.raises(ValueError):
+            server.fail(1006)
+        with pytest.raises(ValueError):
+            server.fail(1002, "x" * 124)
+        assert server.state is State.OPEN
+
+
 class TestFailFast:
     def test_invalid_utf8_fragment_fails_before_message_end(self) -> None:
         server = Connection(Side.SERVER)

@@ -56,6 +56,10 @@ class WebSocket(Protocol):
     def abort(self) -> None:
         """Drop the connection."""
 
+    def fail(self, code: int | None, reason: str = "") -> None:
+        """Fail the connection: a close frame with ``code`` (``None``: no code) if it can
+        still be sent, then the end; what the peer sends afterwards is dropped."""
+
 
 class Upgrade(Protocol):
     """A WebSocket request waiting for an answer."""

@@ -148,6 +148,28 @@ class WebSocket:
         """Drop the connection without a closing handshake."""
         self._finish()
 
+    def fail(self, code: int | None, reason: str = "") -> None:
+        """Fail the connection (RFC 6455 7.1.7): a close frame with ``code`` and ``reason``
+        (``code=None``: an empty close payload, 1005 at the peer), then the TCP close at once.
+
+        What was sent before goes out first, then the close frame, even while the peer reads
+        slowly, unless that would take the write buffer past its bound: then the connection
+        is aborted without a frame.  Nothing is sent afterwards, and nothing the peer sent is
+        delivered any more (not even the rest of a read being delivered); the handler's
+        ``on_websocket_close`` still comes, with ``code`` (1005 for ``None``) and
+        ``error=True``.  A peer that does not read is aborted after ``CLOSE_TIMEOUT``
+        seconds.  Does nothing once the connection is closing.  Raises ``ValueError`` for a
+        code that may not be sent or a reason over 123 bytes.
+        """
+        if self._closed or self.transport.is_closing():
+            return
+        connection = self.connection
+        frame = connection.fail(code, reason)
+        pending = connection.data_to_send()  # automatic frames due before it (pongs)
+        self.handler = _Failed(self.handler)
+        if self.writer.finish(b"".join([*pending, frame])):
+            close_transport(self.transport, CLOSE_TIMEOUT)
+
     def connection_lost(self, exc: Exception | None) -> None:
         """The TCP connection is gone."""
         self._closed = True
@@ -160,8 +182,8 @@ class WebSocket:
         handler.on_websocket_close(connection.close_code or 1006, error)
 
     def _finish(self) -> None:
-        if not self.transport.is_closing():
-            self.writer.flush()
+        # What is queued goes out first, even to a slow reader, unless it passes the bound.
+        if not self.transport.is_closing() and self.writer.finish():
             close_transport(self.transport, CLOSE_TIMEOUT)
 
 
@@ -177,6 +199,24 @@ class _NullHandler:
 
 
 _NULL_HANDLER = _NullHandler()
+
+
+class _Failed:
+    """Stands in for the handler of a failed connection: input is dropped, the end is told."""
+
+    __slots__ = ("handler",)
+
+    def __init__(self, handler: WebSocketHandler) -> None:
+        self.handler = handler
+
+    def on_text(self, text: str) -> None:
+        pass
+
+    def on_binary(self, data: bytes) -> None:
+        pass
+
+    def on_websocket_close(self, code: int, error: bool) -> None:
+        self.handler.on_websocket_close(code, error)
 
 
 def accept_websocket(

@@ -188,6 +188,37 @@ class Writer:
             self._queued = True
             self._flusher.add(self)
 
+    def finish(self, last: bytes = b"") -> bool:
+        """Hand what is queued, then ``last`` (a close frame), to the transport even while
+        paused, and stop writing: these are the connection's last bytes.
+
+        Returns True when they are all in the transport's buffer (close it gracefully now).
+        Past ``max_buffer`` the connection overflows instead (aborted, nothing more sent);
+        on a closing transport nothing is sent; both return False.  Once finished, returns
+        True again and writes nothing.
+        """
+        if self.closed:
+            return not self.overflowed and not self.transport.is_closing()
+        if self.transport.is_closing():
+            self.closed = True
+            self._buffer = _EMPTY
+            self._buffered = 0
+            return False
+        if self.buffered + len(last) > self.max_buffer:
+            self._overflow()
+            return False
+        chunks = self._buffer
+        self._buffer = _EMPTY
+        self._buffered = 0
+        self.closed = True
+        if last:
+            chunks = [*chunks, last]
+        if len(chunks) == 1:
+            self.transport.write(chunks[0])
+        elif chunks:
+            self.transport.writelines(chunks)
+        return True
+
     def close(self) -> None:
         """Stop writing; what is queued in the transport is still sent."""
         if not self.closed:
@@ -206,10 +237,16 @@ class Writer:
 
     def _check_limit(self) -> None:
         if self.buffered > self.max_buffer and not self.overflowed:
-            self.overflowed = True
-            self.closed = True
-            self._buffer = _EMPTY
-            self._buffered = 0
-            if self.on_overflow is not None:
-                self.on_overflow()
-            self.transport.abort()
+            self._overflow()
+
+    def _overflow(self) -> None:
+        # No close frame: it would wait behind the bytes this reader is not reading (a
+        # transport's buffer cannot be cut at a frame boundary), holding the memory the bound
+        # is there to release.  The peer sees 1006, abnormal closure.
+        self.overflowed = True
+        self.closed = True
+        self._buffer = _EMPTY
+        self._buffered = 0
+        if self.on_overflow is not None:
+            self.on_overflow()
+        self.transport.abort()

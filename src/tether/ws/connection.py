@@ -21,6 +21,7 @@ State rules (RFC 6455 sections 5.5.1 and 7)::
     OPEN     --peer close (reply queued)--------------------> CLOSED
     CLOSING  --peer close----------------------------------> CLOSED
     any      --protocol error (close queued) / receive_eof--> CLOSED
+    OPEN, CLOSING --fail()---------------------------------> CLOSED
 
 Input stops after the peer's close frame or a failure.  A server closes TCP as soon as the
 state is CLOSED; a client waits for the server to close it (the I/O layer arms a timeout)
@@ -381,7 +382,9 @@ class Connection:
         self.close_code = code
         self.close_reason = reason
         if not self._close_sent:
-            self._queue_close(build_close_payload(code, reason))
+            # The code only: the reason stays in the event, for the logs.  Node's ws sends
+            # none either, and clients compare (engine.io-client's test of a 1009 expects "").
+            self._queue_close(code.to_bytes(2, "big"))
         self._stop_input()
         events.append(ConnectionFailed(code, reason))
 
@@ -430,6 +433,28 @@ class Connection:
             return True
         return self._is_server and self.state is State.CLOSED
 
+    def fail(self, code: int | None, reason: str = "") -> bytes:
+        """Fail the connection for an error found above this layer (a malformed message).
+
+        Returns the close frame to write before closing TCP, or ``b""`` when a close frame was
+        already sent or the connection is CLOSED.  From then on the state is CLOSED, input is
+        ignored, nothing more may be sent, :attr:`failed` is true and
+        :meth:`close_transport_now` says to close.  ``code=None`` sends an empty close payload.
+        Raises ``ValueError`` like :meth:`send_close` for a code or reason that may not be sent.
+        """
+        payload = build_close_payload(code, reason)
+        if self.state is State.CLOSED:
+            return b""
+        self._failed = True
+        self.close_code = CloseCode.NO_STATUS if code is None else code
+        self.close_reason = reason
+        self._can_send = False
+        self._stop_input()
+        if self._close_sent:
+            return b""
+        self._close_sent = True
+        return self._frame(Opcode.CLOSE, payload)
+
     @property
     def can_send(self) -> bool:
         """Whether ``send_*`` may be called: until our close frame has been handed out.
@@ -442,7 +467,7 @@ class Connection:
 
     @property
     def failed(self) -> bool:
-        """Whether the connection was failed because of a protocol error by the peer."""
+        """Whether the connection was failed: a protocol error by the peer, or :meth:`fail`."""
         return self._failed
 
     # -- sending ----------------------------------------------------------------------------
