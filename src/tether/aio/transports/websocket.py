@@ -69,8 +69,10 @@ class WebSocketTransport:
         code = self.owner.session.websocket_close_code
         if code is None:
             websocket.abort()
-        else:
+        elif code == 1000:
             websocket.close(code)
+        else:
+            websocket.fail(code)  # a protocol error: the close frame, then TCP at once
 
 
 class _Detached:
