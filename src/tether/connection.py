@@ -55,7 +55,16 @@ _DETACHED = _Detached()
 class Connection:
     """The Socket.IO side of one Engine.IO session."""
 
-    __slots__ = ("_connect_timer", "connecting", "decoder", "engine", "server", "sockets")
+    __slots__ = (
+        "_attachment_timer",
+        "_attachments_since",
+        "_connect_timer",
+        "connecting",
+        "decoder",
+        "engine",
+        "server",
+        "sockets",
+    )
 
     def __init__(self, server: Server, engine: EngineSocket) -> None:
         self.server = server
@@ -68,6 +77,10 @@ class Connection:
         self._connect_timer: asyncio.TimerHandle | None = server.engine.loop.call_later(
             server.connect_timeout, self._connect_timed_out
         )
+        #: Armed while a binary packet may be waiting for its attachments; it is not moved
+        #: for each binary packet but looks, when it fires, at when the pending one began.
+        self._attachment_timer: asyncio.TimerHandle | None = None
+        self._attachments_since = 0.0
 
     # -- incoming ---------------------------------------------------------------------------
 
@@ -83,6 +96,8 @@ class Connection:
             self.close("parse error")
             return
         if packet is None:
+            if type(data) is str:
+                self._attachments_expected()
             return
         if packet.type is PacketType.CONNECT:
             self._connect(packet)
@@ -100,6 +115,12 @@ class Connection:
         if name in self.sockets or name in self.connecting:
             log.debug("session %s: already connected to %s", self.engine.sid, name)
             return
+        limit = self.server.max_namespaces_per_connection
+        if len(self.sockets) + len(self.connecting) >= limit:
+            log.debug("session %s: too many namespaces, refusing %s", self.engine.sid, name)
+            message = f"Too many namespaces on this connection (limit {limit})"
+            self.send_parts(encode(Packet(PacketType.CONNECT_ERROR, name, {"message": message})))
+            return
         auth = packet.data if isinstance(packet.data, dict) else {}
         handshake = self._handshake(auth)
         namespace = self.server.lookup(name, auth)
@@ -110,6 +131,37 @@ class Connection:
             return
         self.connecting = self.connecting | {name}
         namespace.add(self, handshake)
+
+    def _attachments_expected(self) -> None:
+        """A binary packet header came: its attachments must all come in time."""
+        loop = self.server.engine.loop
+        self._attachments_since = loop.time()
+        if self._attachment_timer is None:
+            self._attachment_timer = loop.call_at(
+                self._attachments_since + self.server.attachment_timeout,
+                self._attachments_timed_out,
+            )
+
+    def _attachments_timed_out(self) -> None:
+        self._attachment_timer = None
+        if not self.decoder.awaiting_attachments:
+            return
+        loop = self.server.engine.loop
+        deadline = self._attachments_since + self.server.attachment_timeout
+        if loop.time() < deadline:
+            self._attachment_timer = loop.call_at(deadline, self._attachments_timed_out)
+            return
+        log.debug("session %s: binary attachments not received in time", self.engine.sid)
+        self.close("parse error")
+
+    def _stop_timers(self) -> None:
+        if self._connect_timer is not None:
+            self._connect_timer.cancel()
+            self._connect_timer = None
+        if self._attachment_timer is not None:
+            self._attachment_timer.cancel()
+            self._attachment_timer = None
+        self.decoder.reset()
 
     def _handshake(self, auth: dict[str, Any]) -> Handshake:
         request = self.engine.request
@@ -131,9 +183,7 @@ class Connection:
 
     def on_close(self, reason: str) -> None:
         """The Engine.IO session closed: every socket disconnects with ``reason``."""
-        if self._connect_timer is not None:
-            self._connect_timer.cancel()
-            self._connect_timer = None
+        self._stop_timers()
         for socket in list(self.sockets.values()):
             socket.on_close(reason)
         self.sockets.clear()
@@ -188,9 +238,7 @@ class Connection:
 
     def close(self, reason: str = "forced server close") -> None:
         """Disconnect every socket with ``reason`` and close the Engine.IO session."""
-        if self._connect_timer is not None:
-            self._connect_timer.cancel()
-            self._connect_timer = None
+        self._stop_timers()
         for socket in list(self.sockets.values()):
             socket.on_close(reason)
         self.sockets.clear()

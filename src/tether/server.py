@@ -56,6 +56,15 @@ class Server:
     ``serve_client``: serve the browser bundle at ``<path>socket.io.js`` (see
     :mod:`tether.static`). ``cleanup_empty_child_namespaces``: forget a child of a dynamic
     namespace (and close its adapter) when its last socket leaves.
+
+    Limits of one connection (one Engine.IO session), which Node doesn't have:
+    ``max_namespaces_per_connection`` (100): a CONNECT to one namespace more is answered with
+    CONNECT_ERROR ``"Too many namespaces on this connection (limit N)"`` (the client's
+    ``connect_error``); the connection and its other namespaces go on, and a namespace left
+    frees its slot. ``attachment_timeout`` (60 s): a binary packet whose attachments have not
+    all arrived this long after its header closes the connection with ``"parse error"`` and
+    drops them. What a packet holds meanwhile is bounded by ``max_attachments`` (10) times
+    ``max_http_buffer_size`` (each attachment is one Engine.IO message): 10 MB by default.
     """
 
     def __init__(
@@ -77,12 +86,18 @@ class Server:
         max_write_buffer: int = 8 * 1024 * 1024,
         connect_timeout: float = 45.0,
         max_attachments: int = 10,
+        max_namespaces_per_connection: int = 100,
+        attachment_timeout: float = 60.0,
         adapter: Callable[[Namespace], Adapter] | None = None,
         connection_state_recovery: bool | RecoveryOptions = False,
         http_limits: HttpLimits | None = None,
         serve_client: bool = True,
         cleanup_empty_child_namespaces: bool = False,
     ) -> None:
+        if max_namespaces_per_connection < 1:
+            raise ValueError("max_namespaces_per_connection must be >= 1")
+        if attachment_timeout <= 0:
+            raise ValueError("attachment_timeout must be > 0")
         self.cleanup_empty_child_namespaces = cleanup_empty_child_namespaces
         self.engine = EngineServer(
             EngineOptions(
@@ -104,6 +119,8 @@ class Server:
         )
         self.connect_timeout = connect_timeout
         self.max_attachments = max_attachments
+        self.max_namespaces_per_connection = max_namespaces_per_connection
+        self.attachment_timeout = attachment_timeout
         if connection_state_recovery is True:
             connection_state_recovery = RecoveryOptions()
         self.recovery: RecoveryOptions | None = connection_state_recovery or None

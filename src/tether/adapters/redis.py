@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import secrets
 from collections import deque
@@ -46,7 +47,7 @@ from tether.adapters.redis_protocol import (
 from tether.errors import AckTimeoutError
 from tether.sio import Packet
 
-__all__ = ["RedisAdapter", "RedisAdapterFactory", "RedisLink", "create_adapter"]
+__all__ = ["RedisAdapter", "RedisAdapterFactory", "RedisLink", "StallWatch", "create_adapter"]
 
 log = logging.getLogger("tether.redis")
 
@@ -61,16 +62,94 @@ def _uid() -> str:
     return secrets.token_hex(3)
 
 
+class StallWatch:
+    """Notices a Redis that holds its connections open but answers nothing (stopped,
+    swapping, stuck in a slow script): commands register while they wait for their reply;
+    when one has waited longer than ``after`` seconds and no other reply came meanwhile, a
+    WARNING is logged once, and an INFO once when a reply comes again. Redis errors are not
+    stalls (they are logged where they occur).
+    """
+
+    def __init__(self, after: float) -> None:
+        if after <= 0:
+            raise ValueError("stall_after must be > 0")
+        self.after = after
+        self.stalled = False
+        self._last_answer = 0.0
+        self._deadlines: dict[int, float] = {}
+        self._tokens = itertools.count()
+        # One timer for every command in flight; when it fires it looks at the oldest.
+        self._timer: asyncio.TimerHandle | None = None
+
+    def begin(self, extra: float = 0.0) -> int:
+        """A command was sent; ``extra``: seconds Redis may take by design (a blocking read).
+        Returns the token to give :meth:`end`."""
+        loop = asyncio.get_running_loop()
+        token = next(self._tokens)
+        deadline = loop.time() + self.after + extra
+        self._deadlines[token] = deadline
+        if self._timer is None:
+            self._timer = loop.call_at(deadline, self._check)
+        return token
+
+    def end(self, token: int, answered: bool = True) -> None:
+        """The command of ``token`` is over: ``answered``, or failed with an error."""
+        self._deadlines.pop(token, None)
+        if not answered:
+            return
+        loop = asyncio.get_running_loop()
+        self._last_answer = loop.time()
+        if self.stalled:
+            self.stalled = False
+            log.info("Redis answers again")
+            if self._timer is None and self._deadlines:
+                self._timer = loop.call_at(self._last_answer + self.after, self._check)
+
+    def _check(self) -> None:
+        self._timer = None
+        if self.stalled or not self._deadlines:
+            return
+        # Late when the oldest command is past its deadline and nothing answered since.
+        due = max(min(self._deadlines.values()), self._last_answer + self.after)
+        loop = asyncio.get_running_loop()
+        if loop.time() < due:
+            self._timer = loop.call_at(due, self._check)
+            return
+        self.stalled = True
+        log.warning(
+            "Redis has not answered a command for %.1f s (stopped or overloaded?); messages "
+            "between servers wait until it answers",
+            self.after,
+        )
+
+    def close(self) -> None:
+        """Stop watching."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._deadlines.clear()
+
+
 class RedisLink:
     """One server's connection to Redis: a publisher with an outbox written in batches, and
     one subscriber shared by the adapters of every namespace.
 
     ``max_pending`` bounds the outbox while Redis is unreachable: older messages are dropped
-    first (pub/sub keeps nothing for absent subscribers either).
+    first (pub/sub keeps nothing for absent subscribers either). ``stall_after``: seconds a
+    command may wait for its reply before the link logs, once, that Redis is not answering
+    (see :class:`StallWatch`).
     """
 
-    def __init__(self, client: aioredis.Redis, *, owns_client: bool, max_pending: int) -> None:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        *,
+        owns_client: bool,
+        max_pending: int,
+        stall_after: float = 5.0,
+    ) -> None:
         self.client = client
+        self.stalls = StallWatch(stall_after)
         self._owns_client = owns_client
         self.max_pending = max_pending
         # Handlers by subscription kind ("pattern", "channel", "shard") and name.
@@ -88,12 +167,15 @@ class RedisLink:
         self.dropped = 0
 
     @classmethod
-    def connect(cls, redis: str | aioredis.Redis, max_pending: int) -> RedisLink:
+    def connect(
+        cls, redis: str | aioredis.Redis, max_pending: int, stall_after: float = 5.0
+    ) -> RedisLink:
         """A link through a new client for the URL ``redis`` (closed with the link), or
         through the given ``redis.asyncio.Redis`` client (left open)."""
         if isinstance(redis, str):
-            return cls(aioredis.Redis.from_url(redis), owns_client=True, max_pending=max_pending)
-        return cls(redis, owns_client=False, max_pending=max_pending)
+            client = aioredis.Redis.from_url(redis)
+            return cls(client, owns_client=True, max_pending=max_pending, stall_after=stall_after)
+        return cls(redis, owns_client=False, max_pending=max_pending, stall_after=stall_after)
 
     # -- subscriptions ----------------------------------------------------------------------
 
@@ -245,12 +327,14 @@ class RedisLink:
             while self._outbox and not self._closed:
                 batch = list(self._outbox)
                 self._outbox.clear()
+                token = self.stalls.begin()
                 try:
                     pipe = self.client.pipeline(transaction=False)
                     for command, _ in batch:
                         pipe.execute_command(*command)
                     replies = await pipe.execute(raise_on_error=False)
                 except (RedisError, OSError) as exc:
+                    self.stalls.end(token, answered=False)
                     self.dropped += len(batch)
                     _finish(batch, [exc] * len(batch))
                     if not self._publish_failing:
@@ -263,6 +347,7 @@ class RedisLink:
                     await asyncio.sleep(_RECONNECT_DELAYS[min(attempt, len(_RECONNECT_DELAYS) - 1)])
                     attempt += 1
                     continue
+                self.stalls.end(token)
                 _finish(batch, replies)
                 attempt = 0
                 if self._publish_failing:
@@ -274,13 +359,18 @@ class RedisLink:
     async def numsub(self, channel: str, shard: bool = False) -> int | None:
         """How many connections subscribe to ``channel`` (a shard channel when ``shard``);
         ``None`` when Redis is away."""
+        token = self.stalls.begin()
+        answered = False
         try:
             if shard:
                 answer = await self.client.pubsub_shardnumsub(channel)
             else:
                 answer = await self.client.pubsub_numsub(channel)
+            answered = True
         except (RedisError, OSError):
             return None
+        finally:
+            self.stalls.end(token, answered)
         return int(answer[0][1]) if answer else 0
 
     # -- life -------------------------------------------------------------------------------
@@ -312,6 +402,7 @@ class RedisLink:
                     break
                 await asyncio.sleep(0.01)
         self._closed = True
+        self.stalls.close()
         for task in (self._reader, self._writer):
             if task is not None:
                 task.cancel()
@@ -724,6 +815,7 @@ def create_adapter(
     requests_timeout: float = 5.0,
     publish_on_specific_response_channel: bool = False,
     max_pending: int = 10_000,
+    stall_after: float = 5.0,
 ) -> RedisAdapterFactory:
     """The Redis adapter for ``tether.Server(adapter=...)``, like Node's ``createAdapter``.
 
@@ -732,10 +824,11 @@ def create_adapter(
     ``requests_timeout``: how long ``fetch_sockets`` and ``all_rooms`` wait for the other
     servers (seconds). ``publish_on_specific_response_channel``: answer each requester on its
     own channel (Node's option of that name). ``max_pending``: messages kept for Redis while
-    it is unreachable.
+    it is unreachable. ``stall_after``: seconds a command may wait for Redis's reply before
+    a WARNING says (once) that Redis is not answering; an INFO says when it answers again.
     """
     return RedisAdapterFactory(
-        RedisLink.connect(redis, max_pending),
+        RedisLink.connect(redis, max_pending, stall_after),
         key=key,
         requests_timeout=requests_timeout,
         publish_on_specific_response_channel=publish_on_specific_response_channel,

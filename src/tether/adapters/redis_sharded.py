@@ -185,6 +185,7 @@ def create_adapter(
     subscription_mode: SubscriptionMode = "dynamic",
     requests_timeout: float = 5.0,
     max_pending: int = 10_000,
+    stall_after: float = 5.0,
 ) -> ShardedAdapterFactory:
     """The sharded Redis adapter for ``tether.Server(adapter=...)``, like Node's
     ``createShardedAdapter``.
@@ -193,10 +194,12 @@ def create_adapter(
     one per public room: a broadcast to one room reaches only the servers that have it) or
     ``"dynamic-private"`` (socket rooms too). ``requests_timeout``: how long
     ``fetch_sockets`` waits for the other servers (seconds). ``max_pending``: commands kept
-    while Redis is unreachable.
+    while Redis is unreachable. ``stall_after``: seconds a command may wait for Redis's reply
+    before a WARNING says (once) that Redis is not answering; an INFO says when it answers
+    again.
     """
     return ShardedAdapterFactory(
-        RedisLink.connect(redis, max_pending),
+        RedisLink.connect(redis, max_pending, stall_after),
         channel_prefix=channel_prefix,
         subscription_mode=subscription_mode,
         requests_timeout=requests_timeout,

@@ -23,12 +23,12 @@ import base64
 import contextlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from tether.adapters import notepack
 from tether.adapters.base import (
@@ -37,7 +37,7 @@ from tether.adapters.base import (
     RestoredSession,
 )
 from tether.adapters.cluster import MAY_CONTAIN_BINARY, ClusterAdapter, MessageType, has_binary
-from tether.adapters.redis import RedisLink
+from tether.adapters.redis import RedisLink, StallWatch
 from tether.adapters.redis_protocol import ProtocolError, decode_opts
 
 __all__ = ["RedisStreamsAdapter", "StreamsAdapterFactory", "create_adapter"]
@@ -88,8 +88,16 @@ class StreamReader:
     """Reads the stream from the moment it starts and hands each entry to the adapter of its
     namespace, with the entry id as offset; reconnects by itself."""
 
-    def __init__(self, client: aioredis.Redis, stream: str, read_count: int, block: float) -> None:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        stream: str,
+        read_count: int,
+        block: float,
+        stalls: StallWatch | None = None,
+    ) -> None:
         self.client = client
+        self.stalls = stalls or StallWatch(5.0)
         self.stream = stream
         self.read_count = read_count
         self.block_ms = max(1, round(block * 1000))
@@ -114,7 +122,7 @@ class StreamReader:
             try:
                 if offset == "$":
                     # The current last id, so that nothing added from now on is missed.
-                    info = await self.client.xinfo_stream(self.stream)
+                    info = await self._watched(self.client.xinfo_stream(self.stream))
                     offset = _text(info["last-generated-id"])
             except RedisError as exc:
                 if "no such key" not in str(exc).lower():
@@ -127,8 +135,11 @@ class StreamReader:
             if not self._started.done():
                 self._started.set_result(None)
             try:
-                reply = await self.client.xread(
-                    {self.stream: offset}, count=self.read_count, block=self.block_ms
+                reply = await self._watched(
+                    self.client.xread(
+                        {self.stream: offset}, count=self.read_count, block=self.block_ms
+                    ),
+                    self.block_ms / 1000,
                 )
             except (RedisError, OSError) as exc:
                 delay = await self._failed(exc, delay)
@@ -141,6 +152,20 @@ class StreamReader:
                 for entry_id, fields in entries:
                     offset = _text(entry_id)
                     self._dispatch(fields, offset)
+
+    async def _watched(self, command: Awaitable[Any], block: float = 0.0) -> Any:
+        """The reply of ``command``, timed by the link's :class:`StallWatch`."""
+        token = self.stalls.begin(block)
+        answered = False
+        try:
+            reply = await command
+            answered = True
+            return reply
+        except ResponseError:
+            answered = True  # an error reply is an answer all the same
+            raise
+        finally:
+            self.stalls.end(token, answered)
 
     async def _failed(self, exc: Exception, delay: float) -> float:
         if not self._failing:
@@ -362,6 +387,7 @@ def create_adapter(
     session_key_prefix: str = "sio:session:",
     requests_timeout: float = 5.0,
     max_pending: int = 10_000,
+    stall_after: float = 5.0,
 ) -> StreamsAdapterFactory:
     """The Redis Streams adapter for ``tether.Server(adapter=...)``, like Node's
     ``createAdapter`` of ``@socket.io/redis-streams-adapter``.
@@ -371,10 +397,12 @@ def create_adapter(
     no further back). ``read_count``/``block_time``: entries per ``XREAD`` and how long it
     blocks (seconds). ``session_key_prefix``: of the keys that keep sessions for recovery.
     ``requests_timeout``: how long ``fetch_sockets`` waits for the other servers (seconds).
-    ``max_pending``: commands kept while Redis is unreachable.
+    ``max_pending``: commands kept while Redis is unreachable. ``stall_after``: seconds a
+    command (an ``XREAD`` beyond its ``block_time``) may wait for Redis's reply before a
+    WARNING says (once) that Redis is not answering; an INFO says when it answers again.
     """
-    link = RedisLink.connect(redis, max_pending)
-    reader = StreamReader(link.client, stream_name, read_count, block_time)
+    link = RedisLink.connect(redis, max_pending, stall_after)
+    reader = StreamReader(link.client, stream_name, read_count, block_time, link.stalls)
     return StreamsAdapterFactory(
         link,
         reader,

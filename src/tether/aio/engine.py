@@ -35,6 +35,7 @@ from tether.eio.encoded import Encoded
 from tether.eio.errors import ErrorCode, RequestError
 from tether.eio.handshake import RequestKind, open_packet, route
 from tether.eio.options import EngineOptions
+from tether.eio.origin import same_origin
 from tether.eio.session import Reason, new_sid
 from tether.ws.deflate import DeflateOptions
 
@@ -295,11 +296,9 @@ class EngineServer:
         upgrade.reject(error.status, list(JSON), error.body())
 
     def _origin_allowed(self, request: Request, origin: str) -> bool:
-        if self.options.cors.allows(origin):
-            return True
-        host = request.headers.get("host", "")
-        scheme_sep = origin.find("://")
-        return scheme_sep > 0 and origin[scheme_sep + 3 :] == host
+        return self.options.cors.allows(origin) or same_origin(
+            origin, request.scheme, request.headers.get("host", "")
+        )
 
     def _cors_headers(self, origin: str) -> Headers:
         cors = self.options.cors

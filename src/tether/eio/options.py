@@ -15,6 +15,10 @@ AllowRequest = Callable[[Any], "str | Awaitable[str | None] | None"]
 class CorsOptions:
     """Cross-origin access. Default: none (only same-origin pages and non-browser clients).
 
+    Same origin means the scheme, host and port of the ``Origin`` header are the request's
+    own (:func:`tether.eio.origin.same_origin`). Behind a proxy that terminates TLS the
+    server sees ``http`` while pages are on ``https``: list their origin in ``origins``.
+
     Attributes:
         origins: allowed origins (``"https://example.com"``), or ``"*"`` for any.
         credentials: send ``Access-Control-Allow-Credentials: true`` (the origin is echoed).

@@ -98,7 +98,10 @@ class Decoder:
 
     ``max_attachments`` bounds the attachment count a binary packet may announce (the default
     is ``socket.io-parser``'s). Binary packets come out with the type EVENT or ACK, their
-    attachments in place of the placeholders, as ``socket.io-parser`` returns them.
+    attachments in place of the placeholders, as ``socket.io-parser`` returns them. A partly
+    received binary packet is kept until its last attachment: bounding how long is the
+    caller's job (:attr:`awaiting_attachments`, :meth:`reset`; the server's
+    ``attachment_timeout``).
     """
 
     __slots__ = ("_buffers", "_max_attachments", "_pending", "_remaining")
