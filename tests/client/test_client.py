@@ -309,6 +309,51 @@ async def test_connection_state_recovery(transports: tuple[str, ...]) -> None:
         await client.disconnect()
 
 
+async def test_recovery_offsets_are_kept_by_the_client_not_passed_to_handlers() -> None:
+    io = echo_server(connection_state_recovery=True)
+
+    @io.on("ask")
+    async def ask(socket: tether.Socket, text: str) -> Any:
+        # An emit with an ack carries no offset: its last argument is the event's own.
+        return await socket.emit_with_ack("question", text, timeout=2)
+
+    async with serving(io) as listener:
+        client = Client(reconnection_delay=0.05, randomization_factor=0)
+        got: list[Any] = []
+        anys: list[Any] = []
+
+        @client.on("tick")
+        def tick(n: int) -> None:
+            got.append(("tick", n))
+
+        @client.on("pair")
+        async def pair(a: str, b: str) -> None:
+            got.append(("pair", a, b))
+
+        @client.on("question")
+        def question(text: str) -> str:
+            return text.upper()
+
+        client.on_any(lambda event, *args: anys.append((event, *args)))
+        await client.connect(f"http://127.0.0.1:{listener.port}", transports=["websocket"])
+        io.emit("tick", 1)
+        io.emit("pair", "a", "b")
+        await until(lambda: len(got) == 2)
+        assert got == [("tick", 1), ("pair", "a", "b")]
+        assert await client.emit_with_ack("ask", "hi", timeout=2) == "HI"
+        assert anys == [("tick", 1), ("pair", "a", "b"), ("question", "hi")]
+        # The client kept the last offset (not "hi"): the session recovers what it missed.
+        socket = (await io.fetch_sockets())[0]
+        socket.conn.engine.close_now("transport close")
+        await until(lambda: not client.connected)
+        io.emit("tick", 2)
+        await until(lambda: client.connected)
+        assert client.recovered
+        await until(lambda: len(got) == 3)
+        assert got[-1] == ("tick", 2)
+        await client.disconnect()
+
+
 async def test_ping_timeout_is_detected() -> None:
     io = echo_server(ping_interval=0.1, ping_timeout=0.1)
     async with serving(io) as listener:
