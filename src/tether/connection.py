@@ -43,7 +43,15 @@ def _date_string(second: int) -> str:
 class Connection:
     """The Socket.IO side of one Engine.IO session."""
 
-    __slots__ = ("_connect_timer", "connecting", "decoder", "engine", "server", "sockets")
+    __slots__ = (
+        "_connect_timer",
+        "connecting",
+        "decoder",
+        "engine",
+        "held",
+        "server",
+        "sockets",
+    )
 
     def __init__(self, server: Server, engine: EngineSocket) -> None:
         self.server = server
@@ -53,6 +61,8 @@ class Connection:
         #: Namespaces whose CONNECT is being handled (middlewares running); replaced, never
         #: changed in place, so that every connection shares the empty one.
         self.connecting: frozenset[str] = _NONE
+        #: Sockets whose connection handlers are running, by namespace (see Socket._hold).
+        self.held: dict[str, Socket] | None = None
         engine.on_message = self.on_message
         engine.on_close = self.on_close
         self._connect_timer: asyncio.TimerHandle | None = server.engine.loop.call_later(
@@ -124,16 +134,35 @@ class Connection:
         if self._connect_timer is not None:
             self._connect_timer.cancel()
             self._connect_timer = None
+        self._abort_held()
         for socket in list(self.sockets.values()):
             socket.on_close(reason)
         self.sockets.clear()
 
+    def _abort_held(self) -> None:
+        held, self.held = self.held, None
+        for socket in (held or {}).values():
+            socket._abort()
+
     # -- used by namespaces and sockets -----------------------------------------------------
+
+    def hold(self, socket: Socket) -> None:
+        """A socket waits for its connection handlers (forgotten if the connection closes)."""
+        if self.held is None:
+            self.held = {}
+        self.held[socket.nsp.name] = socket
+
+    def release(self, socket: Socket) -> None:
+        """A held socket connected or was forgotten."""
+        if self.held and self.held.get(socket.nsp.name) is socket:
+            del self.held[socket.nsp.name]
 
     def attach(self, socket: Socket) -> None:
         """A socket connected over this connection."""
         if self.connecting:
             self.connecting = self.connecting - {socket.nsp.name} or _NONE
+        if self.held:
+            self.release(socket)
         self.sockets[socket.nsp.name] = socket
         if self._connect_timer is not None:
             self._connect_timer.cancel()
@@ -181,6 +210,7 @@ class Connection:
         if self._connect_timer is not None:
             self._connect_timer.cancel()
             self._connect_timer = None
+        self._abort_held()
         for socket in list(self.sockets.values()):
             socket.on_close(reason)
         self.sockets.clear()

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import tether
+from tests.server.helpers import GATE_REFUSAL, add_gates
 from tether.aio.listener import Listener
 from tether.client import Client, ConnectError, SyncClient
 
@@ -351,6 +352,33 @@ async def test_recovery_offsets_are_kept_by_the_client_not_passed_to_handlers() 
         assert client.recovered
         await until(lambda: len(got) == 3)
         assert got[-1] == ("tick", 2)
+        await client.disconnect()
+
+
+@pytest.mark.parametrize("name", ["/sync", "/async"])
+async def test_a_refusal_from_a_connection_handler_is_a_connect_error(name: str) -> None:
+    io = tether.Server()
+    later = add_gates(io)
+    nsp = io.of(name)
+    async with serving(io) as listener:
+        url = f"http://127.0.0.1:{listener.port}{name}"
+        client = Client(reconnection=False)
+        seen: list[Any] = []
+        client.on("connect", lambda: seen.append("connect"), namespace=name)
+        client.on("connect_error", lambda data: seen.append(("error", data)), namespace=name)
+        client.on("welcome", lambda n: seen.append(("welcome", n)), namespace=name)
+        with pytest.raises(ConnectError) as info:
+            await client.connect(url, transports=["websocket"])
+        assert (info.value.message, info.value.data) == ("not authorized", {"code": 401})
+        assert seen == [("error", GATE_REFUSAL)]
+        assert nsp.sockets == {}
+        assert await nsp.in_("vip").fetch_sockets() == []
+        assert later[name] == []
+        await client.connect(url, transports=["websocket"], auth={"ok": True})
+        welcomes = [("welcome", 1)] + ([("welcome", 2)] if name == "/async" else [])
+        await until(lambda: len(seen) == 2 + len(welcomes))
+        assert seen == [("error", GATE_REFUSAL), "connect", *welcomes]
+        assert [s.id for s in await nsp.in_("vip").fetch_sockets()] == [client.get_sid(name)]
         await client.disconnect()
 
 
