@@ -62,6 +62,7 @@ class Connection:
         "connecting",
         "decoder",
         "engine",
+        "held",
         "server",
         "sockets",
     )
@@ -74,6 +75,8 @@ class Connection:
         #: Namespaces whose CONNECT is being handled (middlewares running); replaced, never
         #: changed in place, so that every connection shares the empty one.
         self.connecting: frozenset[str] = _NONE
+        #: Sockets whose connection handlers are running, by namespace (see Socket._hold).
+        self.held: dict[str, Socket] | None = None
         self._connect_timer: asyncio.TimerHandle | None = server.engine.loop.call_later(
             server.connect_timeout, self._connect_timed_out
         )
@@ -184,16 +187,35 @@ class Connection:
     def on_close(self, reason: str) -> None:
         """The Engine.IO session closed: every socket disconnects with ``reason``."""
         self._stop_timers()
+        self._abort_held()
         for socket in list(self.sockets.values()):
             socket.on_close(reason)
         self.sockets.clear()
 
+    def _abort_held(self) -> None:
+        held, self.held = self.held, None
+        for socket in (held or {}).values():
+            socket._abort()
+
     # -- used by namespaces and sockets -----------------------------------------------------
+
+    def hold(self, socket: Socket) -> None:
+        """A socket waits for its connection handlers (forgotten if the connection closes)."""
+        if self.held is None:
+            self.held = {}
+        self.held[socket.nsp.name] = socket
+
+    def release(self, socket: Socket) -> None:
+        """A held socket connected or was forgotten."""
+        if self.held and self.held.get(socket.nsp.name) is socket:
+            del self.held[socket.nsp.name]
 
     def attach(self, socket: Socket) -> None:
         """A socket connected over this connection."""
         if self.connecting:
             self.connecting = self.connecting - {socket.nsp.name} or _NONE
+        if self.held:
+            self.release(socket)
         self.sockets[socket.nsp.name] = socket
         if self._connect_timer is not None:
             self._connect_timer.cancel()
@@ -239,6 +261,7 @@ class Connection:
     def close(self, reason: str = "forced server close") -> None:
         """Disconnect every socket with ``reason`` and close the Engine.IO session."""
         self._stop_timers()
+        self._abort_held()
         for socket in list(self.sockets.values()):
             socket.on_close(reason)
         self.sockets.clear()

@@ -52,6 +52,16 @@ class Namespace:
         ``(socket, reason)``; other events ``(socket, *args)``, and the return value is the
         acknowledgement (a tuple for several arguments). Plain functions and coroutines are
         both fine. Usable as a decorator.
+
+        ``connection`` handlers run one after the other before the client is answered, as in
+        python-socketio: one may raise :class:`~tether.errors.ConnectionRefusedError` to
+        refuse the client (it gets ``connect_error`` with the message and data, nothing the
+        handler sent, and the socket leaves the rooms it joined). The client is connected
+        once they have all returned: until then ``socket.connected`` is false and what is
+        sent to the socket waits, to go right after the CONNECT answer. Keep them short
+        (run long work as a task): the connection closes if they outlast the server's
+        ``connect_timeout``. ``socket.emit_with_ack`` or ``socket.disconnect`` in one
+        connects the client first; a refusal after that disconnects it.
         """
 
         def register(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -300,25 +310,44 @@ class Namespace:
         if conn.engine.closed:
             return
         self.sockets[socket.id] = socket
-        conn.attach(socket)
-        socket.on_connect()
+        handlers = self.connection_handlers
+        if not handlers:
+            socket.on_connect()
+            if rooms:
+                socket.join(rooms)
+            for data in missed:
+                conn.send_parts(_event_parts(self.name, data))
+            return
+        socket._hold([_event_parts(self.name, data) for data in missed])
         if rooms:
             socket.join(rooms)
-        for data in missed:
-            conn.send_parts(_event_parts(self.name, data))
+        if any(handler.is_async for handler in handlers):
+            spawn(self._run_connection_handlers(socket), f"connection handlers of {self.name}")
+            return
+        for handler in handlers:
+            try:
+                handler.func(socket)
+            except ConnectionRefusedError as exc:
+                socket._refuse(exc)
+                return
+            except Exception:
+                log.exception("error in connection handler of %s (socket %s)", self.name, socket.id)
+        socket._accept()
+
+    async def _run_connection_handlers(self, socket: Socket) -> None:
         for handler in self.connection_handlers:
-            if handler.is_async:
-                spawn(handler.func(socket), f"connection handler of {self.name}")
-            else:
-                try:
-                    handler.func(socket)
-                except ConnectionRefusedError:
-                    socket.disconnect()
-                    return
-                except Exception:
-                    log.exception(
-                        "error in connection handler of %s (socket %s)", self.name, socket.id
-                    )
+            if not socket.connected and socket._queue is None:
+                return  # the connection closed meanwhile
+            try:
+                result = handler.func(socket)
+                if handler.is_async:
+                    await result
+            except ConnectionRefusedError as exc:
+                socket._refuse(exc)
+                return
+            except Exception:
+                log.exception("error in connection handler of %s (socket %s)", self.name, socket.id)
+        socket._accept()
 
 
 def _event_parts(nsp: str, data: list[Any]) -> list[str | bytes]:

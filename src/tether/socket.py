@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from tether.broadcast import BroadcastOperator
@@ -67,6 +68,7 @@ class Socket:
         "_any_outgoing",
         "_listeners",
         "_middlewares",
+        "_queue",
         "_waiting",
         "conn",
         "connected",
@@ -96,6 +98,9 @@ class Socket:
         self._any_outgoing = _NO_HANDLERS
         self._middlewares = _NO_HANDLERS
         self._waiting: set[asyncio.Future[Any]] | None = None  # made by emit_with_ack
+        #: While the connection handlers run (see :meth:`_hold`): what waits for the CONNECT
+        #: answer to go first.
+        self._queue: list[Callable[[], None]] | None = None
 
     def __repr__(self) -> str:
         return f"<Socket {self.id} nsp={self.nsp.name} connected={self.connected}>"
@@ -162,7 +167,7 @@ class Socket:
             # to its own room: it gets an offset and is replayed if the socket comes back.
             self.nsp.to(self.id).emit(event, *args)
             return
-        if not self.connected:
+        if not self.connected and self._queue is None:
             return
         ack_id = None
         if callback is not None:
@@ -171,7 +176,12 @@ class Socket:
             self._acks[ack_id] = lambda args: cb(*args)
         if self._any_outgoing:
             self._notify(self._any_outgoing, [event, *args])
-        self.conn.send_parts(encode_event(self.nsp.name, event, args, ack_id))
+        parts = encode_event(self.nsp.name, event, args, ack_id)
+        queue = self._queue
+        if queue is None:
+            self.conn.send_parts(parts)
+        else:
+            queue.append(partial(self.conn.send_parts, parts))
 
     async def emit_with_ack(self, event: str, *args: Any, timeout: float | None = None) -> Any:
         """Send ``event`` and wait for the client's acknowledgement.
@@ -179,10 +189,13 @@ class Socket:
         Returns ``None`` when the client acknowledged with no argument, the argument when
         with one, a tuple when with several. Raises :class:`~tether.errors.AckTimeoutError`
         after ``timeout`` seconds, :class:`~tether.errors.DisconnectedError` if the socket
-        disconnects first.
+        disconnects first. Called by a connection handler, it connects the client first (only
+        a connected client can answer).
         """
         if not self.connected:
-            raise DisconnectedError("socket is not connected")
+            if self._queue is None:
+                raise DisconnectedError("socket is not connected")
+            self.on_connect()
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
         def resolve(args: list[Any]) -> None:
@@ -219,6 +232,8 @@ class Socket:
         """Write parts encoded once for a broadcast (used by the adapter)."""
         if self.connected:
             self.conn.write_encoded(parts, volatile)
+        elif self._queue is not None and not volatile:
+            self._queue.append(partial(self.conn.write_encoded, parts, False))
 
     def expect_ack(self, ack_id: int, callback: Callable[[list[Any]], None]) -> None:
         """Register the callback of a broadcast acknowledgement (used by the adapter)."""
@@ -252,9 +267,15 @@ class Socket:
     # -- disconnecting ----------------------------------------------------------------------
 
     def disconnect(self, close: bool = False) -> None:
-        """Disconnect from this namespace (and close the whole connection when ``close``)."""
+        """Disconnect from this namespace (and close the whole connection when ``close``).
+
+        Called by a connection handler, it connects the client first, then disconnects it
+        (use :class:`~tether.errors.ConnectionRefusedError` to refuse it instead).
+        """
         if not self.connected:
-            return
+            if self._queue is None:
+                return
+            self.on_connect()
         if close:
             self.conn.disconnect_all()
             return
@@ -390,14 +411,63 @@ class Socket:
         if handler is not None:
             self._call(handler, [self, *args], event, None)
 
-    def on_connect(self) -> None:
-        """Joined: the CONNECT answer is sent, then the namespace's connection handlers run."""
-        self.connected = True
+    def _hold(self, missed: list[list[str | bytes]]) -> None:
+        """Connecting: the namespace's connection handlers run before the client is answered,
+        so that one can still refuse it. Until :meth:`_accept` or :meth:`_refuse`, ``connected``
+        is false and what is sent to the client waits (after ``missed``, the packets a
+        recovered session missed), to go right after the CONNECT answer."""
+        send = self.conn.send_parts
+        self._queue = [partial(send, parts) for parts in missed]
         self.join(self.id)
+        self.conn.hold(self)
+
+    def _accept(self) -> None:
+        """The connection handlers are done: connect, unless refused or gone meanwhile."""
+        if self._queue is None:
+            return
+        if self.conn.engine.closed:
+            self._abort()
+        else:
+            self.on_connect()
+
+    def _refuse(self, error: Exception) -> None:
+        """A connection handler refused: the client gets CONNECT_ERROR and nothing that was
+        sent to it; the socket leaves its rooms and the namespace. (Connected already, by
+        ``emit_with_ack`` in the handler, it is disconnected.)"""
+        if self._queue is None:
+            self.disconnect()
+            return
+        self._abort()
+        self.conn.refuse(self.nsp.name, error)
+
+    def _abort(self) -> None:
+        """Forget a socket that never connected (refused, or its connection is gone)."""
+        if self._queue is None:
+            return
+        self._queue = None
+        self._acks = {}
+        nsp = self.nsp
+        if self._any_outgoing:
+            nsp.outgoing_listeners -= 1
+            self._any_outgoing = _NO_HANDLERS
+        nsp.adapter.delete_all(self.id)
+        nsp.remove(self)
+        self.conn.release(self)
+
+    def on_connect(self) -> None:
+        """Connected: the CONNECT answer is sent, then what waited for it (see :meth:`_hold`)."""
+        queue, self._queue = self._queue, None
+        self.connected = True
+        conn = self.conn
+        conn.attach(self)
+        if queue is None:
+            self.join(self.id)
         data: dict[str, Any] = {"sid": self.id}
         if self.pid is not None:
             data["pid"] = self.pid
-        self.conn.send_parts([_connect_packet(self.nsp.name, data)])
+        conn.send_parts([_connect_packet(self.nsp.name, data)])
+        for send in queue or ():
+            send()
 
     def on_close(self, reason: str) -> None:
         """Disconnected, for ``reason`` (Node's words)."""

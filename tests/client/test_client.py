@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import tether
+from tests.server.helpers import GATE_REFUSAL, add_gates
 from tether.aio.listener import Listener
 from tether.client import Client, ConnectError, SyncClient
 
@@ -306,6 +307,78 @@ async def test_connection_state_recovery(transports: tuple[str, ...]) -> None:
         assert client.sid == sid
         await until(lambda: got == [1, 2, 3])
         assert "room" in (await io.fetch_sockets())[0].rooms
+        await client.disconnect()
+
+
+async def test_recovery_offsets_are_kept_by_the_client_not_passed_to_handlers() -> None:
+    io = echo_server(connection_state_recovery=True)
+
+    @io.on("ask")
+    async def ask(socket: tether.Socket, text: str) -> Any:
+        # An emit with an ack carries no offset: its last argument is the event's own.
+        return await socket.emit_with_ack("question", text, timeout=2)
+
+    async with serving(io) as listener:
+        client = Client(reconnection_delay=0.05, randomization_factor=0)
+        got: list[Any] = []
+        anys: list[Any] = []
+
+        @client.on("tick")
+        def tick(n: int) -> None:
+            got.append(("tick", n))
+
+        @client.on("pair")
+        async def pair(a: str, b: str) -> None:
+            got.append(("pair", a, b))
+
+        @client.on("question")
+        def question(text: str) -> str:
+            return text.upper()
+
+        client.on_any(lambda event, *args: anys.append((event, *args)))
+        await client.connect(f"http://127.0.0.1:{listener.port}", transports=["websocket"])
+        io.emit("tick", 1)
+        io.emit("pair", "a", "b")
+        await until(lambda: len(got) == 2)
+        assert got == [("tick", 1), ("pair", "a", "b")]
+        assert await client.emit_with_ack("ask", "hi", timeout=2) == "HI"
+        assert anys == [("tick", 1), ("pair", "a", "b"), ("question", "hi")]
+        # The client kept the last offset (not "hi"): the session recovers what it missed.
+        socket = (await io.fetch_sockets())[0]
+        socket.conn.engine.close_now("transport close")
+        await until(lambda: not client.connected)
+        io.emit("tick", 2)
+        await until(lambda: client.connected)
+        assert client.recovered
+        await until(lambda: len(got) == 3)
+        assert got[-1] == ("tick", 2)
+        await client.disconnect()
+
+
+@pytest.mark.parametrize("name", ["/sync", "/async"])
+async def test_a_refusal_from_a_connection_handler_is_a_connect_error(name: str) -> None:
+    io = tether.Server()
+    later = add_gates(io)
+    nsp = io.of(name)
+    async with serving(io) as listener:
+        url = f"http://127.0.0.1:{listener.port}{name}"
+        client = Client(reconnection=False)
+        seen: list[Any] = []
+        client.on("connect", lambda: seen.append("connect"), namespace=name)
+        client.on("connect_error", lambda data: seen.append(("error", data)), namespace=name)
+        client.on("welcome", lambda n: seen.append(("welcome", n)), namespace=name)
+        with pytest.raises(ConnectError) as info:
+            await client.connect(url, transports=["websocket"])
+        assert (info.value.message, info.value.data) == ("not authorized", {"code": 401})
+        assert seen == [("error", GATE_REFUSAL)]
+        assert nsp.sockets == {}
+        assert await nsp.in_("vip").fetch_sockets() == []
+        assert later[name] == []
+        await client.connect(url, transports=["websocket"], auth={"ok": True})
+        welcomes = [("welcome", 1)] + ([("welcome", 2)] if name == "/async" else [])
+        await until(lambda: len(seen) == 2 + len(welcomes))
+        assert seen == [("error", GATE_REFUSAL), "connect", *welcomes]
+        assert [s.id for s in await nsp.in_("vip").fetch_sockets()] == [client.get_sid(name)]
         await client.disconnect()
 
 

@@ -120,3 +120,47 @@ async def serving(io: Server) -> AsyncIterator[int]:
         yield listener.port
     finally:
         await listener.shutdown(grace=0.5)
+
+
+GATE_REFUSAL = {"message": "not authorized", "data": {"code": 401}}
+
+
+def add_gates(io: Server) -> dict[str, list[str]]:
+    """Namespaces ``/sync`` and ``/async`` whose connection handler joins the room ``vip``
+    and emits ``welcome`` 1 (the async one awaits, then emits ``welcome`` 2), then refuses
+    with :data:`GATE_REFUSAL` unless ``auth.ok``. A second connection handler records the
+    ids of the sockets it sees, by namespace (the returned dict): none after a refusal.
+    """
+    from tether import ConnectionRefusedError, Socket
+
+    later: dict[str, list[str]] = {"/sync": [], "/async": []}
+
+    def refuse_unless_ok(socket: Socket) -> None:
+        if not socket.handshake.auth.get("ok"):
+            raise ConnectionRefusedError(GATE_REFUSAL["message"], GATE_REFUSAL["data"])
+
+    def after(socket: Socket) -> None:
+        later[socket.nsp.name].append(socket.id)
+
+    sync = io.of("/sync")
+
+    @sync.on("connection")
+    def sync_gate(socket: Socket) -> None:
+        socket.join("vip")
+        socket.emit("welcome", 1)
+        refuse_unless_ok(socket)
+
+    sync.on("connection", after)
+
+    gated = io.of("/async")
+
+    @gated.on("connection")
+    async def async_gate(socket: Socket) -> None:
+        socket.join("vip")
+        socket.emit("welcome", 1)
+        await asyncio.sleep(0.01)
+        socket.emit("welcome", 2)
+        refuse_unless_ok(socket)
+
+    gated.on("connection", after)
+    return later

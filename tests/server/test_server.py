@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import tether
-from tests.server.helpers import SioClient, serving
+from tests.server.helpers import GATE_REFUSAL, SioClient, add_gates, serving
 from tether.sio import PacketType
 
 
@@ -447,3 +447,128 @@ async def test_user_errors_in_acks_do_not_break_the_connection(
         assert "ZeroDivisionError" in caplog.text
         assert "cannot send the ack" in caplog.text
         await client.close()
+
+
+@pytest.mark.parametrize("name", ["/sync", "/async"])
+async def test_a_connection_handler_refuses_before_the_client_is_connected(name: str) -> None:
+    io = tether.Server()
+    later = add_gates(io)
+    nsp = io.of(name)
+    async with serving(io) as port:
+        client = await SioClient.open(port)
+        refused = await client.connect(name)
+        assert refused.type is PacketType.CONNECT_ERROR
+        assert refused.data == GATE_REFUSAL
+        await client.nothing(0.1)  # neither CONNECT nor what the handler emitted
+        assert nsp.sockets == {}
+        assert await nsp.in_("vip").fetch_sockets() == []
+        assert nsp.adapter.rooms == {}
+        assert later[name] == []  # the handlers after the refusing one did not run
+        # The same connection may ask again; accepted, the CONNECT answer comes first.
+        accepted = await client.connect(name, {"ok": True})
+        assert accepted.type is PacketType.CONNECT
+        sid = accepted.data["sid"]
+        assert await client.event() == ["welcome", 1]
+        if name == "/async":
+            assert await client.event() == ["welcome", 2]
+        assert [s.id for s in await nsp.in_("vip").fetch_sockets()] == [sid]
+        assert later[name] == [sid]
+        await client.close()
+
+
+async def test_a_connection_handler_may_wait_for_an_ack_or_fail_and_stay_connected(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    io = tether.Server()
+    answers: list[Any] = []
+
+    @io.on("connection")
+    async def ask(socket: tether.Socket) -> None:
+        # An ack needs a connected client: asking for one connects it.
+        answers.append(await socket.emit_with_ack("ready?", timeout=2))
+        socket.emit("thanks")
+        raise RuntimeError("kaput")  # logged; the socket stays connected
+
+    @io.on("echo")
+    def echo(socket: tether.Socket, *args: Any) -> tuple[Any, ...]:
+        return args
+
+    async with serving(io) as port:
+        client = await SioClient.open(port)
+        with caplog.at_level(logging.ERROR, logger="tether"):
+            assert (await client.connect()).type is PacketType.CONNECT
+            question = await client.next()
+            assert question.data == ["ready?"]
+            client.ack(question.id, "yes")
+            assert await client.event() == ["thanks"]
+            assert await client.call("echo", "still") == ["still"]
+        assert answers == ["yes"]
+        assert "kaput" in caplog.text
+        await client.close()
+
+
+async def test_a_client_gone_while_a_connection_handler_runs_leaves_nothing_behind() -> None:
+    io = tether.Server()
+    release = asyncio.Event()
+    done: list[bool] = []
+
+    @io.on("connection")
+    async def slow(socket: tether.Socket) -> None:
+        socket.join("vip")
+        await release.wait()
+        socket.emit("late")
+        done.append(socket.connected)
+
+    async with serving(io) as port:
+        client = await SioClient.open(port)
+        client.send_packet(tether.sio.Packet(PacketType.CONNECT, "/"))
+        async with asyncio.timeout(3):
+            while not io.sockets.sockets:  # held while its handler runs
+                await asyncio.sleep(0.01)
+        assert not next(iter(io.sockets.sockets.values())).connected
+        await client.close()
+        async with asyncio.timeout(3):
+            while io.sockets.sockets:
+                await asyncio.sleep(0.01)
+        assert io.sockets.adapter.rooms == {}
+        release.set()
+        async with asyncio.timeout(3):
+            while not done:
+                await asyncio.sleep(0.01)
+        assert done == [False]
+        assert io.sockets.sockets == {}
+        assert io.sockets.adapter.rooms == {}
+
+
+async def test_with_recovery_what_a_connection_handler_emits_follows_the_missed_packets() -> None:
+    io = tether.Server(connection_state_recovery=True)
+
+    @io.on("connection")
+    async def connected(socket: tether.Socket) -> None:
+        # With recovery on, socket.emit goes through the adapter (it gets an offset).
+        socket.emit("hello", socket.recovered)
+        await asyncio.sleep(0)
+        if socket.handshake.auth.get("deny"):
+            raise tether.ConnectionRefusedError("denied")
+        socket.join("news")
+
+    async with serving(io) as port:
+        client = await SioClient.open(port)
+        assert (await client.connect(auth={"deny": True})).data == {"message": "denied"}
+        await client.nothing(0.1)
+        first = await client.connect()
+        sid, pid = first.data["sid"], first.data["pid"]
+        hello = await client.event()
+        assert hello[:2] == ["hello", False]
+        await client.close()  # the transport drops
+        async with asyncio.timeout(3):
+            while io.sockets.sockets:
+                await asyncio.sleep(0.01)
+        io.to("news").emit("item", 1)
+        again = await SioClient.open(port)
+        back = await again.connect(auth={"pid": pid, "offset": hello[2]})
+        assert back.data["sid"] == sid
+        # CONNECT, then what the session missed, then what the handler emitted.
+        assert (await again.event())[:2] == ["item", 1]
+        assert (await again.event())[:2] == ["hello", True]
+        await again.close()

@@ -12,6 +12,9 @@
     await client.disconnect()
 
 Reserved events per namespace: ``connect()``, ``connect_error(data)``, ``disconnect(reason)``.
+With connection state recovery on the server, the offset it appends to each event without ack
+is kept for the next reconnection, not passed to handlers (a volatile event, sent without one,
+cannot be told apart: its last argument is taken for an offset when it is a string).
 Events of the connection as a whole (any namespace): ``reconnect_attempt(n)``,
 ``reconnect(n)``, ``reconnect_error(exc)``, ``reconnect_failed()``.
 
@@ -373,8 +376,11 @@ class Client:
 
     def _on_event(self, ns: NamespaceState, data: list[Any], ack_id: int | None) -> None:
         event, args = data[0], data[1:]
-        if ns.pid is not None and args and type(args[-1]) is str:
-            ns.offset = args[-1]  # as socket.io-client: the offset is the last argument
+        if ns.pid is not None and ack_id is None and args and type(args[-1]) is str:
+            # With connection state recovery the server appends its offset to every event
+            # without ack: kept for the next reconnection (socket.io-client's _lastOffset),
+            # not an argument of the event.
+            ns.offset = args.pop()
         for callback in self._any.get(ns.name, ()):
             self._run(callback, [event, *args], None, ns, str(event))
         handler = self._handlers.get(ns.name, {}).get(event)
