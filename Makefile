@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 NPM_DIR := tests/interop
 
-.PHONY: setup setup-node test test-fast lint demo bench autobahn clean
+.PHONY: setup setup-node test test-fast lint demo bench autobahn eio-client-suite clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ demo: setup
 
 autobahn: $(VENV)/.installed
 	$(PY) -m pytest -q -m autobahn tests/conformance
+
+## engine.io-client's own mocha suite against tether; SUITE_SRC: a git dir of socketio/socket.io.
+eio-client-suite: $(VENV)/.installed
+	PYTHON=$(PY) tests/conformance/run_eio_client_suite.sh "$(SUITE_SRC)"
 
 ## Side-by-side benchmarks (~14 min on 2 cores); BENCH_ARGS="--scale toy" for a quick pass.
 bench: setup
