@@ -29,6 +29,7 @@ from collections.abc import Callable
 from email.utils import formatdate
 
 from tether.aio.engine import EngineServer, EngineSocket
+from tether.aio.engine_socket import SessionHandler
 from tether.aio.http import Headers, Request
 from tether.aio.listener import Listener, run
 from tether.aio.transport import Responder, Upgrade
@@ -99,27 +100,38 @@ class SuiteApp:
     def shutdown(self) -> None:
         self.engine.shutdown()
 
-    def connected(self, socket: EngineSocket) -> None:
-        """A new session: greet it, then answer its messages."""
-        sid = socket.sid
 
-        def on_message(data: str | bytes) -> None:
-            if data == "give binary":
-                socket.send(GIVE_BINARY)
-            elif data == "give utf8":
-                socket.send(GIVE_UTF8)
-            elif data == "sendHeaders":
-                # Node answers with its transport's current POST's headers (none over WebSocket).
-                socket.send(json.dumps(self.post_headers.get(sid)))
-            else:
-                socket.send(data)
+class SuiteHandler:
+    """The engine's handler: greets each new session, then answers its messages."""
 
-        def on_close(reason: str) -> None:
-            self.post_headers.pop(sid, None)
+    def __init__(self) -> None:
+        self.app: SuiteApp | None = None
 
-        socket.on_message = on_message
-        socket.on_close = on_close
+    def on_connect(self, socket: EngineSocket) -> SessionHandler:
+        assert self.app is not None
         socket.send("hi")
+        return _SuiteSession(self.app, socket)
+
+
+class _SuiteSession:
+    def __init__(self, app: SuiteApp, socket: EngineSocket) -> None:
+        self.app = app
+        self.socket = socket
+
+    def on_message(self, data: str | bytes) -> None:
+        socket = self.socket
+        if data == "give binary":
+            socket.send(GIVE_BINARY)
+        elif data == "give utf8":
+            socket.send(GIVE_UTF8)
+        elif data == "sendHeaders":
+            # Node answers with its transport's current POST's headers (none over WebSocket).
+            socket.send(json.dumps(self.app.post_headers.get(socket.sid)))
+        else:
+            socket.send(data)
+
+    def on_close(self, reason: str) -> None:
+        self.app.post_headers.pop(self.socket.sid, None)
 
 
 def main() -> None:
@@ -131,10 +143,10 @@ def main() -> None:
             ping_timeout=20.0,
             max_http_buffer_size=100,
             allow_request=deny,
-        )
+        ),
+        handler := SuiteHandler(),
     )
-    app = SuiteApp(engine)
-    engine.on_connection(app.connected)
+    app = handler.app = SuiteApp(engine)
 
     def ready(listener: Listener) -> None:
         print(f"PORT {listener.port}", flush=True)
