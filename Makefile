@@ -21,7 +21,7 @@ BUNDLE := src/tether/static/socket.io.js
 # The official socket.io-client bundle, served by tether at /socket.io/socket.io.js; copied
 # from the npm package, never committed.
 $(BUNDLE): $(VENV)/.installed $(NPM_DIR)/node_modules/.installed
-	$(PY) -m tether.static --from $(NPM_DIR)/node_modules/socket.io-client/dist
+	$(PY) -m tether.cli.bundle --from $(NPM_DIR)/node_modules/socket.io-client/dist
 
 BENCH_NPM := bench/node_modules/.installed
 

@@ -10,7 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tether.asgi import ASGIApp
+    from tether.aio.asgi import ASGIApp
     from tether.client import Client, ConnectError, SyncClient
     from tether.errors import (
         AckTimeoutError,
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from tether.socket import Handshake, Socket
 
 _EXPORTS = {
-    "ASGIApp": "tether.asgi",
+    "ASGIApp": "tether.aio.asgi",
     "AckTimeoutError": "tether.errors",
     "Client": "tether.client",
     "ConnectError": "tether.client",

@@ -13,7 +13,7 @@ from tether.errors import ConnectionRefusedError
 from tether.handlers import Handler, ack_args, spawn
 
 if TYPE_CHECKING:
-    from tether.connection import Connection
+    from tether.client_session import Connection
     from tether.server import Server
     from tether.socket import Handshake, Socket
 

@@ -11,12 +11,12 @@ from typing import Any
 from tether.adapters.base import Adapter
 from tether.adapters.memory import MemoryAdapter, SessionAwareAdapter
 from tether.aio.engine import EngineServer, EngineSocket
-from tether.aio.http import HttpLimits
 from tether.aio.listener import Listener, Router, make_ssl_context, run, serve
 from tether.broadcast import BroadcastOperator
-from tether.connection import Connection
+from tether.client_session import Connection
 from tether.eio.options import AllowRequest, CorsOptions, EngineOptions
 from tether.handlers import spawn
+from tether.http.messages import HttpLimits
 from tether.namespace import Namespace
 
 NamespaceMatcher = re.Pattern[str] | Callable[[str, dict[str, Any]], bool]
@@ -54,7 +54,7 @@ class Server:
     or a list of allowed origins; by default no cross-origin access. ``adapter``: a factory
     ``adapter(namespace)`` (in-memory by default; a Redis adapter for a cluster).
     ``serve_client``: serve the browser bundle at ``<path>socket.io.js`` (see
-    :mod:`tether.static`). ``cleanup_empty_child_namespaces``: forget a child of a dynamic
+    :mod:`tether.aio.static`). ``cleanup_empty_child_namespaces``: forget a child of a dynamic
     namespace (and close its adapter) when its last socket leaves.
 
     Limits of one connection (one Engine.IO session), which Node doesn't have:
@@ -202,7 +202,7 @@ class Server:
     def _mount_client_bundle(self, path: str) -> None:
         """Serve the socket.io-client bundle at ``<path>socket.io.js`` (Node's ``serveClient``),
         in front of the engine, which answers every other path under ``path``."""
-        from tether.static import ClientBundle
+        from tether.aio.static import ClientBundle
 
         self.router.apps.insert(0, ClientBundle(path))
 

@@ -16,7 +16,7 @@ from tether.handlers import Handler, ack_value, spawn
 from tether.sio import RESERVED_EVENTS, Packet, PacketType, encode_ack, encode_event
 
 if TYPE_CHECKING:
-    from tether.connection import Connection
+    from tether.client_session import Connection
     from tether.eio.encoded import Encoded
     from tether.namespace import Namespace
 

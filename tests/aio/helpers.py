@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from tether.aio.engine_socket import EngineSocket, SessionHandler
-from tether.aio.http import HttpApp, HttpLimits
 from tether.aio.listener import Listener, serve
+from tether.http.exchange import HttpApp
+from tether.http.messages import HttpLimits
 
 
 class Response:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from tests.aio.helpers import listening, read_response, render_request, request
-from tether.aio.http import HttpLimits, Request, Responder, Upgrade
+from tether.http.exchange import Responder, Upgrade
+from tether.http.messages import HttpLimits, Request
 
 
 class Echo:

@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 
 from tests.aio.helpers import EngineApp
 from tether.aio.engine import EngineServer
-from tether.aio.http import HttpLimits, HttpProtocol
+from tether.aio.http_protocol import HttpProtocol
 from tether.aio.listener import Router
 from tether.eio.options import EngineOptions
+from tether.http.messages import HttpLimits
 
 
 class FakeTransport(asyncio.Transport):

@@ -20,8 +20,9 @@ import uvloop
 
 from tests.aio.helpers import listening
 from tether import ws
-from tether.aio.http import HttpLimits, Request, Responder, Upgrade
 from tether.aio.websocket import WebSocket
+from tether.http.exchange import Responder, Upgrade
+from tether.http.messages import HttpLimits, Request
 
 
 @dataclass

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
+from tether.aio.static import STATIC_DIR
+from tether.cli.bundle import install
 from tether.demo import ChatState, create_app
-from tether.static import STATIC_DIR, install
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser

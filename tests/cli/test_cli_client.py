@@ -52,7 +52,7 @@ def url() -> Iterator[str]:
 def spawn(*args: str) -> pexpect.spawn:
     child = pexpect.spawn(
         sys.executable,
-        ["-m", "tether.cli_client", "client", *args],
+        ["-m", "tether.cli.console", "client", *args],
         cwd=str(ROOT),
         env=ENV,
         encoding="utf-8",
@@ -71,7 +71,7 @@ def close(child: pexpect.spawn) -> None:
 
 def emit(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tether.cli_client", "emit", url, *args],
+        [sys.executable, "-m", "tether.cli.console", "emit", url, *args],
         cwd=ROOT,
         env=ENV,
         capture_output=True,

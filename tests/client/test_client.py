@@ -586,8 +586,8 @@ async def test_no_loss_or_reordering_across_the_upgrade() -> None:
 
 
 async def test_failed_probe_stays_on_polling(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tether.aio import client_engine
-    from tether.aio.client_http import HttpError
+    from tether.client import engine as client_engine
+    from tether.client.http import HttpError
 
     async def refuse(*args: Any, **kwargs: Any) -> Any:
         raise HttpError("no WebSocket today", 400)

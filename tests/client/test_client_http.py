@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from tether.aio.client_http import HttpConnection, HttpError, Origin, open_websocket
+from tether.client.http import HttpConnection, HttpError, Origin, open_websocket
 
 Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 

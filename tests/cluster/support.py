@@ -22,8 +22,8 @@ import redis
 import tether
 from tests.interop.harness import INTEROP_DIR, free_port, require_node
 from tether.adapters.redis import create_adapter
-from tether.adapters.redis_sharded import create_adapter as create_sharded_adapter
-from tether.adapters.redis_streams import create_adapter as create_streams_adapter
+from tether.adapters.redis.sharded import create_adapter as create_sharded_adapter
+from tether.adapters.redis.streams import create_adapter as create_streams_adapter
 
 PEER_SCRIPT = INTEROP_DIR / "cluster_peer.mjs"
 

@@ -12,7 +12,7 @@ import pytest
 import tether
 from tests.cluster.conftest import Cluster
 from tests.cluster.support import until
-from tether.adapters.emitter import Emitter
+from tether.adapters.redis.emitter import Emitter
 
 pytestmark = [pytest.mark.interop, pytest.mark.cluster]
 

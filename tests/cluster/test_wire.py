@@ -13,9 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.interop.harness import INTEROP_DIR, require_node
-from tether.adapters import notepack
 from tether.adapters.base import BroadcastFlags, BroadcastOptions
-from tether.adapters.redis_protocol import (
+from tether.adapters.cluster import notepack
+from tether.adapters.cluster.wire import (
     Channels,
     ProtocolError,
     decode_broadcast,

@@ -103,7 +103,7 @@ async def test_requests_reach_the_worker_that_owns_the_session(
 
 
 def test_route() -> None:
-    from tether.workers import route
+    from tether.cli.workers import route
 
     assert (
         route(b"GET /socket.io/?EIO=4&transport=polling&sid=1.abc HTTP/1.1\r\n", 2, lambda: 0) == 1

@@ -30,10 +30,10 @@ from email.utils import formatdate
 
 from tether.aio.engine import EngineServer, EngineSocket
 from tether.aio.engine_socket import SessionHandler
-from tether.aio.http import Headers, Request
 from tether.aio.listener import Listener, run
-from tether.aio.transport import Responder, Upgrade
 from tether.eio.options import EngineOptions
+from tether.http.exchange import Responder, Upgrade
+from tether.http.messages import Headers, Request
 
 GIVE_BINARY = bytes(range(5))
 GIVE_UTF8 = "пойду спать всем спокойной ночи"

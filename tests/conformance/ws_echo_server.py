@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 
-from tether.aio.http import HttpLimits, Request, Responder, Upgrade
 from tether.aio.listener import Listener, run
 from tether.aio.websocket import WebSocket
+from tether.http.exchange import Responder, Upgrade
+from tether.http.messages import HttpLimits, Request
 from tether.ws import DeflateOptions
 
 MAX_MESSAGE = 64 * 1024 * 1024

@@ -10,8 +10,9 @@ import pytest
 
 from tests.server.helpers import serving
 from tether import Server
+from tether.aio.static import BUNDLE_FILES, STATIC_DIR, ClientBundle
+from tether.cli.bundle import install, main
 from tether.demo import create_app
-from tether.static import BUNDLE_FILES, STATIC_DIR, ClientBundle, install, main
 
 DIST = Path(__file__).resolve().parents[1] / "interop/node_modules/socket.io-client/dist"
 
@@ -131,7 +132,7 @@ async def asgi_get(app: object, path: str) -> tuple[int, bytes]:
 
 
 async def test_asgi_serves_the_bundle_and_the_demo_pages(bundle_dir: Path) -> None:
-    from tether.asgi import ASGIApp
+    from tether.aio.asgi import ASGIApp
 
     app = ASGIApp(server_with(bundle_dir))
     status, body = await asgi_get(app, "/socket.io/socket.io.min.js")

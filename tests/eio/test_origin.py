@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tether.eio.origin import same_origin
+from tether.http.cors import same_origin
 
 
 @pytest.mark.parametrize(

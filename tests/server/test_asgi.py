@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 import tether
-from tether.asgi import ASGIApp
+from tether.aio.asgi import ASGIApp
 
 
 def websocket_scope() -> dict[str, Any]:
@@ -75,8 +75,8 @@ async def test_oversized_messages_close_with_1009_under_asgi() -> None:
 
 
 async def test_fail_under_asgi_closes_with_its_code_after_what_was_sent() -> None:
+    from tether.aio.asgi import _AsgiWebSocket
     from tether.aio.websocket import _NULL_HANDLER
-    from tether.asgi import _AsgiWebSocket
 
     sent: list[dict[str, Any]] = []
 

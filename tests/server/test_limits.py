@@ -10,7 +10,7 @@ import pytest
 
 import tether
 from tests.server.helpers import SioClient, serving
-from tether.connection import Connection
+from tether.client_session import Connection
 from tether.sio import PacketType
 
 

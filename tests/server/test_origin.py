@@ -11,7 +11,7 @@ import pytest
 import tether
 from tests.aio.helpers import WsClient, request
 from tests.server.helpers import serving
-from tether.asgi import ASGIApp
+from tether.aio.asgi import ASGIApp
 
 POLLING = "/socket.io/?EIO=4&transport=polling"
 

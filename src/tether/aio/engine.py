@@ -17,17 +17,13 @@ Usable on its own, as Node's ``engine.io`` is: the layer above is handed to it a
 from __future__ import annotations
 
 import asyncio
-import gzip
 import inspect
 import logging
-import zlib
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from tether.aio.engine_socket import EngineSocket, SessionHandler
 from tether.aio.heartbeat import HeartbeatQueue
-from tether.aio.http import Headers, Request
-from tether.aio.transport import Responder, Upgrade
 from tether.aio.transports import TRANSPORTS
 from tether.aio.transports.polling import JSON, TEXT_HTML, TEXT_PLAIN
 from tether.aio.transports.websocket import DETACHED
@@ -35,8 +31,11 @@ from tether.eio.encoded import Encoded
 from tether.eio.errors import ErrorCode, RequestError
 from tether.eio.handshake import RequestKind, open_packet, route
 from tether.eio.options import EngineOptions
-from tether.eio.origin import same_origin
 from tether.eio.session import Reason, new_sid
+from tether.http.compression import compress
+from tether.http.cors import cors_headers, preflight_headers, same_origin
+from tether.http.exchange import Responder, Upgrade
+from tether.http.messages import Headers, Request
 from tether.ws.deflate import DeflateOptions
 
 log = logging.getLogger("tether.engine")
@@ -272,20 +271,16 @@ class EngineServer:
 
     def answer(self, responder: Responder, status: int, headers: Headers, body: bytes) -> None:
         """Answer a polling request with CORS headers and, when worth it, compression."""
-        request = responder.request
+        request_headers = responder.request.headers
         headers = list(headers)
-        origin = request.headers.get("origin")
+        origin = request_headers.get("origin")
         if origin is not None:
-            headers.extend(self._cors_headers(origin))
+            headers.extend(cors_headers(self.options.cors, origin))
         opts = self.options
         if opts.http_compression and len(body) >= opts.compression_threshold:
-            accept = request.headers.get("accept-encoding", "")
-            if "gzip" in accept:
-                body = gzip.compress(body, compresslevel=1, mtime=0)
-                headers.append(("Content-Encoding", "gzip"))
-            elif "deflate" in accept:
-                body = zlib.compress(body, 1)
-                headers.append(("Content-Encoding", "deflate"))
+            body, encoding = compress(body, request_headers.get("accept-encoding", ""))
+            if encoding is not None:
+                headers.append(("Content-Encoding", encoding))
         responder.send(status, headers, body)
 
     def answer_error(self, responder: Responder, error: RequestError) -> None:
@@ -300,29 +295,9 @@ class EngineServer:
             origin, request.scheme, request.headers.get("host", "")
         )
 
-    def _cors_headers(self, origin: str) -> Headers:
-        cors = self.options.cors
-        if not cors.allows(origin):
-            return []
-        if cors.origins == "*" and not cors.credentials:
-            headers = [("Access-Control-Allow-Origin", "*")]
-        else:
-            headers = [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
-        if cors.credentials:
-            headers.append(("Access-Control-Allow-Credentials", "true"))
-        return headers
-
     def _preflight(self, request: Request, responder: Responder, origin: str | None) -> None:
-        if origin is None or not self.options.cors.allows(origin):
-            responder.send(204, [])
-            return
-        headers = self._cors_headers(origin)
-        headers.append(("Access-Control-Allow-Methods", "GET,HEAD,PUT,PATCH,POST,DELETE"))
         asked = request.headers.get("access-control-request-headers")
-        if asked:
-            headers.append(("Access-Control-Allow-Headers", asked))
-        headers.append(("Access-Control-Max-Age", str(self.options.cors.max_age)))
-        responder.send(204, headers)
+        responder.send(204, preflight_headers(self.options.cors, origin, asked))
 
     # -- bookkeeping ------------------------------------------------------------------------
 

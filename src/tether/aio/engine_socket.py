@@ -14,8 +14,6 @@ import logging
 from typing import Protocol
 
 from tether.aio.heartbeat import Beat, HeartbeatQueue
-from tether.aio.http import Headers, Request
-from tether.aio.transport import Responder, Upgrade, WebSocket
 from tether.aio.transports import PollingTransport, Transport, WebSocketTransport
 from tether.aio.transports.websocket import DETACHED
 from tether.eio.encoded import Encoded
@@ -24,6 +22,8 @@ from tether.eio.options import EngineOptions
 from tether.eio.packet import NOOP, PONG_PROBE
 from tether.eio.session import Beat as Due
 from tether.eio.session import Control, ProbeStep, Reason, Session, State
+from tether.http.exchange import Responder, Upgrade, WebSocketChannel
+from tether.http.messages import Headers, Request
 from tether.ws.deflate import DeflateOptions
 
 log = logging.getLogger("tether.engine")
@@ -102,7 +102,11 @@ class EngineSocket:
     )
 
     def __init__(
-        self, host: SessionHost, sid: str, request: Request, websocket: WebSocket | None = None
+        self,
+        host: SessionHost,
+        sid: str,
+        request: Request,
+        websocket: WebSocketChannel | None = None,
     ) -> None:
         self.host = host
         self.sid = sid
@@ -124,7 +128,7 @@ class EngineSocket:
         else:
             websocket.handler = self
             self.transport = WebSocketTransport(self, websocket)
-        self._probe: WebSocket | None = None
+        self._probe: WebSocketChannel | None = None
         self._probe_timer: asyncio.TimerHandle | None = None
         self._beat = Beat(sid, self._on_beat)
         host.ping_queue.push(self._beat, self.session.deadline)
@@ -141,7 +145,7 @@ class EngineSocket:
     @property
     def writable(self) -> bool:
         """Whether a message sent now goes out at once (for volatile messages): over
-        WebSocket, unless the peer reads slowly; over polling, while a GET is pending."""
+        WebSocketChannel, unless the peer reads slowly; over polling, while a GET is pending."""
         return self.transport.writable
 
     def answer(self, responder: Responder, status: int, headers: Headers, body: bytes) -> None:
@@ -155,7 +159,7 @@ class EngineSocket:
             self.transport.send("4" + data if type(data) is str else data)
 
     def send_all(self, messages: list[str | bytes]) -> None:
-        """Send several messages (a packet and its attachments): over WebSocket, written out
+        """Send several messages (a packet and its attachments): over WebSocketChannel, written out
         together in one syscall."""
         if not self.session.closed:
             self.transport.send_many(["4" + m if type(m) is str else m for m in messages])
@@ -168,7 +172,7 @@ class EngineSocket:
     # -- receiving --------------------------------------------------------------------------
 
     def on_text(self, text: str) -> None:
-        """A text packet from the client (a WebSocket frame or part of a POST)."""
+        """A text packet from the client (a WebSocketChannel frame or part of a POST)."""
         try:
             data = self.session.receive_text(text, self.host.loop.time())
         except ParseError as exc:
@@ -195,7 +199,7 @@ class EngineSocket:
             log.exception("error in message handler of session %s", self.sid)
 
     def on_websocket_close(self, code: int, error: bool) -> None:
-        """Its WebSocket is gone (the WebSocketHandler side of the session)."""
+        """Its WebSocketChannel is gone (the WebSocketHandler side of the session)."""
         self.close_now(Reason.TRANSPORT_ERROR if error else Reason.TRANSPORT_CLOSE)
 
     def on_poll(self, responder: Responder) -> None:
@@ -230,7 +234,7 @@ class EngineSocket:
     # -- upgrade ----------------------------------------------------------------------------
 
     def start_upgrade(self, upgrade: Upgrade) -> None:
-        """A WebSocket arrived for this polling session: probe it (or refuse it, when the
+        """A WebSocketChannel arrived for this polling session: probe it (or refuse it, when the
         session is already upgrading, upgraded or closed)."""
         accepted = self.session.probe_opened()
         probe = _Probe(self)
@@ -252,7 +256,7 @@ class EngineSocket:
             self.host.options.upgrade_timeout, self._cancel_upgrade
         )
 
-    def probe_text(self, websocket: WebSocket, text: str) -> None:
+    def probe_text(self, websocket: WebSocketChannel, text: str) -> None:
         """A text packet on the probe WebSocket."""
         step = self.session.probe_text(text)
         if step is ProbeStep.ANSWER:
@@ -266,7 +270,7 @@ class EngineSocket:
             log.debug("session %s: unexpected packet %r during upgrade", self.sid, text[:10])
             self._drop_probe()
 
-    def _switch(self, websocket: WebSocket) -> None:
+    def _switch(self, websocket: WebSocketChannel) -> None:
         if self._probe_timer is not None:
             self._probe_timer.cancel()
             self._probe_timer = None
@@ -294,7 +298,7 @@ class EngineSocket:
             probe.close(1000)
 
     def probe_lost(self) -> None:
-        """The probe WebSocket closed before the upgrade finished."""
+        """The probe WebSocketChannel closed before the upgrade finished."""
         self._probe = None
         self._cancel_upgrade()
 
@@ -336,14 +340,14 @@ class EngineSocket:
 
 
 class _Probe:
-    """The handler of a WebSocket that is upgrading a polling session; it acts only while
-    its WebSocket is the session's current probe."""
+    """The handler of a WebSocketChannel that is upgrading a polling session; it acts only while
+    its WebSocketChannel is the session's current probe."""
 
     __slots__ = ("socket", "websocket")
 
     def __init__(self, socket: EngineSocket) -> None:
         self.socket = socket
-        self.websocket: WebSocket | None = None
+        self.websocket: WebSocketChannel | None = None
 
     def on_text(self, text: str) -> None:
         websocket = self.websocket

@@ -15,8 +15,9 @@ import ssl as ssl_module
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from tether.aio.http import HttpApp, HttpLimits, HttpProtocol, Request, Upgrade
-from tether.aio.transport import Responder
+from tether.aio.http_protocol import HttpProtocol
+from tether.http.exchange import HttpApp, Responder, Upgrade
+from tether.http.messages import HttpLimits, Request
 
 log = logging.getLogger("tether.listener")
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 from tether import ws
-from tether.aio.http import Headers, Upgrade, render_response
 from tether.aio.writer import Writer, close_transport
+from tether.http.exchange import WebSocketHandler
+from tether.http.messages import Headers, Request
 from tether.ws import HandshakeError, check_server_request
 from tether.ws.deflate import DeflateOptions
 
@@ -23,19 +25,6 @@ log = logging.getLogger("tether.websocket")
 
 #: Seconds the server waits for the peer's close frame, and then for the TCP close.
 CLOSE_TIMEOUT = 10.0
-
-
-class WebSocketHandler(Protocol):
-    """Receives what one WebSocket connection delivers."""
-
-    def on_text(self, text: str) -> None:
-        """A complete text message."""
-
-    def on_binary(self, data: bytes) -> None:
-        """A complete binary message."""
-
-    def on_websocket_close(self, code: int, error: bool) -> None:
-        """The connection is gone; ``error`` when it failed rather than closed cleanly."""
 
 
 class WebSocket:
@@ -219,8 +208,22 @@ class _Failed:
         self.handler.on_websocket_close(code, error)
 
 
+class Switchable(Protocol):
+    """A native upgrade request (:class:`tether.aio.http_protocol.HttpUpgrade`)."""
+
+    request: Request
+
+    def accept(
+        self, websocket_factory: Callable[[asyncio.Transport, Writer], WebSocket]
+    ) -> WebSocket | None:
+        """Switch the connection to what the factory builds, and return it."""
+
+    def reject(self, status: int, headers: Headers, body: bytes = b"") -> None:
+        """Refuse with an HTTP answer."""
+
+
 def accept_websocket(
-    upgrade: Upgrade,
+    upgrade: Switchable,
     handler: WebSocketHandler,
     *,
     max_message_size: int,
@@ -239,7 +242,6 @@ def accept_websocket(
         log.debug("bad WebSocket handshake from %s: %s", request.client, exc)
         upgrade.reject(exc.status, list(exc.headers), str(exc).encode())
         return None
-    created: list[WebSocket] = []
 
     def factory(transport: asyncio.Transport, writer: Writer) -> WebSocket:
         head = [b"HTTP/1.1 101 Switching Protocols\r\n"]
@@ -251,12 +253,9 @@ def accept_websocket(
         connection = ws.Connection(
             ws.Side.SERVER, max_message_size=max_message_size, deflate=handshake.deflate
         )
-        websocket = WebSocket(transport, writer, connection, handler)
-        created.append(websocket)
-        return websocket
+        return WebSocket(transport, writer, connection, handler)
 
-    upgrade.accept(factory)
-    return created[0] if created else None
+    return upgrade.accept(factory)
 
 
-__all__ = ["WebSocket", "WebSocketHandler", "accept_websocket", "render_response"]
+__all__ = ["WebSocket", "accept_websocket"]

@@ -18,7 +18,7 @@ cannot be told apart: its last argument is taken for an offset when it is a stri
 Events of the connection as a whole (any namespace): ``reconnect_attempt(n)``,
 ``reconnect(n)``, ``reconnect_error(exc)``, ``reconnect_failed()``.
 
-Transports and the upgrade live in :mod:`tether.aio.client_engine`; packets in :mod:`tether.sio`.
+Transports and the upgrade live in :mod:`tether.client.engine`; packets in :mod:`tether.sio`.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, overload
 from urllib.parse import parse_qsl, urlsplit
 
-from tether.aio.client_engine import EngineClient
-from tether.aio.client_http import HttpError, Origin
+from tether.client.engine import EngineClient
+from tether.client.http import HttpError, Origin
 from tether.client.retry import RetryQueue
 from tether.client.state import (
     MANAGER_EVENTS,

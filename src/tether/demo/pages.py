@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tether.aio.http import Request, Upgrade
-from tether.aio.transport import Responder
+from tether.http.exchange import Responder, Upgrade
+from tether.http.messages import Request
 
 TYPES = {
     ".html": "text/html; charset=utf-8",

@@ -2,38 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tether.http.cors import CorsOptions
+
 #: ``allow_request(request) -> None | str``: return (or resolve to) an error message to refuse
 #: the handshake with 403, ``None`` to accept it. May be sync or async.
+__all__ = ["AllowRequest", "CorsOptions", "EngineOptions"]
+
 AllowRequest = Callable[[Any], "str | Awaitable[str | None] | None"]
-
-
-@dataclass(frozen=True, slots=True)
-class CorsOptions:
-    """Cross-origin access. Default: none (only same-origin pages and non-browser clients).
-
-    Same origin means the scheme, host and port of the ``Origin`` header are the request's
-    own (:func:`tether.eio.origin.same_origin`). Behind a proxy that terminates TLS the
-    server sees ``http`` while pages are on ``https``: list their origin in ``origins``.
-
-    Attributes:
-        origins: allowed origins (``"https://example.com"``), or ``"*"`` for any.
-        credentials: send ``Access-Control-Allow-Credentials: true`` (the origin is echoed).
-        max_age: seconds a browser may cache a preflight answer.
-    """
-
-    origins: Sequence[str] | str = ()
-    credentials: bool = False
-    max_age: int = 86400
-
-    def allows(self, origin: str) -> bool:
-        """Whether a page from ``origin`` may talk to this server."""
-        if self.origins == "*":
-            return True
-        return origin in self.origins
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 from typing import ClassVar, Protocol
 
-from tether.aio.http import Headers
-from tether.aio.transport import Responder
 from tether.eio.encoded import Encoded
 from tether.eio.session import Session
+from tether.http.exchange import Responder
+from tether.http.messages import Headers
 
 
 class Transport(Protocol):

@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 from typing import ClassVar
 
-from tether.aio.http import Headers
-from tether.aio.transport import Responder
 from tether.aio.transports.base import TransportOwner
 from tether.eio.encoded import Encoded
 from tether.eio.errors import ErrorCode, ParseError, RequestError
 from tether.eio.packet import split_payload
 from tether.eio.session import Reason, State
+from tether.http.exchange import Responder
+from tether.http.messages import Headers
 
 log = logging.getLogger("tether.engine")
 

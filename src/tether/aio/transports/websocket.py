@@ -1,7 +1,7 @@
-"""The WebSocket transport: one Engine.IO packet per WebSocket message.
+"""The WebSocketChannel transport: one Engine.IO packet per WebSocketChannel message.
 
 Text packets travel as text messages, binary messages as binary ones with no type byte. What
-the WebSocket receives goes straight to the session (it is the WebSocket's handler), in the
+the WebSocketChannel receives goes straight to the session (it is the WebSocketChannel's handler), in the
 read callback: no task, no queue.
 """
 
@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from tether.aio.transport import WebSocket
 from tether.aio.transports.base import TransportOwner
 from tether.eio.encoded import Encoded
 from tether.eio.packet import PING
+from tether.http.exchange import WebSocketChannel
 from tether.ws.frames import Opcode, build_frame
 
 
 class WebSocketTransport:
-    """One session's WebSocket."""
+    """One session's WebSocketChannel."""
 
     name: ClassVar[str] = "websocket"
     handles_upgrades: ClassVar[bool] = True
@@ -25,7 +25,7 @@ class WebSocketTransport:
 
     __slots__ = ("owner", "websocket")
 
-    def __init__(self, owner: TransportOwner, websocket: WebSocket) -> None:
+    def __init__(self, owner: TransportOwner, websocket: WebSocketChannel) -> None:
         self.owner = owner
         self.websocket = websocket
 
@@ -76,7 +76,7 @@ class WebSocketTransport:
 
 
 class _Detached:
-    """The handler of a WebSocket whose session let go of it: what comes is dropped."""
+    """The handler of a WebSocketChannel whose session let go of it: what comes is dropped."""
 
     def on_text(self, text: str) -> None:
         pass

@@ -15,9 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tether.adapters.base import BroadcastOptions, NamespaceLike, RemoteSocketDetails
-from tether.adapters.memory import MemoryAdapter
-from tether.adapters.pending import PendingRequest, ask
-from tether.adapters.redis_protocol import (
+from tether.adapters.cluster.wire import (
     EMITTER_UID,
     ProtocolError,
     decode_opts,
@@ -26,6 +24,8 @@ from tether.adapters.redis_protocol import (
     encode_opts,
     encode_packet,
 )
+from tether.adapters.memory import MemoryAdapter
+from tether.adapters.pending import PendingRequest, ask
 from tether.errors import AckTimeoutError
 from tether.sio import Packet, PacketType
 

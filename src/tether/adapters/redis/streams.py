@@ -3,7 +3,7 @@ broadcasts and room changes go through a Redis stream (``XADD``/``XREAD``), so t
 an offset and a client that reconnects to *another* server of the cluster recovers its id,
 rooms, data and every packet it missed (connection state recovery across servers).
 
-    from tether.adapters.redis_streams import create_adapter
+    from tether.adapters.redis.streams import create_adapter
 
     io = tether.Server(
         connection_state_recovery=True,
@@ -30,15 +30,20 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
-from tether.adapters import notepack
 from tether.adapters.base import (
     NamespaceLike,
     PersistedSession,
     RestoredSession,
 )
-from tether.adapters.cluster import MAY_CONTAIN_BINARY, ClusterAdapter, MessageType, has_binary
-from tether.adapters.redis import RedisLink, StallWatch
-from tether.adapters.redis_protocol import ProtocolError, decode_opts
+from tether.adapters.cluster import notepack
+from tether.adapters.cluster.adapter import (
+    MAY_CONTAIN_BINARY,
+    ClusterAdapter,
+    MessageType,
+    has_binary,
+)
+from tether.adapters.cluster.wire import ProtocolError, decode_opts
+from tether.adapters.redis.link import RedisLink, StallWatch
 
 __all__ = ["RedisStreamsAdapter", "StreamsAdapterFactory", "create_adapter"]
 

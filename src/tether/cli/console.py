@@ -12,7 +12,7 @@ tool"): it prints every event received, with a timestamp, and sends what is type
 ``tether emit URL EVENT [ARGS...] [--ack]`` is for scripts: it connects, emits once, prints
 the ack as JSON with ``--ack``, and exits non-zero with a message on stderr on failure.
 
-Runs as ``python -m tether.cli_client client URL`` too; :func:`register` adds both commands
+Runs as ``python -m tether.cli.console client URL`` too; :func:`register` adds both commands
 to the ``tether`` parser.
 """
 
@@ -532,7 +532,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m tether.cli_client client|emit ...``."""
+    """``python -m tether.cli.console client|emit ...``."""
     parser = argparse.ArgumentParser(prog="tether", description="Socket.IO client commands.")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)

@@ -1,15 +1,27 @@
 """What the Engine.IO layer needs of the HTTP layers beneath it, native or ASGI: an answer
-to a request, a WebSocket upgrade, a live WebSocket. Both :mod:`tether.aio.http` (with
-:mod:`tether.aio.websocket`) and :mod:`tether.asgi` provide them."""
+to a request, a WebSocket upgrade, a live WebSocket. Both :mod:`tether.aio.http_protocol` (with
+:mod:`tether.aio.websocket`) and :mod:`tether.aio.asgi` provide them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Protocol
 
-from tether.aio.http import Headers, Request
-from tether.aio.websocket import WebSocketHandler
+from tether.http.messages import Headers, Request
 from tether.ws.deflate import DeflateOptions
+
+
+class WebSocketHandler(Protocol):
+    """Receives what one WebSocket connection delivers."""
+
+    def on_text(self, text: str) -> None:
+        """A complete text message."""
+
+    def on_binary(self, data: bytes) -> None:
+        """A complete binary message."""
+
+    def on_websocket_close(self, code: int, error: bool) -> None:
+        """The connection is gone; ``error`` when it failed rather than closed cleanly."""
 
 
 class Responder(Protocol):
@@ -28,7 +40,7 @@ class Responder(Protocol):
         """Call ``callback`` if the client goes away before the answer."""
 
 
-class WebSocket(Protocol):
+class WebSocketChannel(Protocol):
     """A live WebSocket as the Engine.IO layer uses it (native or ASGI)."""
 
     handler: WebSocketHandler
@@ -73,8 +85,19 @@ class Upgrade(Protocol):
         max_message_size: int,
         deflate: DeflateOptions | None = None,
         extra_headers: Headers | None = None,
-    ) -> WebSocket | None:
+    ) -> WebSocketChannel | None:
         """Accept: answer 101 and return the live WebSocket (``None`` if the handshake was bad)."""
 
     def reject(self, status: int, headers: Headers, body: bytes = b"") -> None:
         """Refuse with an HTTP answer."""
+
+
+class HttpApp(Protocol):
+    """What the listener serves: plain requests and WebSocket upgrades."""
+
+    def handle_request(self, request: Request, responder: Responder) -> None:
+        """Answer ``request`` now or later through ``responder``."""
+
+    def handle_upgrade(self, upgrade: Upgrade) -> None:
+        """Accept (``upgrade.open_websocket``) or refuse (``upgrade.reject``) a WebSocket
+        request."""

@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 
 import orjson
 
-from tether.aio.client_http import HttpConnection, HttpError, Origin, open_websocket
+from tether.client.http import HttpConnection, HttpError, Origin, open_websocket
 from tether.eio.errors import ParseError
 from tether.eio.packet import PacketType, decode_text, encode_payload, split_payload
 from tether.ws import Close, Connection, ConnectionFailed, Event

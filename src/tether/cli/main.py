@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
-import os
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from tether.aio.listener import Listener
-from tether.cli_client import register as register_client_commands
+from tether.cli.app import load_app
+from tether.cli.console import register as register_client_commands
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from tether.aio.static import STATIC_DIR
     from tether.demo import create_app
-    from tether.static import STATIC_DIR
 
     io = create_app()
 
@@ -26,7 +24,7 @@ def _demo(args: argparse.Namespace) -> int:
         if not (STATIC_DIR / "socket.io.min.js").is_file():
             print(
                 f"tether demo: the socket.io-client bundle is missing from {STATIC_DIR};\n"
-                "  install it with: python -m tether.static --from "
+                "  install it with: python -m tether.cli.bundle --from "
                 "tests/interop/node_modules/socket.io-client/dist (make setup does it)",
                 file=sys.stderr,
                 flush=True,
@@ -35,20 +33,6 @@ def _demo(args: argparse.Namespace) -> int:
 
     io.run(args.host, args.port, certfile=args.certfile, keyfile=args.keyfile, on_ready=ready)
     return 0
-
-
-def load_app(target: str) -> Any:
-    """The object named by ``module:attribute`` (the module imported from the current
-    directory too)."""
-    module_name, _, attr = target.partition(":")
-    if not module_name or not attr:
-        raise SystemExit(f"tether: expected module:attribute, got {target!r}")
-    sys.path.insert(0, os.getcwd())
-    module = importlib.import_module(module_name)
-    value = module
-    for part in attr.split("."):
-        value = getattr(value, part)
-    return value
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -60,7 +44,7 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers > 1:
         if args.certfile:
             raise SystemExit("tether: --workers serves plain HTTP; terminate TLS in front of it")
-        from tether.workers import run_workers
+        from tether.cli.workers import run_workers
 
         def workers_ready(port: int) -> None:
             print(

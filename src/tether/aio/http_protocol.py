@@ -17,39 +17,21 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
-from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, Protocol, cast
-from urllib.parse import parse_qsl
+from typing import Any, TypeVar, cast
 
 import httptools
 
+from tether.aio.websocket import WebSocket, accept_websocket
 from tether.aio.writer import Writer, close_transport
+from tether.http.exchange import HttpApp, WebSocketHandler
+from tether.http.messages import Headers, HttpLimits, Request, render_response
+from tether.ws.deflate import DeflateOptions
 
-if TYPE_CHECKING:
-    from tether.aio.websocket import WebSocket, WebSocketHandler
-    from tether.ws.deflate import DeflateOptions
+_Upgraded = TypeVar("_Upgraded", bound=WebSocket)
 
 #: The empty list connections share where they need none: a body before the first request,
 #: the body and request queue once a WebSocket (never changed in place).
 _UNUSED: list[Any] = []
-
-
-def _share(text: str) -> str:
-    return sys.intern(text) if len(text) <= 64 else text
-
-
-def _parse_query(qs: str) -> dict[str, str]:
-    """``dict(parse_qsl(qs))``, split by hand when nothing needs unquoting (Engine.IO's
-    queries never do): pairs without a value are left out, the last of a repeated key wins."""
-    if "%" in qs or "+" in qs:
-        return {_share(k): _share(v) for k, v in parse_qsl(qs)}
-    query: dict[str, str] = {}
-    for pair in qs.split("&"):
-        key, _, value = pair.partition("=")
-        if value:
-            query[_share(key)] = _share(value) if len(value) <= 16 else value
-    return query
 
 
 #: Header names, and the values of headers that are the same on most requests, decoded once
@@ -76,107 +58,11 @@ _REPEATED_VALUES = frozenset(
 
 log = logging.getLogger("tether.http")
 
-Headers = list[tuple[str, str]]
-
 #: Requests a client may pipeline behind one that waits (a long-poll GET) before it is cut off.
 MAX_PIPELINED = 64
 
 
-@dataclass(frozen=True, slots=True)
-class HttpLimits:
-    """Limits on what one HTTP connection may send and how long it may take.
-
-    Attributes:
-        max_url: longest request target, in bytes (414 past it).
-        max_header_bytes: total size of the header block (431 past it).
-        max_headers: number of header lines (431 past it).
-        max_body: largest request body (413 past it); the Engine.IO server sets this to
-            ``max_http_buffer_size``.
-        request_timeout: seconds a request may take to arrive completely (408 past it).
-        keep_alive_timeout: seconds an idle keep-alive connection is kept open.
-        keep_alive: whether to keep connections open between requests at all (off behind
-            ``--workers``, where each request must be routed to its session's worker).
-        max_write_buffer: bytes queued for one slow reader before its connection is closed.
-        close_timeout: seconds a closing connection may take to drain before it is aborted
-            (a peer that stops reading cannot hold a connection open).
-    """
-
-    max_url: int = 8 * 1024
-    max_header_bytes: int = 16 * 1024
-    max_headers: int = 100
-    max_body: int = 1_000_000
-    request_timeout: float = 20.0
-    keep_alive_timeout: float = 5.0
-    keep_alive: bool = True
-    max_write_buffer: int = 8 * 1024 * 1024
-    close_timeout: float = 10.0
-
-
-class Request:
-    """One parsed HTTP request."""
-
-    __slots__ = (
-        "body",
-        "client",
-        "headers",
-        "keep_alive",
-        "method",
-        "path",
-        "query",
-        "query_string",
-        "scheme",
-    )
-
-    def __init__(
-        self,
-        method: str,
-        target: bytes,
-        headers: dict[str, str],
-        body: bytes,
-        client: tuple[str, int] | None,
-        scheme: str,
-        keep_alive: bool,
-    ) -> None:
-        self.method = method
-        path, _, qs = target.partition(b"?")
-        # Short strings are interned: most requests repeat them, and a WebSocket's request is
-        # kept as long as its connection (mortal interning: nothing outlives its users).
-        self.path = _share(path.decode("latin-1"))
-        self.query_string = _share(qs.decode("latin-1"))
-        self.query: dict[str, str] = _parse_query(self.query_string) if qs else {}
-        self.headers = headers
-        self.body = body
-        self.client = client
-        self.scheme = scheme
-        self.keep_alive = keep_alive
-
-
-class HttpApp(Protocol):
-    """What the listener serves: plain requests and WebSocket upgrades."""
-
-    def handle_request(self, request: Request, responder: Responder) -> None:
-        """Answer ``request`` now or later through ``responder``."""
-
-    def handle_upgrade(self, upgrade: Upgrade) -> None:
-        """Accept (``upgrade.accept``) or refuse (``upgrade.reject``) a WebSocket request."""
-
-
-_REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
-
-
-def render_response(status: int, headers: Headers, body: bytes, keep_alive: bool) -> bytes:
-    """The bytes of a complete HTTP/1.1 response."""
-    lines = [b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b"Unknown"))]
-    lines.extend(b"%s: %s\r\n" % (k.encode("latin-1"), v.encode("latin-1")) for k, v in headers)
-    lines.append(b"Content-Length: %d\r\n" % len(body))
-    if not keep_alive:
-        lines.append(b"Connection: close\r\n")
-    lines.append(b"\r\n")
-    lines.append(body)
-    return b"".join(lines)
-
-
-class Responder:
+class HttpResponder:
     """Answers one request, once. Safe to call after the client went away (it does nothing)."""
 
     __slots__ = ("_protocol", "done", "request")
@@ -203,7 +89,7 @@ class Responder:
         self._protocol.disconnect_callback = callback
 
 
-class Upgrade:
+class HttpUpgrade:
     """A pending WebSocket upgrade: accept it with a handler, or refuse it."""
 
     __slots__ = ("_protocol", "request", "tail")
@@ -213,10 +99,13 @@ class Upgrade:
         self.request = request
         self.tail = tail
 
-    def accept(self, websocket_factory: Callable[[asyncio.Transport, Writer], WebSocket]) -> None:
-        """Switch the connection to WebSocket; ``websocket_factory`` builds the glue object
-        (which writes the 101 answer itself, as only it knows the negotiated extensions)."""
-        self._protocol.switch_to_websocket(websocket_factory, self.tail)
+    def accept(
+        self, websocket_factory: Callable[[asyncio.Transport, Writer], _Upgraded]
+    ) -> _Upgraded | None:
+        """Switch the connection to WebSocket and return what ``websocket_factory`` built
+        (the glue object, which writes the 101 answer itself, as only it knows the negotiated
+        extensions); ``None`` when the client is already gone."""
+        return self._protocol.switch_to_websocket(websocket_factory, self.tail)
 
     def reject(self, status: int, headers: Headers, body: bytes = b"") -> None:
         """Answer with an HTTP error and close the connection."""
@@ -231,8 +120,6 @@ class Upgrade:
         extra_headers: Headers | None = None,
     ) -> WebSocket | None:
         """Complete the WebSocket handshake (or refuse a bad one) and return the WebSocket."""
-        from tether.aio.websocket import accept_websocket
-
         return accept_websocket(
             self,
             handler,
@@ -305,7 +192,7 @@ class HttpProtocol(asyncio.Protocol):
         self._body: list[bytes] = _UNUSED
         self._body_size = 0
         self._queue: list[Request] = []  # a few pipelined requests at most (MAX_PIPELINED)
-        self._current: Responder | None = None
+        self._current: HttpResponder | None = None
         self._upgrade_request: Request | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._deadline: float | None = None
@@ -463,7 +350,7 @@ class HttpProtocol(asyncio.Protocol):
         try:
             while self._queue and self._current is None and not self.closed:
                 request = self._queue.pop(0)
-                responder = self._current = Responder(self, request)
+                responder = self._current = HttpResponder(self, request)
                 try:
                     self.app.handle_request(request, responder)
                 except Exception:
@@ -488,7 +375,7 @@ class HttpProtocol(asyncio.Protocol):
             self._paused = False
             self.transport.resume_reading()
 
-    def respond(self, responder: Responder, status: int, headers: Headers, body: bytes) -> None:
+    def respond(self, responder: HttpResponder, status: int, headers: Headers, body: bytes) -> None:
         """Write the answer of the current request, then go on with the next one."""
         if self.closed or self.writer is None or self.transport is None:
             return
@@ -518,17 +405,17 @@ class HttpProtocol(asyncio.Protocol):
         # Nothing more is read until the upgrade is accepted (maybe after an async check).
         self._pause_reading()
         try:
-            self.app.handle_upgrade(Upgrade(self, request, tail))
+            self.app.handle_upgrade(HttpUpgrade(self, request, tail))
         except Exception:
             log.exception("error while upgrading %s", request.path)
             self.write_and_close(500, [], b"")
 
     def switch_to_websocket(
-        self, factory: Callable[[asyncio.Transport, Writer], WebSocket], tail: bytes
-    ) -> None:
-        """Hand the connection to a WebSocket; called by :meth:`Upgrade.accept`."""
+        self, factory: Callable[[asyncio.Transport, Writer], _Upgraded], tail: bytes
+    ) -> _Upgraded | None:
+        """Hand the connection to a WebSocket; called by :meth:`HttpUpgrade.accept`."""
         if self.closed or self.transport is None or self.writer is None:
-            return
+            return None
         self.websocket = websocket = factory(self.transport, self.writer)
         # No more HTTP on this connection: drop what only parsing needed.
         self.parser = None
@@ -540,6 +427,7 @@ class HttpProtocol(asyncio.Protocol):
             self.loop.call_soon(self._feed_tail, websocket, tail)
         else:
             self._resume_reading()
+        return websocket
 
     def _feed_tail(self, websocket: WebSocket, tail: bytes) -> None:
         if not self.closed:

@@ -10,7 +10,8 @@ WebSocket stays on the worker it was handed to.
 
 Workers share rooms and broadcasts through the server's adapter when it is a cluster one
 (Redis), otherwise through the parent, which relays the cluster messages of each worker
-to the others (:class:`HubAdapter`, the ClusterAdapter protocol over a Unix socket).
+to the others (:class:`tether.adapters.cluster.hub.HubAdapter`, the ClusterAdapter protocol over a
+Unix socket).
 """
 
 from __future__ import annotations
@@ -23,26 +24,21 @@ import itertools
 import logging
 import signal
 import socket
-import struct
 import subprocess
 import sys
 from collections.abc import Callable
-from typing import Any
 
-from tether.adapters import notepack
-from tether.adapters.base import NamespaceLike
-from tether.adapters.cluster import ClusterAdapter, MessageType
-from tether.aio.http import HttpProtocol
+from tether.adapters.cluster.hub import FRAME, Hub
+from tether.aio.http_protocol import HttpProtocol
 
-__all__ = ["HubAdapter", "run_workers"]
+__all__ = ["run_workers"]
 
-log = logging.getLogger("tether.workers")
+log = logging.getLogger("tether.cli.workers")
 
 #: How much of a request the parent reads, at most, to find its sid (the request line).
 MAX_REQUEST_LINE = 16 * 1024
 #: Seconds a new connection has to send its request line to the parent.
 REQUEST_LINE_TIMEOUT = 10.0
-_FRAME = struct.Struct("!I")
 
 
 def route(first_bytes: bytes, workers: int, fallback: Callable[[], int]) -> int:
@@ -133,8 +129,8 @@ async def _relay(workers: list[_Worker], hub: socket.socket, index: int) -> None
     workers[index].hub = writer
     with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
         while True:
-            header = await reader.readexactly(_FRAME.size)
-            frame = header + await reader.readexactly(_FRAME.unpack(header)[0])
+            header = await reader.readexactly(FRAME.size)
+            frame = header + await reader.readexactly(FRAME.unpack(header)[0])
             for other in workers:
                 hub_writer = other.hub
                 if other.index != index and hub_writer is not None and not hub_writer.is_closing():
@@ -164,7 +160,7 @@ def run_workers(
             [
                 sys.executable,
                 "-m",
-                "tether.workers",
+                "tether.cli.workers",
                 app,
                 "--index",
                 str(index),
@@ -228,104 +224,9 @@ def run_workers(
 # -- a worker --------------------------------------------------------------------------------
 
 
-class HubAdapter(ClusterAdapter):
-    """Rooms of one namespace in memory; the other workers reached through the parent.
-
-    A worker counts the workers that have this namespace (a child of a dynamic namespace
-    may exist on some only) by heartbeats, as Node's ``ClusterAdapterWithHeartbeat``: a
-    new adapter announces itself, the others answer, a closing one says goodbye.
-    """
-
-    def __init__(self, nsp: NamespaceLike, hub: Hub) -> None:
-        super().__init__(nsp)
-        self.hub = hub
-        self.peers: set[str] = set()
-        hub.adapters[nsp.name] = self
-        hub.send(self._message(MessageType.INITIAL_HEARTBEAT))
-
-    def on_message(self, message: Any, offset: str | None = None) -> None:
-        if isinstance(message, dict):
-            uid, kind = message.get("uid"), message.get("type")
-            if isinstance(uid, str) and uid != self.uid:
-                if kind == MessageType.ADAPTER_CLOSE:
-                    self.peers.discard(uid)
-                    return
-                self.peers.add(uid)
-                if kind == MessageType.INITIAL_HEARTBEAT:
-                    self.hub.send(self._message(MessageType.HEARTBEAT))
-        super().on_message(message, offset)
-
-    def _publish(self, message: dict[str, Any], done: Callable[[str | None], None] | None) -> None:
-        self.hub.send(message)
-        if done is not None:
-            done(None)
-
-    def _publish_response(self, uid: str, response: dict[str, Any]) -> None:
-        self.hub.send({**response, "to": uid})
-
-    async def server_count(self) -> int:
-        """The workers that have this namespace, this one included."""
-        return 1 + len(self.peers)
-
-    async def close(self) -> None:
-        """Say goodbye and stop receiving for this namespace."""
-        self.hub.send(self._message(MessageType.ADAPTER_CLOSE))
-        self.hub.adapters.pop(self.nsp.name, None)
-
-
-class Hub:
-    """A worker's link to the parent's relay: length-prefixed notepack frames."""
-
-    def __init__(self, sock: socket.socket, workers: int) -> None:
-        self.sock = sock
-        self.workers = workers
-        self.adapters: dict[str, HubAdapter] = {}
-        self._writer: asyncio.StreamWriter | None = None
-        self._pending: list[bytes] = []
-
-    def factory(self, nsp: NamespaceLike) -> HubAdapter:
-        """The adapter factory to give the server."""
-        return HubAdapter(nsp, self)
-
-    def send(self, message: dict[str, Any]) -> None:
-        data = notepack.pack(message)
-        frame = _FRAME.pack(len(data)) + data
-        if self._writer is None:
-            self._pending.append(frame)
-        else:
-            self._writer.write(frame)
-
-    async def run(self) -> None:
-        reader, writer = await asyncio.open_unix_connection(sock=self.sock)
-        self._writer = writer
-        for frame in self._pending:
-            writer.write(frame)
-        self._pending.clear()
-        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
-            while True:
-                header = await reader.readexactly(_FRAME.size)
-                frame = await reader.readexactly(_FRAME.unpack(header)[0])
-                try:
-                    self._dispatch(notepack.unpack(frame))
-                except Exception:
-                    log.exception("error handling a message from another worker")
-
-    def _dispatch(self, message: Any) -> None:
-        if not isinstance(message, dict):
-            return
-        adapter = self.adapters.get(str(message.get("nsp")))
-        if adapter is None:
-            return
-        to = message.get("to")
-        if to is None:
-            adapter.on_message(message)
-        elif to == adapter.uid:
-            adapter.on_response(message)
-
-
 def _worker_main(argv: list[str] | None = None) -> None:
     from tether.aio.listener import new_event_loop
-    from tether.cli import load_app as load
+    from tether.cli.app import load_app as load
     from tether.server import Server
 
     parser = argparse.ArgumentParser(prog="tether worker")

@@ -2,7 +2,7 @@
 ``@socket.io/redis-adapter`` 8): sharded pub/sub (``SPUBLISH``/``SSUBSCRIBE``, Redis 7), so
 that a Redis Cluster spreads the channels over its nodes.
 
-    from tether.adapters.redis_sharded import create_adapter
+    from tether.adapters.redis.sharded import create_adapter
 
     io = tether.Server(adapter=create_adapter("redis://127.0.0.1:6379/0"))
 
@@ -21,11 +21,16 @@ from typing import Any, Literal
 import orjson
 import redis.asyncio as aioredis
 
-from tether.adapters import notepack
 from tether.adapters.base import NamespaceLike
-from tether.adapters.cluster import MAY_CONTAIN_BINARY, ClusterAdapter, MessageType, has_binary
-from tether.adapters.redis import Handler, RedisLink
-from tether.adapters.redis_protocol import encode_json
+from tether.adapters.cluster import notepack
+from tether.adapters.cluster.adapter import (
+    MAY_CONTAIN_BINARY,
+    ClusterAdapter,
+    MessageType,
+    has_binary,
+)
+from tether.adapters.cluster.wire import encode_json
+from tether.adapters.redis.link import Handler, RedisLink
 
 __all__ = ["ShardedAdapterFactory", "ShardedRedisAdapter", "create_adapter"]
 

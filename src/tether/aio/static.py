@@ -1,27 +1,23 @@
 """The official ``socket.io-client`` browser bundle, served by tether (Node's ``serveClient``).
 
-The bundle is not part of the repository: it is copied from the npm package at setup time,
-``python -m tether.static --from tests/interop/node_modules/socket.io-client/dist``, into
-``src/tether/static/``. :class:`ClientBundle` answers ``<path>socket.io.js``,
+The bundle is not part of the repository: it is copied from the npm package at setup time
+(:mod:`tether.cli.bundle`) into ``src/tether/static/``. :class:`ClientBundle` answers ``<path>socket.io.js``,
 ``socket.io.min.js`` and their ``.map`` files with an ``ETag`` (304 on ``If-None-Match``)
 and gzip when the client accepts it; 404 when the files are absent.
 """
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import hashlib
-import shutil
-import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tether.aio.http import Request, Upgrade
-from tether.aio.transport import Responder
+from tether.http.exchange import Responder, Upgrade
+from tether.http.messages import Request
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+#: Where the bundle files are (``tether/static/`` in the package).
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 BUNDLE_FILES = ("socket.io.js", "socket.io.min.js", "socket.io.js.map", "socket.io.min.js.map")
 _JS = "application/javascript; charset=utf-8"
 _MAP = "application/json; charset=utf-8"
@@ -92,33 +88,3 @@ class ClientBundle:
     def handle_upgrade(self, upgrade: Upgrade) -> None:
         """No WebSocket here."""
         upgrade.reject(400, [("Content-Type", "text/plain")], b"Bad Request")
-
-
-def install(source: Path, target: Path = STATIC_DIR) -> list[Path]:
-    """Copy the bundle files from ``source`` (the npm package's ``dist``) into ``target``."""
-    missing = [name for name in BUNDLE_FILES if not (source / name).is_file()]
-    if missing:
-        raise FileNotFoundError(f"{source}: missing {', '.join(missing)}")
-    target.mkdir(parents=True, exist_ok=True)
-    return [Path(shutil.copyfile(source / name, target / name)) for name in BUNDLE_FILES]
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m tether.static --from <socket.io-client/dist>``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m tether.static", description="Install the socket.io-client bundle."
-    )
-    parser.add_argument("--from", dest="source", required=True, type=Path)
-    parser.add_argument("--to", dest="target", default=STATIC_DIR, type=Path)
-    args = parser.parse_args(argv)
-    try:
-        copied = install(args.source, args.target)
-    except FileNotFoundError as error:
-        print(f"tether.static: {error}", file=sys.stderr)
-        return 1
-    print(f"tether.static: {len(copied)} files into {args.target}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -20,14 +20,14 @@ from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from tether.aio.http import Headers, Request
-from tether.aio.websocket import WebSocketHandler
+from tether.http.exchange import WebSocketHandler
+from tether.http.messages import Headers, Request
 
 if TYPE_CHECKING:
     from tether.server import Server
     from tether.ws.deflate import DeflateOptions
 
-log = logging.getLogger("tether.asgi")
+log = logging.getLogger("tether.aio.asgi")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -1,7 +1,7 @@
 """Emit to a Socket.IO cluster from a process that is not a server (a worker, a cron job),
 through Redis, as Node's ``@socket.io/redis-emitter`` does.
 
-    from tether.adapters.emitter import Emitter
+    from tether.adapters.redis.emitter import Emitter
 
     emitter = Emitter("redis://127.0.0.1:6379/0")
     await emitter.to("room").emit("news", {"title": "hello"})
@@ -20,7 +20,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from tether.adapters.base import BroadcastFlags, BroadcastOptions, room_set
-from tether.adapters.redis_protocol import (
+from tether.adapters.cluster.wire import (
     EMITTER_UID,
     Channels,
     RequestType,
