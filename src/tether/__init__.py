@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tether.aio.asgi import ASGIApp
+    from tether.broadcast import RemoteSocket
     from tether.client import Client, ConnectError, SyncClient
     from tether.errors import (
         AckTimeoutError,
@@ -18,10 +19,11 @@ if TYPE_CHECKING:
         DisconnectedError,
         TetherError,
     )
+    from tether.handshake import Handshake
     from tether.namespace import Namespace
-    from tether.remote_socket import RemoteSocket
-    from tether.server import RecoveryOptions, Server
-    from tether.socket import Handshake, Socket
+    from tether.recovery import RecoveryOptions
+    from tether.server import Server
+    from tether.socket import Socket
 
 _EXPORTS = {
     "ASGIApp": "tether.aio.asgi",
@@ -32,10 +34,10 @@ _EXPORTS = {
     "ConnectionRefusedError": "tether.errors",
     "DisconnectedError": "tether.errors",
     "TetherError": "tether.errors",
-    "Handshake": "tether.socket",
+    "Handshake": "tether.handshake",
     "Namespace": "tether.namespace",
-    "RecoveryOptions": "tether.server",
-    "RemoteSocket": "tether.remote_socket",
+    "RecoveryOptions": "tether.recovery",
+    "RemoteSocket": "tether.broadcast",
     "Server": "tether.server",
     "Socket": "tether.socket",
 }

@@ -1,4 +1,5 @@
-"""The broadcast operator: ``io.to("room").except_("other").emit("event", ...)``.
+"""The broadcast operator, ``io.to("room").except_("other").emit("event", ...)``, and the
+sockets of other servers it finds (:class:`RemoteSocket`).
 
 Each operator call returns a new operator (they are cheap and immutable), so a chain can
 be kept and reused.
@@ -8,15 +9,31 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from tether.adapters.base import BroadcastFlags, BroadcastOptions, RemoteSocketDetails, room_set
+from tether.adapters.base import (
+    Adapter,
+    BroadcastFlags,
+    BroadcastOptions,
+    NamespaceLike,
+    RemoteSocketDetails,
+    room_set,
+)
 from tether.errors import AckTimeoutError
 from tether.handlers import ack_value
+from tether.handshake import Handshake
 from tether.sio import RESERVED_EVENTS, Packet, PacketType
 
-if TYPE_CHECKING:
-    from tether.namespace import Namespace
+
+class BroadcastNamespace(NamespaceLike, Protocol):
+    """What a broadcast needs of its namespace (a :class:`tether.Namespace`)."""
+
+    @property
+    def adapter(self) -> Adapter:
+        """The namespace's adapter: rooms, and the cluster if any."""
+
+    def notify_outgoing(self, opts: BroadcastOptions, data: list[Any]) -> None:
+        """Tell the sockets' ``on_any_outgoing`` listeners what a broadcast sends."""
 
 
 class BroadcastOperator:
@@ -26,7 +43,7 @@ class BroadcastOperator:
 
     def __init__(
         self,
-        nsp: Namespace,
+        nsp: BroadcastNamespace,
         rooms: frozenset[str] = frozenset(),
         except_rooms: frozenset[str] = frozenset(),
         flags: BroadcastFlags | None = None,
@@ -149,8 +166,6 @@ class BroadcastOperator:
     async def fetch_sockets(self) -> list[Any]:
         """The targeted sockets: this server's :class:`~tether.Socket` objects and, with a
         cluster adapter, a :class:`~tether.RemoteSocket` for each one on another server."""
-        from tether.remote_socket import RemoteSocket  # it builds on this module
-
         found = await self._nsp.adapter.fetch_sockets(self._opts)
         return [
             RemoteSocket(self._nsp, s) if isinstance(s, RemoteSocketDetails) else s for s in found
@@ -167,3 +182,65 @@ class BroadcastOperator:
     def disconnect_sockets(self, close: bool = False) -> None:
         """Disconnect the targeted sockets (and their whole connections when ``close``)."""
         self._nsp.adapter.disconnect_sockets(self._opts, close)
+
+
+class RemoteSocket:
+    """A socket connected to another server of the cluster (Node's ``RemoteSocket``).
+
+    It has the ``id``, ``handshake``, ``rooms`` and ``data`` the other server reported, and
+    acts on the real socket through the cluster: ``emit``, ``join``, ``leave``,
+    ``disconnect``, ``timeout(...).emit_with_ack``.
+    """
+
+    __slots__ = ("_nsp", "_operator", "data", "handshake", "id", "rooms")
+
+    def __init__(self, nsp: BroadcastNamespace, details: RemoteSocketDetails) -> None:
+        self._nsp = nsp
+        self.id = details.id
+        self.handshake = Handshake.from_dict(details.handshake)
+        self.rooms = set(details.rooms)
+        self.data = details.data
+        self._operator = BroadcastOperator(nsp, frozenset((details.id,)))
+
+    def __repr__(self) -> str:
+        return f"<RemoteSocket {self.id} {self._nsp.name}>"
+
+    def emit(self, event: str, *args: Any) -> None:
+        """Send ``event`` to this socket, wherever it is connected."""
+        self._operator.emit(event, *args)
+
+    async def emit_with_ack(self, event: str, *args: Any, timeout: float) -> Any:
+        """Send ``event`` and return the client's acknowledgement (as
+        :meth:`tether.Socket.emit_with_ack` does); raises
+        :class:`~tether.errors.AckTimeoutError` after ``timeout`` seconds."""
+        responses = await self._operator.timeout(timeout).emit_with_ack(event, *args)
+        if not responses:
+            raise AckTimeoutError()
+        return responses[0]
+
+    def timeout(self, seconds: float) -> _TimedRemoteSocket:
+        """``await remote.timeout(5).emit_with_ack(...)``, as in Node."""
+        return _TimedRemoteSocket(self, seconds)
+
+    def join(self, rooms: str | Iterable[str]) -> None:
+        """Make the socket join ``rooms``."""
+        self._operator.sockets_join(rooms)
+
+    def leave(self, room: str) -> None:
+        """Make the socket leave ``room``."""
+        self._operator.sockets_leave(room)
+
+    def disconnect(self, close: bool = False) -> None:
+        """Disconnect the socket (and its whole connection when ``close``)."""
+        self._operator.disconnect_sockets(close)
+
+
+class _TimedRemoteSocket:
+    __slots__ = ("_seconds", "_socket")
+
+    def __init__(self, socket: RemoteSocket, seconds: float) -> None:
+        self._socket = socket
+        self._seconds = seconds
+
+    async def emit_with_ack(self, event: str, *args: Any) -> Any:
+        return await self._socket.emit_with_ack(event, *args, timeout=self._seconds)

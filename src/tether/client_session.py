@@ -6,22 +6,19 @@ Outgoing: encoded Socket.IO parts → Engine.IO messages on the same session.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from tether.aio.engine import EngineSocket
+from tether.aio.engine import EngineServer, EngineSocket
 from tether.eio.encoded import Encoded
 from tether.errors import ConnectionRefusedError
+from tether.handshake import Handshake
+from tether.namespace import Namespace
 from tether.sio import DecodeError, Decoder, Packet, PacketType, encode
-from tether.socket import Handshake
-
-if TYPE_CHECKING:
-    import asyncio
-
-    from tether.server import Server
-    from tether.socket import Socket
+from tether.socket import Socket
 
 log = logging.getLogger("tether")
 
@@ -52,7 +49,20 @@ class _Detached:
 _DETACHED = _Detached()
 
 
-class Connection:
+class SessionServer(Protocol):
+    """What a client session needs of its server (a :class:`tether.Server`)."""
+
+    engine: EngineServer
+    connect_timeout: float
+    max_attachments: int
+    max_namespaces_per_connection: int
+    attachment_timeout: float
+
+    def lookup(self, name: str, auth: dict[str, Any]) -> Namespace | None:
+        """The namespace a CONNECT names (made when a dynamic one matches), or ``None``."""
+
+
+class ClientSession:
     """The Socket.IO side of one Engine.IO session."""
 
     __slots__ = (
@@ -67,7 +77,7 @@ class Connection:
         "sockets",
     )
 
-    def __init__(self, server: Server, engine: EngineSocket) -> None:
+    def __init__(self, server: SessionServer, engine: EngineSocket) -> None:
         self.server = server
         self.engine = engine
         self.decoder = Decoder(max_attachments=server.max_attachments)

@@ -5,17 +5,29 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from tether.adapters.base import Adapter, BroadcastOptions, RestoredSession
 from tether.broadcast import BroadcastOperator
 from tether.errors import ConnectionRefusedError
 from tether.handlers import Handler, ack_args, spawn
+from tether.handshake import Handshake
+from tether.recovery import RecoveryOptions
+from tether.socket import Socket, SocketClient
 
-if TYPE_CHECKING:
-    from tether.client_session import Connection
-    from tether.server import Server
-    from tether.socket import Handshake, Socket
+
+class NamespaceServer(Protocol):
+    """What a namespace needs of its server (a :class:`tether.Server`)."""
+
+    recovery: RecoveryOptions | None
+    cleanup_empty_child_namespaces: bool
+
+    def make_adapter(self, namespace: Namespace) -> Adapter:
+        """The adapter of a new namespace."""
+
+    def forget(self, namespace: Namespace) -> None:
+        """Drop an empty child of a dynamic namespace."""
+
 
 log = logging.getLogger("tether")
 
@@ -23,7 +35,7 @@ log = logging.getLogger("tether")
 class Namespace:
     """One namespace. ``io.of("/chat")`` returns it; ``io.on``/``io.emit`` act on ``/``."""
 
-    def __init__(self, server: Server, name: str, parent: Namespace | None = None) -> None:
+    def __init__(self, server: NamespaceServer, name: str, parent: Namespace | None = None) -> None:
         self.server = server
         self.name = name
         self.parent = parent
@@ -241,7 +253,7 @@ class Namespace:
 
     # -- connecting -------------------------------------------------------------------------
 
-    def add(self, conn: Connection, handshake: Handshake) -> None:
+    def add(self, conn: SocketClient, handshake: Handshake) -> None:
         """A client asks to join: restore its session if it can, run the middlewares, connect."""
         if self.server.recovery is not None:
             pid, offset = handshake.auth.get("pid"), handshake.auth.get("offset")
@@ -250,7 +262,9 @@ class Namespace:
                 return
         self._admit(conn, handshake, None)
 
-    async def _restore(self, conn: Connection, handshake: Handshake, pid: str, offset: str) -> None:
+    async def _restore(
+        self, conn: SocketClient, handshake: Handshake, pid: str, offset: str
+    ) -> None:
         try:
             restored = await self.adapter.restore_session(pid, offset)
         except Exception:
@@ -260,7 +274,7 @@ class Namespace:
             self._admit(conn, handshake, restored)
 
     def _admit(
-        self, conn: Connection, handshake: Handshake, restored: RestoredSession | None
+        self, conn: SocketClient, handshake: Handshake, restored: RestoredSession | None
     ) -> None:
         from tether.socket import Socket
 

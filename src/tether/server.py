@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from tether.adapters.base import Adapter
@@ -13,26 +12,14 @@ from tether.adapters.memory import MemoryAdapter, SessionAwareAdapter
 from tether.aio.engine import EngineServer, EngineSocket
 from tether.aio.listener import Listener, Router, make_ssl_context, run, serve
 from tether.broadcast import BroadcastOperator
-from tether.client_session import Connection
+from tether.client_session import ClientSession
 from tether.eio.options import AllowRequest, CorsOptions, EngineOptions
 from tether.handlers import spawn
 from tether.http.messages import HttpLimits
 from tether.namespace import Namespace
+from tether.recovery import RecoveryOptions
 
 NamespaceMatcher = re.Pattern[str] | Callable[[str, dict[str, Any]], bool]
-
-
-@dataclass(frozen=True, slots=True)
-class RecoveryOptions:
-    """Connection state recovery (Node's ``connectionStateRecovery``).
-
-    Attributes:
-        max_disconnection_duration: seconds a disconnected socket can come back in.
-        skip_middlewares: skip the connection middlewares when a session is recovered.
-    """
-
-    max_disconnection_duration: float = 120.0
-    skip_middlewares: bool = True
 
 
 class Server:
@@ -206,10 +193,10 @@ class Server:
 
         self.router.apps.insert(0, ClientBundle(path))
 
-    def on_connect(self, socket: EngineSocket) -> Connection:
+    def on_connect(self, socket: EngineSocket) -> ClientSession:
         """A new Engine.IO session (the engine's :class:`~tether.aio.engine.EngineIoHandler`
         side): it carries the Socket.IO sockets of one client."""
-        return Connection(self, socket)
+        return ClientSession(self, socket)
 
     # -- the main namespace -----------------------------------------------------------------
 

@@ -5,20 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from tether.broadcast import BroadcastOperator
+from tether.aio.engine_socket import EngineSocket
+from tether.broadcast import BroadcastNamespace, BroadcastOperator
+from tether.eio.encoded import Encoded
 from tether.eio.session import new_sid
 from tether.errors import AckTimeoutError, DisconnectedError
 from tether.handlers import Handler, ack_value, spawn
+from tether.handshake import Handshake
 from tether.sio import RESERVED_EVENTS, Packet, PacketType, encode_ack, encode_event
-
-if TYPE_CHECKING:
-    from tether.client_session import Connection
-    from tether.eio.encoded import Encoded
-    from tether.namespace import Namespace
 
 log = logging.getLogger("tether")
 
@@ -44,19 +41,48 @@ RECOVERABLE_REASONS = frozenset(
 )
 
 
-@dataclass(slots=True)
-class Handshake:
-    """What the client sent when it connected (Node's ``socket.handshake``)."""
+class SocketNamespace(BroadcastNamespace, Protocol):
+    """What a socket needs of its namespace (a :class:`tether.Namespace`)."""
 
-    headers: dict[str, str]
-    query: dict[str, str]
-    address: str
-    time: str
-    issued: int
-    url: str
-    secure: bool
-    xdomain: bool
-    auth: dict[str, Any] = field(default_factory=dict)
+    handlers: dict[str, Handler]
+    outgoing_listeners: int
+
+    def to(self, rooms: str | Iterable[str]) -> BroadcastOperator:
+        """A broadcast to ``rooms`` of this namespace."""
+
+    def remove(self, socket: Socket) -> None:
+        """The socket disconnected."""
+
+
+class SocketClient(Protocol):
+    """What a socket needs of the client session that carries it (a
+    :class:`tether.client_session.ClientSession`: one Engine.IO session, every namespace)."""
+
+    engine: EngineSocket
+
+    def attach(self, socket: Socket) -> None:
+        """The socket connected."""
+
+    def remove(self, socket: Socket) -> None:
+        """The socket disconnected."""
+
+    def hold(self, socket: Socket) -> None:
+        """The socket's connection handlers are running."""
+
+    def release(self, socket: Socket) -> None:
+        """The socket's connection handlers are done."""
+
+    def refuse(self, nsp: str, error: Exception) -> None:
+        """Answer a CONNECT to ``nsp`` with CONNECT_ERROR."""
+
+    def send_parts(self, parts: list[str | bytes]) -> None:
+        """Send the Engine.IO messages of one packet."""
+
+    def write_encoded(self, parts: list[Encoded], volatile: bool) -> None:
+        """Send a packet encoded once for many clients."""
+
+    def disconnect_all(self) -> None:
+        """Disconnect every socket of the client, then close its session."""
 
 
 class Socket:
@@ -81,7 +107,11 @@ class Socket:
     )
 
     def __init__(
-        self, nsp: Namespace, conn: Connection, handshake: Handshake, sid: str | None = None
+        self,
+        nsp: SocketNamespace,
+        conn: SocketClient,
+        handshake: Handshake,
+        sid: str | None = None,
     ) -> None:
         self.nsp = nsp
         self.conn = conn

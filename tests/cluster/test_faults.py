@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 import tether
 from tests.cluster.conftest import Cluster
 from tests.cluster.support import NodePeer, RedisServer, tether_server
-from tether.adapters.cluster import notepack
+from tether.adapters import notepack
 
 pytestmark = [pytest.mark.interop, pytest.mark.cluster]
 

@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.interop.harness import INTEROP_DIR, require_node
+from tether.adapters import notepack
 from tether.adapters.base import BroadcastFlags, BroadcastOptions
-from tether.adapters.cluster import notepack
 from tether.adapters.cluster.wire import (
     Channels,
     ProtocolError,

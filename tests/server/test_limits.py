@@ -10,13 +10,13 @@ import pytest
 
 import tether
 from tests.server.helpers import SioClient, serving
-from tether.client_session import Connection
+from tether.client_session import ClientSession
 from tether.sio import PacketType
 
 
-def _connection(io: tether.Server, client: SioClient) -> Connection:
+def _connection(io: tether.Server, client: SioClient) -> ClientSession:
     connection: Any = io.engine.sessions[client.eio_sid].handler
-    assert isinstance(connection, Connection)
+    assert isinstance(connection, ClientSession)
     return connection
 
 

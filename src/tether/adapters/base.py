@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from tether.adapters.cluster import notepack
+from tether.adapters import notepack
 from tether.eio.encoded import Encoded
 from tether.sio import Packet
 

@@ -18,16 +18,29 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from tether.aio.engine import EngineServer
+from tether.aio.listener import Router
 from tether.http.exchange import WebSocketHandler
 from tether.http.messages import Headers, Request
-
-if TYPE_CHECKING:
-    from tether.server import Server
-    from tether.ws.deflate import DeflateOptions
+from tether.ws.deflate import DeflateOptions
 
 log = logging.getLogger("tether.aio.asgi")
+
+
+class AsgiServed(Protocol):
+    """What the ASGI front end needs of the server it serves (a :class:`tether.Server`)."""
+
+    engine: EngineServer
+    router: Router
+
+    async def start(self) -> None:
+        """Start the adapters (at ASGI lifespan startup, or on the first request)."""
+
+    async def close_adapters(self) -> None:
+        """Close the adapters (at lifespan shutdown)."""
+
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -213,7 +226,7 @@ class _AsgiUpgrade:
 class ASGIApp:
     """An ASGI 3 application serving ``io`` at its path, and ``other_asgi_app`` elsewhere."""
 
-    def __init__(self, io: Server, other_asgi_app: ASGIApplication | None = None) -> None:
+    def __init__(self, io: AsgiServed, other_asgi_app: ASGIApplication | None = None) -> None:
         self.io = io
         self.other = other_asgi_app
 

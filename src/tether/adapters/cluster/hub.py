@@ -12,8 +12,8 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
+from tether.adapters import notepack
 from tether.adapters.base import NamespaceLike
-from tether.adapters.cluster import notepack
 from tether.adapters.cluster.adapter import ClusterAdapter, MessageType
 
 log = logging.getLogger("tether.cluster")

@@ -24,8 +24,8 @@ from typing import Any
 
 import orjson
 
+from tether.adapters import notepack
 from tether.adapters.base import BroadcastFlags, BroadcastOptions
-from tether.adapters.cluster import notepack
 from tether.sio import Packet, PacketType
 
 __all__ = [

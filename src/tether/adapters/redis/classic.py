@@ -21,8 +21,8 @@ from typing import Any, ClassVar
 
 import redis.asyncio as aioredis
 
+from tether.adapters import notepack
 from tether.adapters.base import BroadcastOptions, NamespaceLike, RemoteSocketDetails
-from tether.adapters.cluster import notepack
 from tether.adapters.cluster.wire import (
     Channels,
     ProtocolError,

@@ -21,8 +21,8 @@ from typing import Any, Literal
 import orjson
 import redis.asyncio as aioredis
 
+from tether.adapters import notepack
 from tether.adapters.base import NamespaceLike
-from tether.adapters.cluster import notepack
 from tether.adapters.cluster.adapter import (
     MAY_CONTAIN_BINARY,
     ClusterAdapter,

@@ -30,12 +30,12 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
+from tether.adapters import notepack
 from tether.adapters.base import (
     NamespaceLike,
     PersistedSession,
     RestoredSession,
 )
-from tether.adapters.cluster import notepack
 from tether.adapters.cluster.adapter import (
     MAY_CONTAIN_BINARY,
     ClusterAdapter,
