@@ -85,7 +85,7 @@ class ClientSession:
         #: Namespaces whose CONNECT is being handled (middlewares running); replaced, never
         #: changed in place, so that every connection shares the empty one.
         self.connecting: frozenset[str] = _NONE
-        #: Sockets whose connection handlers are running, by namespace (see Socket._hold).
+        #: Sockets whose connection handlers are running, by namespace (see Socket.hold).
         self.held: dict[str, Socket] | None = None
         self._connect_timer: asyncio.TimerHandle | None = server.engine.loop.call_later(
             server.connect_timeout, self._connect_timed_out
@@ -205,7 +205,7 @@ class ClientSession:
     def _abort_held(self) -> None:
         held, self.held = self.held, None
         for socket in (held or {}).values():
-            socket._abort()
+            socket.abort()
 
     # -- used by namespaces and sockets -----------------------------------------------------
 

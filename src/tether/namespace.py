@@ -204,13 +204,13 @@ class Namespace:
             targets -= self.adapter.sockets(opts.except_rooms)
         for sid in targets:
             target = self.sockets.get(sid)
-            if target is not None and target._any_outgoing:
-                target._notify(target._any_outgoing, data)
+            if target is not None:
+                target.notify_outgoing(data)
 
     def forget_ack(self, ack_id: int) -> None:
         """Drop the callbacks of a broadcast ack that timed out."""
         for socket in self.sockets.values():
-            socket._acks.pop(ack_id, None)
+            socket.forget_ack(ack_id)
 
     def dispatch_server_side(
         self, args: list[Any], ack: Callable[[list[Any]], None] | None
@@ -332,7 +332,7 @@ class Namespace:
             for data in missed:
                 conn.send_parts(_event_parts(self.name, data))
             return
-        socket._hold([_event_parts(self.name, data) for data in missed])
+        socket.hold([_event_parts(self.name, data) for data in missed])
         if rooms:
             socket.join(rooms)
         if any(handler.is_async for handler in handlers):
@@ -342,26 +342,26 @@ class Namespace:
             try:
                 handler.func(socket)
             except ConnectionRefusedError as exc:
-                socket._refuse(exc)
+                socket.refuse(exc)
                 return
             except Exception:
                 log.exception("error in connection handler of %s (socket %s)", self.name, socket.id)
-        socket._accept()
+        socket.accept()
 
     async def _run_connection_handlers(self, socket: Socket) -> None:
         for handler in self.connection_handlers:
-            if not socket.connected and socket._queue is None:
+            if not socket.connected and not socket.holding:
                 return  # the connection closed meanwhile
             try:
                 result = handler.func(socket)
                 if handler.is_async:
                     await result
             except ConnectionRefusedError as exc:
-                socket._refuse(exc)
+                socket.refuse(exc)
                 return
             except Exception:
                 log.exception("error in connection handler of %s (socket %s)", self.name, socket.id)
-        socket._accept()
+        socket.accept()
 
 
 def _event_parts(nsp: str, data: list[Any]) -> list[str | bytes]:

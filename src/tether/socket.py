@@ -128,7 +128,7 @@ class Socket:
         self._any_outgoing = _NO_HANDLERS
         self._middlewares = _NO_HANDLERS
         self._waiting: set[asyncio.Future[Any]] | None = None  # made by emit_with_ack
-        #: While the connection handlers run (see :meth:`_hold`): what waits for the CONNECT
+        #: While the connection handlers run (see :meth:`hold`): what waits for the CONNECT
         #: answer to go first.
         self._queue: list[Callable[[], None]] | None = None
 
@@ -430,6 +430,20 @@ class Socket:
     def _where(self, event: str) -> str:
         return f"handler of {event!r} (namespace {self.nsp.name}, socket {self.id})"
 
+    def notify_outgoing(self, data: list[Any]) -> None:
+        """Run this socket's ``on_any_outgoing`` listeners for a broadcast that reaches it."""
+        if self._any_outgoing:
+            self._notify(self._any_outgoing, data)
+
+    def forget_ack(self, ack_id: int) -> None:
+        """Drop the callback of a broadcast ack that timed out."""
+        self._acks.pop(ack_id, None)
+
+    @property
+    def holding(self) -> bool:
+        """True while the namespace's connection handlers run (see :meth:`hold`)."""
+        return self._queue is not None
+
     def _notify(self, listeners: list[Handler], data: list[Any]) -> None:
         for listener in listeners:
             self._call(listener, data, "<any>", None)
@@ -441,9 +455,9 @@ class Socket:
         if handler is not None:
             self._call(handler, [self, *args], event, None)
 
-    def _hold(self, missed: list[list[str | bytes]]) -> None:
+    def hold(self, missed: list[list[str | bytes]]) -> None:
         """Connecting: the namespace's connection handlers run before the client is answered,
-        so that one can still refuse it. Until :meth:`_accept` or :meth:`_refuse`, ``connected``
+        so that one can still refuse it. Until :meth:`accept` or :meth:`refuse`, ``connected``
         is false and what is sent to the client waits (after ``missed``, the packets a
         recovered session missed), to go right after the CONNECT answer."""
         send = self.conn.send_parts
@@ -451,26 +465,26 @@ class Socket:
         self.join(self.id)
         self.conn.hold(self)
 
-    def _accept(self) -> None:
+    def accept(self) -> None:
         """The connection handlers are done: connect, unless refused or gone meanwhile."""
         if self._queue is None:
             return
         if self.conn.engine.closed:
-            self._abort()
+            self.abort()
         else:
             self.on_connect()
 
-    def _refuse(self, error: Exception) -> None:
+    def refuse(self, error: Exception) -> None:
         """A connection handler refused: the client gets CONNECT_ERROR and nothing that was
         sent to it; the socket leaves its rooms and the namespace. (Connected already, by
         ``emit_with_ack`` in the handler, it is disconnected.)"""
         if self._queue is None:
             self.disconnect()
             return
-        self._abort()
+        self.abort()
         self.conn.refuse(self.nsp.name, error)
 
-    def _abort(self) -> None:
+    def abort(self) -> None:
         """Forget a socket that never connected (refused, or its connection is gone)."""
         if self._queue is None:
             return
@@ -485,7 +499,7 @@ class Socket:
         self.conn.release(self)
 
     def on_connect(self) -> None:
-        """Connected: the CONNECT answer is sent, then what waited for it (see :meth:`_hold`)."""
+        """Connected: the CONNECT answer is sent, then what waited for it (see :meth:`hold`)."""
         queue, self._queue = self._queue, None
         self.connected = True
         conn = self.conn
