@@ -25,7 +25,17 @@ import orjson
 
 from tether.client.http import HttpConnection, HttpError, Origin, open_websocket
 from tether.eio.errors import ParseError
-from tether.eio.packet import PacketType, decode_text, encode_payload, split_payload
+from tether.eio.packet import (
+    CLOSE,
+    PING_PROBE,
+    PONG_PROBE,
+    UPGRADE,
+    PacketType,
+    decode_text,
+    encode_payload,
+    encode_text,
+    split_payload,
+)
 from tether.ws import Close, Connection, ConnectionFailed, Event
 
 log = logging.getLogger("tether.client")
@@ -154,15 +164,19 @@ class EngineClient:
             self.on_message(packet)
             return
         assert isinstance(packet, str)
-        kind = packet[:1]
-        if kind == "4":
-            self.on_message(packet[1:])
-        elif kind == "2":
+        try:
+            kind, data = decode_text(packet)
+        except ParseError:
+            self._fail("parse error")
+            return
+        if kind is PacketType.MESSAGE:
+            self.on_message(data)
+        elif kind is PacketType.PING:
             self._reset_heartbeat()
-            self._write(["3" + packet[1:]])
-        elif kind == "1":
+            self._write([encode_text(PacketType.PONG, data)])  # type: ignore[arg-type]
+        elif kind is PacketType.CLOSE:
             self._fail("transport close")
-        elif kind not in ("3", "6"):
+        elif kind is not PacketType.PONG and kind is not PacketType.NOOP:
             self._fail("parse error")
 
     async def _poll_loop(self) -> None:
@@ -232,8 +246,8 @@ class EngineClient:
                 reader, writer, conn = await open_websocket(
                     self.origin, self._target("websocket"), self.headers
                 )
-                writer.write(conn.send_text("2probe"))
-                if await self._ws_read_one(reader, writer, conn) != "3probe":
+                writer.write(conn.send_text(PING_PROBE))
+                if await self._ws_read_one(reader, writer, conn) != PONG_PROBE:
                     raise HttpError("bad probe answer")
                 # Pause polling: wait for the pending GET (the server answers it with a noop)
                 # and the POST in flight.
@@ -243,7 +257,7 @@ class EngineClient:
                 await self._post_idle.wait()
                 if self.closed:
                     raise HttpError("closed during the upgrade")
-                writer.write(conn.send_text("5"))
+                writer.write(conn.send_text(UPGRADE))
         except asyncio.CancelledError:
             if writer is not None:
                 writer.close()
@@ -269,7 +283,9 @@ class EngineClient:
 
     def send(self, parts: Sequence[str | bytes]) -> None:
         """Send Socket.IO parts as Engine.IO MESSAGE packets."""
-        self._write([p if type(p) is bytes else "4" + p for p in parts])  # type: ignore[operator]
+        self._write(
+            [p if isinstance(p, bytes) else encode_text(PacketType.MESSAGE, p) for p in parts]
+        )
 
     def _write(self, packets: Sequence[str | bytes]) -> None:
         if self.closed or not packets:
@@ -354,7 +370,7 @@ class EngineClient:
         if self.transport == "websocket" and conn is not None and writer is not None:
             with contextlib.suppress(Exception):
                 if conn.can_send and not writer.is_closing():
-                    writer.write(conn.send_text("1"))
+                    writer.write(conn.send_text(CLOSE))
                     writer.write(conn.send_close(1000))
             self._shutdown()
             return
@@ -372,7 +388,7 @@ class EngineClient:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(5):
                     await post.request(
-                        "POST", target, headers, encode_payload([*out, "1"]).encode()
+                        "POST", target, headers, encode_payload([*out, CLOSE]).encode()
                     )
             post.close()
             self._shutdown()

@@ -46,9 +46,11 @@ class Packet(NamedTuple):
 _TYPES = {str(t.value): t for t in PacketType}
 _TYPE_CHARS = {t: str(t.value) for t in PacketType}
 
-# Pre-built packets the server sends often.
+# Pre-built packets.
 PING = "2"
+PING_PROBE = "2probe"
 PONG_PROBE = "3probe"
+UPGRADE = "5"
 NOOP = "6"
 CLOSE = "1"
 
