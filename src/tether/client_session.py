@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from tether.aio.engine import EngineServer, EngineSocket
+from tether.aio.engine_socket import DETACHED_SESSION
 from tether.eio.encoded import Encoded
 from tether.errors import ConnectionRefusedError
 from tether.handshake import Handshake
@@ -36,17 +37,6 @@ def _date_string(second: int) -> str:
         text = date.strftime("%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)")
         _last_date = (second, text)
     return _last_date[1]
-
-
-class _Detached:
-    def on_message(self, data: str | bytes) -> None:
-        pass
-
-    def on_close(self, reason: str) -> None:
-        pass
-
-
-_DETACHED = _Detached()
 
 
 class SessionServer(Protocol):
@@ -275,7 +265,7 @@ class ClientSession:
         for socket in list(self.sockets.values()):
             socket.on_close(reason)
         self.sockets.clear()
-        self.engine.handler = _DETACHED
+        self.engine.handler = DETACHED_SESSION
         self.engine.close()
 
     def _connect_timed_out(self) -> None:

@@ -76,14 +76,14 @@ async def test_oversized_messages_close_with_1009_under_asgi() -> None:
 
 async def test_fail_under_asgi_closes_with_its_code_after_what_was_sent() -> None:
     from tether.aio.asgi import _AsgiWebSocket
-    from tether.aio.websocket import _NULL_HANDLER
+    from tether.aio.websocket import DETACHED
 
     sent: list[dict[str, Any]] = []
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    websocket = _AsgiWebSocket(send, _NULL_HANDLER, 100, 1000)
+    websocket = _AsgiWebSocket(send, DETACHED, 100, 1000)
     pump = asyncio.ensure_future(websocket.pump())
     websocket.send_text("4a")
     websocket.fail(1002)

@@ -26,7 +26,7 @@ from tether.aio.engine_socket import EngineSocket, SessionHandler
 from tether.aio.heartbeat import HeartbeatQueue
 from tether.aio.transports import TRANSPORTS
 from tether.aio.transports.polling import JSON, TEXT_HTML, TEXT_PLAIN
-from tether.aio.transports.websocket import DETACHED
+from tether.aio.websocket import DETACHED
 from tether.eio.encoded import Encoded
 from tether.eio.errors import ErrorCode, RequestError
 from tether.eio.handshake import RequestKind, open_packet, route

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from tether.aio.heartbeat import Beat, HeartbeatQueue
 from tether.aio.transports import PollingTransport, Transport, WebSocketTransport
-from tether.aio.transports.websocket import DETACHED
+from tether.aio.websocket import DETACHED
 from tether.eio.encoded import Encoded
 from tether.eio.errors import ParseError
 from tether.eio.options import EngineOptions
@@ -68,7 +68,9 @@ class SessionHost(Protocol):
         """Keep a closed polling session until its client fetched what it is owed."""
 
 
-class _NoHandler:
+class _Detached:
+    """The handler of a session nobody listens to (any more): what comes is dropped."""
+
     def on_message(self, data: str | bytes) -> None:
         pass
 
@@ -76,7 +78,8 @@ class _NoHandler:
         pass
 
 
-_NO_HANDLER = _NoHandler()
+#: Shared by every session without a handler.
+DETACHED_SESSION = _Detached()
 
 
 class EngineSocket:
@@ -121,7 +124,7 @@ class EngineSocket:
             now=host.loop.time(),
         )
         #: Receives this session's messages and close (set by the engine's handler).
-        self.handler: SessionHandler = _NO_HANDLER
+        self.handler: SessionHandler = DETACHED_SESSION
         self.transport: Transport
         if websocket is None:
             self.transport = PollingTransport(self)
@@ -319,7 +322,7 @@ class EngineSocket:
             self._drop_probe()
         self.transport.close()
         self._settle()
-        handler, self.handler = self.handler, _NO_HANDLER
+        handler, self.handler = self.handler, DETACHED_SESSION
         try:
             handler.on_close(reason)
         except Exception:

@@ -167,7 +167,7 @@ class WebSocket:
         # Node reports any close as "transport close"; only a protocol failure or a reader too
         # slow for its write buffer is an error.
         error = connection.failed or self.writer.overflowed
-        handler, self.handler = self.handler, _NULL_HANDLER
+        handler, self.handler = self.handler, DETACHED
         handler.on_websocket_close(connection.close_code or 1006, error)
 
     def _finish(self) -> None:
@@ -176,7 +176,9 @@ class WebSocket:
             close_transport(self.transport, CLOSE_TIMEOUT)
 
 
-class _NullHandler:
+class _Detached:
+    """The handler of a WebSocket nobody listens to (any more): what comes is dropped."""
+
     def on_text(self, text: str) -> None:
         pass
 
@@ -187,7 +189,8 @@ class _NullHandler:
         pass
 
 
-_NULL_HANDLER = _NullHandler()
+#: Shared by every WebSocket whose handler let go of it.
+DETACHED = _Detached()
 
 
 class _Failed:
@@ -258,4 +261,4 @@ def accept_websocket(
     return upgrade.accept(factory)
 
 
-__all__ = ["WebSocket", "accept_websocket"]
+__all__ = ["DETACHED", "WebSocket", "accept_websocket"]

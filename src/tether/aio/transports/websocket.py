@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from tether.aio.transports.base import TransportOwner
+from tether.aio.websocket import DETACHED
 from tether.eio.encoded import Encoded
 from tether.eio.packet import PING
 from tether.http.exchange import WebSocketChannel
@@ -73,19 +74,3 @@ class WebSocketTransport:
             websocket.close(code)
         else:
             websocket.fail(code)  # a protocol error: the close frame, then TCP at once
-
-
-class _Detached:
-    """The handler of a WebSocketChannel whose session let go of it: what comes is dropped."""
-
-    def on_text(self, text: str) -> None:
-        pass
-
-    def on_binary(self, data: bytes) -> None:
-        pass
-
-    def on_websocket_close(self, code: int, error: bool) -> None:
-        pass
-
-
-DETACHED = _Detached()
