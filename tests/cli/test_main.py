@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.server.helpers import SioClient
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_serve_the_bench_contract() -> None:

@@ -13,8 +13,8 @@ import pytest
 import redis.asyncio as aioredis
 
 import tether
-from tests.cluster.conftest import Cluster
-from tests.cluster.support import NodePeer, RedisServer, tether_server
+from tests.adapters.conftest import Cluster
+from tests.adapters.support import NodePeer, RedisServer, tether_server
 from tether.adapters import notepack
 
 pytestmark = [pytest.mark.interop, pytest.mark.cluster]

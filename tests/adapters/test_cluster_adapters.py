@@ -16,7 +16,7 @@ import pytest
 import redis
 
 import tether
-from tests.cluster.support import NodePeer, RedisServer, tether_server, until, until_servers
+from tests.adapters.support import NodePeer, RedisServer, tether_server, until, until_servers
 
 pytestmark = [pytest.mark.interop, pytest.mark.cluster]
 

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.cluster.support import NodePeer
+from tests.adapters.support import NodePeer
 from tests.interop.harness import REPO
 
 pytestmark = [pytest.mark.interop]
@@ -32,7 +32,7 @@ async def workers(request: pytest.FixtureRequest) -> AsyncIterator[str]:
         "-m",
         "tether",
         "serve",
-        "tests.cluster.workers_app:io",
+        "tests.cli.workers_app:io",
         "--port",
         "0",
         "--workers",

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 import tether
-from tests.cluster.conftest import Cluster
-from tests.cluster.support import until
+from tests.adapters.conftest import Cluster
+from tests.adapters.support import until
 from tether.adapters.redis.emitter import Emitter
 
 pytestmark = [pytest.mark.interop, pytest.mark.cluster]
