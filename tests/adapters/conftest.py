@@ -11,11 +11,12 @@ from dataclasses import dataclass
 import pytest
 
 import tether
-from tests.adapters.support import NodePeer, RedisServer, tether_server, until_servers
+from tests.adapters.support import NodeClients, NodePeer, tether_server, until_servers
+from tests.support import RedisServer
 
 
 @dataclass
-class Cluster:
+class Cluster(NodeClients):
     redis: RedisServer
     key: str
     a: tether.Server
@@ -36,10 +37,6 @@ class Cluster:
                 "client.connect", name=name, url=url, transports=transports
             )
         return ids
-
-    async def received(self, name: str) -> list[list[object]]:
-        result: list[list[object]] = await self.node.call("client.received", name=name)
-        return result
 
 
 @pytest.fixture
