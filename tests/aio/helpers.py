@@ -29,9 +29,7 @@ class Response:
         return f"Response({self.status}, {self.headers}, {self.body[:80]!r})"
 
 
-async def read_response(reader: asyncio.StreamReader) -> Response:
-    """Read one response with a Content-Length body."""
-    head = await reader.readuntil(b"\r\n\r\n")
+def _parse_head(head: bytes) -> tuple[int, dict[str, str]]:
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split(" ")[1])
     headers: dict[str, str] = {}
@@ -39,8 +37,29 @@ async def read_response(reader: asyncio.StreamReader) -> Response:
         if line:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
+    return status, headers
+
+
+async def read_response(reader: asyncio.StreamReader) -> Response:
+    """Read one response with a Content-Length body."""
+    status, headers = _parse_head(await reader.readuntil(b"\r\n\r\n"))
     length = int(headers.get("content-length", "0"))
     body = await reader.readexactly(length) if length else b""
+    return Response(status, headers, body)
+
+
+def take_response(buffer: bytearray) -> Response | None:
+    """The first response in ``buffer`` (removed from it), or ``None`` while it is incomplete."""
+    end = buffer.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    status, headers = _parse_head(bytes(buffer[:end]))
+    start = end + 4
+    length = int(headers.get("content-length", "0"))
+    if len(buffer) < start + length:
+        return None
+    body = bytes(buffer[start : start + length])
+    del buffer[: start + length]
     return Response(status, headers, body)
 
 

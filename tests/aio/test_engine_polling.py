@@ -315,13 +315,6 @@ async def test_close_from_the_client_releases_the_pending_get_with_a_noop(
     await stop(gen)
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
-
-
 async def test_a_client_that_never_fetches_is_closed_at_the_buffer_bound(
     make_harness: Callable[..., Any],
 ) -> None:

@@ -4,56 +4,16 @@ callbacks, and whatever it answers is a well-formed HTTP response."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.aio.helpers import EngineApp
+from tests.fakes import get_connected_protocol
 from tether.aio.engine import EngineServer
-from tether.aio.http_protocol import HttpProtocol
 from tether.aio.listener import Router
 from tether.eio.options import EngineOptions
 from tether.http.messages import HttpLimits
-
-
-class FakeTransport(asyncio.Transport):
-    def __init__(self) -> None:
-        super().__init__()
-        self.written = bytearray()
-        self.closed = False
-
-    def write(self, data: Any) -> None:
-        self.written += data
-
-    def writelines(self, data: Any) -> None:
-        for chunk in data:
-            self.written += chunk
-
-    def close(self) -> None:
-        self.closed = True
-
-    def abort(self) -> None:
-        self.closed = True
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return ("127.0.0.1", 1234) if name == "peername" else default
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        pass
-
-    def get_write_buffer_size(self) -> int:
-        return 0
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
 
 VALID = [
     b"GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n",
@@ -74,13 +34,13 @@ def mutate(data: bytes, flips: list[tuple[int, int]]) -> bytes:
 def feed(chunks: list[bytes]) -> bytes:
     async def run() -> bytes:
         engine = EngineServer(EngineOptions(ping_interval=60, ping_timeout=60), EngineApp())
-        protocol = HttpProtocol(Router(engine), HttpLimits(max_body=1000), set(), "http")
-        transport = FakeTransport()
-        protocol.connection_made(transport)
-        for chunk in chunks:
+        protocol, transport = get_connected_protocol(
+            Router(engine), limits=HttpLimits(max_body=1000)
+        )
+        for chunk in chunks:  # straight in, even where a transport would pause reading
             protocol.data_received(chunk)
         await asyncio.sleep(0)
-        protocol.connection_lost(None)
+        transport.lose()
         engine.shutdown()
         return bytes(transport.written)
 

@@ -6,48 +6,16 @@ import asyncio
 import os
 import signal
 import ssl
-import subprocess
 import sys
-from pathlib import Path
 
 import orjson
 import pytest
 
 from tests.aio.helpers import EngineApp, read_response, render_request
+from tests.support import ROOT
 from tether.aio.engine import EngineServer
 from tether.aio.listener import Router, make_ssl_context, serve
 from tether.eio.options import EngineOptions
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return str(cert), str(key)
 
 
 async def test_tls(certificate: tuple[str, str]) -> None:

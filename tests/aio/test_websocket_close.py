@@ -19,6 +19,7 @@ import pytest
 import uvloop
 
 from tests.aio.helpers import listening
+from tests.support import until
 from tether import ws
 from tether.aio.websocket import WebSocket
 from tether.http.exchange import Responder, Upgrade
@@ -134,16 +135,6 @@ def on_each_loop(scenario: Scenario) -> Callable[[str], None]:
     test.__name__ = scenario.__name__
     test.__doc__ = scenario.__doc__
     return test
-
-
-async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll for a state of the server that no event announces."""
-
-    async def wait() -> None:
-        while not condition():
-            await asyncio.sleep(0.005)
-
-    await asyncio.wait_for(wait(), timeout)
 
 
 async def fill_until_paused(websocket: WebSocket) -> int:

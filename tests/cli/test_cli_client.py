@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pexpect
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-ENV = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}", "TERM": "dumb"}
+from tests import support
+from tests.support import ROOT, free_port
+
+ENV = {**support.ENV, "TERM": "dumb"}
 TIMEOUT = 10
 
 
@@ -204,16 +203,8 @@ def test_emit_headers_and_auth(url: str) -> None:
     assert json.loads(result.stdout) == ["yes", {"token": "t"}]
 
 
-def test_emit_over_tls_with_insecure(tmp_path: Path) -> None:
-    cert, key = str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
-            *("-subj", "/CN=localhost", "-keyout", key, "-out", cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
+def test_emit_over_tls_with_insecure(certificate: tuple[str, str]) -> None:
+    cert, key = certificate
     server, port = start_server(0, cert, key)
     try:
         verified = emit(f"https://127.0.0.1:{port}", "echo", "1", "--ack", "--timeout", "3")
@@ -238,10 +229,3 @@ def test_emit_failures(url: str) -> None:
     bad = emit(url, "echo", '{"a":')
     assert bad.returncode == 2
     assert "invalid JSON" in bad.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port

@@ -4,35 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import subprocess
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 
 import tether
 from tests.server.helpers import GATE_REFUSAL, add_gates
-from tether.aio.listener import Listener
+from tests.support import serving, until
 from tether.client import Client, ConnectError, SyncClient
 
 TRANSPORTS = [("websocket",), ("polling",), ("polling", "websocket")]
-
-
-@asynccontextmanager
-async def serving(io: tether.Server, port: int = 0) -> AsyncIterator[Listener]:
-    listener = await io.serve("127.0.0.1", port)
-    try:
-        yield listener
-    finally:
-        await listener.shutdown(grace=0.5)
-
-
-async def until(check: Callable[[], bool], timeout: float = 3.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not check():
-            await asyncio.sleep(0.01)
 
 
 def echo_server(**options: Any) -> tether.Server:
@@ -63,7 +45,7 @@ async def test_connect_emit_ack_and_disconnect(transports: tuple[str, ...]) -> N
     def gone(socket: tether.Socket, reason: str) -> None:
         seen.append(("gone", reason))
 
-    async with serving(io) as listener:
+    async with serving(io) as port:
         client = Client()
         welcomed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         events: list[Any] = []
@@ -71,7 +53,7 @@ async def test_connect_emit_ack_and_disconnect(transports: tuple[str, ...]) -> N
         client.on("connect", lambda: events.append("connect"))
         client.on("disconnect", lambda reason: events.append(("disconnect", reason)))
         await client.connect(
-            f"http://127.0.0.1:{listener.port}",
+            f"http://127.0.0.1:{port}",
             auth={"token": "t"},
             headers={"X-Test": "yes"},
             transports=transports,
@@ -108,7 +90,7 @@ async def test_server_initiated_ack_and_binary(transports: tuple[str, ...]) -> N
         answers.append(await socket.emit_with_ack("async-q", b"\x00\x01", timeout=2))
         answers.append(await socket.emit_with_ack("none-q", timeout=2))
 
-    async with serving(io) as listener:
+    async with serving(io) as port:
         client = Client()
         client.on("sync-q", lambda n: (n + 1, "two"))
 
@@ -118,7 +100,7 @@ async def test_server_initiated_ack_and_binary(transports: tuple[str, ...]) -> N
             return {"got": data, "len": len(data)}
 
         client.on("none-q", lambda: None)
-        await client.connect(f"http://127.0.0.1:{listener.port}", transports=transports)
+        await client.connect(f"http://127.0.0.1:{port}", transports=transports)
         client.emit("go")
         await until(lambda: len(answers) == 3)
         assert answers == [(2, "two"), {"got": b"\x00\x01", "len": 2}, None]
@@ -142,12 +124,12 @@ async def test_namespaces_on_one_connection_and_on_any() -> None:
     def whoami(socket: tether.Socket) -> str:
         return socket.id
 
-    async with serving(io) as listener:
+    async with serving(io) as port:
         client = Client()
         got: list[Any] = []
         client.on_any(lambda event, *args: got.append((event, args)), namespace="/admin")
         client.on("hello-admin", lambda name: got.append(("handler", name)), namespace="/admin")
-        await client.connect(f"ws://127.0.0.1:{listener.port}", namespaces=["/", "/admin"])
+        await client.connect(f"ws://127.0.0.1:{port}", namespaces=["/", "/admin"])
         assert client.connected
         assert client.get_sid("/admin") not in (None, client.sid)
         assert await client.emit_with_ack("whoami", namespace="/admin", timeout=2) == (
@@ -174,12 +156,12 @@ async def test_connect_error_with_data() -> None:
             raise tether.ConnectionRefusedError("not authorized", {"code": 42})
 
     io.sockets.use(refuse)
-    async with serving(io) as listener:
+    async with serving(io) as port:
         client = Client()
         errors: list[Any] = []
         client.on("connect_error", errors.append)
         with pytest.raises(ConnectError) as info:
-            await client.connect(f"http://127.0.0.1:{listener.port}", auth=lambda: {"t": 1})
+            await client.connect(f"http://127.0.0.1:{port}", auth=lambda: {"t": 1})
         assert info.value.message == "not authorized"
         assert info.value.data == {"code": 42}
         assert errors == [{"message": "not authorized", "data": {"code": 42}}]
@@ -188,7 +170,7 @@ async def test_connect_error_with_data() -> None:
         async def good_auth() -> dict[str, str]:
             return {"token": "good"}
 
-        await client.connect(f"http://127.0.0.1:{listener.port}", auth=good_auth)
+        await client.connect(f"http://127.0.0.1:{port}", auth=good_auth)
         assert client.connected
         await client.disconnect()
 
@@ -203,13 +185,13 @@ async def test_unreachable_server_and_bad_url() -> None:
 
 async def test_server_side_disconnect_does_not_reconnect() -> None:
     io = echo_server()
-    async with serving(io) as listener:
+    async with serving(io) as port:
         client = Client(reconnection_delay=0.05)
         reasons: list[str] = []
         client.on("disconnect", reasons.append)
         attempts: list[int] = []
         client.on("reconnect_attempt", attempts.append)
-        await client.connect(f"http://127.0.0.1:{listener.port}", transports=["websocket"])
+        await client.connect(f"http://127.0.0.1:{port}", transports=["websocket"])
         (await io.fetch_sockets())[0].disconnect()
         await asyncio.wait_for(client.wait(), 2)
         await asyncio.sleep(0.2)
@@ -287,11 +269,11 @@ def test_backoff_like_socket_io_client() -> None:
 @pytest.mark.parametrize("transports", [("websocket",), ("polling",)])
 async def test_connection_state_recovery(transports: tuple[str, ...]) -> None:
     io = echo_server(connection_state_recovery=True)
-    async with serving(io) as listener:
+    async with serving(io) as port:
         client = Client(reconnection_delay=0.05, randomization_factor=0)
         got: list[Any] = []
         client.on("tick", lambda n, *offset: got.append(n))
-        await client.connect(f"http://127.0.0.1:{listener.port}", transports=transports)
+        await client.connect(f"http://127.0.0.1:{port}", transports=transports)
         sid = client.sid
         assert not client.recovered
         io.emit("tick", 1)
@@ -318,7 +300,7 @@ async def test_recovery_offsets_are_kept_by_the_client_not_passed_to_handlers() 
         # An emit with an ack carries no offset: its last argument is the event's own.
         return await socket.emit_with_ack("question", text, timeout=2)
 
-    async with serving(io) as listener:
+    async with serving(io) as port:
         client = Client(reconnection_delay=0.05, randomization_factor=0)
         got: list[Any] = []
         anys: list[Any] = []
@@ -336,7 +318,7 @@ async def test_recovery_offsets_are_kept_by_the_client_not_passed_to_handlers() 
             return text.upper()
 
         client.on_any(lambda event, *args: anys.append((event, *args)))
-        await client.connect(f"http://127.0.0.1:{listener.port}", transports=["websocket"])
+        await client.connect(f"http://127.0.0.1:{port}", transports=["websocket"])
         io.emit("tick", 1)
         io.emit("pair", "a", "b")
         await until(lambda: len(got) == 2)
@@ -360,8 +342,8 @@ async def test_a_refusal_from_a_connection_handler_is_a_connect_error(name: str)
     io = tether.Server()
     later = add_gates(io)
     nsp = io.of(name)
-    async with serving(io) as listener:
-        url = f"http://127.0.0.1:{listener.port}{name}"
+    async with serving(io) as port:
+        url = f"http://127.0.0.1:{port}{name}"
         client = Client(reconnection=False)
         seen: list[Any] = []
         client.on("connect", lambda: seen.append("connect"), namespace=name)
@@ -384,11 +366,11 @@ async def test_a_refusal_from_a_connection_handler_is_a_connect_error(name: str)
 
 async def test_ping_timeout_is_detected() -> None:
     io = echo_server(ping_interval=0.1, ping_timeout=0.1)
-    async with serving(io) as listener:
+    async with serving(io) as port:
         client = Client(reconnection=False)
         reasons: list[str] = []
         client.on("disconnect", reasons.append)
-        await client.connect(f"http://127.0.0.1:{listener.port}", transports=["websocket"])
+        await client.connect(f"http://127.0.0.1:{port}", transports=["websocket"])
         await asyncio.sleep(0.35)  # pings answered: still connected
         assert client.connected
         engine = client._engine
@@ -400,17 +382,17 @@ async def test_ping_timeout_is_detected() -> None:
 
 async def test_upgrade_probe_and_polling_only_server() -> None:
     io = echo_server()
-    async with serving(io) as listener:
+    async with serving(io) as port:
         client = Client()
-        await client.connect(f"http://127.0.0.1:{listener.port}")
+        await client.connect(f"http://127.0.0.1:{port}")
         await until(lambda: client.transport == "websocket")
         await until(lambda: _server_transport(io) == "websocket")
         assert await client.emit_with_ack("echo", "x", timeout=2) == "x"
         await client.disconnect()
     io = echo_server(allow_upgrades=False)
-    async with serving(io) as listener:
+    async with serving(io) as port:
         client = Client()
-        await client.connect(f"http://127.0.0.1:{listener.port}")
+        await client.connect(f"http://127.0.0.1:{port}")
         await asyncio.sleep(0.1)
         assert client.transport == "polling"
         assert await client.emit_with_ack("echo", "y", timeout=2) == "y"
@@ -420,22 +402,6 @@ async def test_upgrade_probe_and_polling_only_server() -> None:
 def _server_transport(io: tether.Server) -> str | None:
     sockets = list(io.sockets.sockets.values())
     return sockets[0].transport if sockets else None
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
-            *("-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"),
-            *("-keyout", key, "-out", cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
 
 
 @pytest.mark.parametrize("transports", TRANSPORTS)
@@ -465,8 +431,8 @@ async def test_tls_with_verification(
 
 async def test_sync_client_on_its_thread() -> None:
     io = echo_server()
-    async with serving(io) as listener:
-        port = listener.port
+    async with serving(io) as port:
+        port = port
 
         def blocking() -> list[Any]:
             seen: list[Any] = []
@@ -512,9 +478,9 @@ async def test_pending_ack_fails_when_the_connection_drops() -> None:
     async def never(socket: tether.Socket) -> None:
         await asyncio.sleep(10)
 
-    async with serving(io) as listener:
+    async with serving(io) as port:
         client = Client(reconnection=False)
-        await client.connect(f"http://127.0.0.1:{listener.port}", transports=["polling"])
+        await client.connect(f"http://127.0.0.1:{port}", transports=["polling"])
         pending = asyncio.ensure_future(client.emit_with_ack("never", timeout=5))
         await asyncio.sleep(0.05)
         (await io.fetch_sockets())[0].conn.engine.close_now("transport close")
@@ -528,11 +494,11 @@ async def test_pending_ack_fails_when_the_connection_drops() -> None:
 async def test_polling_ping_timeout_and_namespace_from_url() -> None:
     io = echo_server(ping_interval=0.1, ping_timeout=0.1)
     io.of("/chat")
-    async with serving(io) as listener:
+    async with serving(io) as port:
         client = Client(reconnection=False)
         reasons: list[str] = []
         client.on("disconnect", reasons.append, namespace="/chat")
-        await client.connect(f"http://127.0.0.1:{listener.port}/chat", transports=["polling"])
+        await client.connect(f"http://127.0.0.1:{port}/chat", transports=["polling"])
         assert client.get_sid("/chat") is not None
         assert client.sid is None  # "/" was not asked for
         await asyncio.sleep(0.35)
@@ -567,11 +533,11 @@ async def test_no_loss_or_reordering_across_the_upgrade() -> None:
         for i in range(300):
             socket.emit("seq", i)
 
-    async with serving(io) as listener:
+    async with serving(io) as port:
         client = Client()
         seq: list[int] = []
         client.on("seq", seq.append)
-        await client.connect(f"http://127.0.0.1:{listener.port}")
+        await client.connect(f"http://127.0.0.1:{port}")
         for i in range(300):
             client.emit("n", i)
             if i % 50 == 0:
@@ -594,24 +560,24 @@ async def test_failed_probe_stays_on_polling(monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr(client_engine, "open_websocket", refuse)
     io = echo_server()
-    async with serving(io) as listener:
+    async with serving(io) as port:
         client = Client()
-        await client.connect(f"http://127.0.0.1:{listener.port}")
+        await client.connect(f"http://127.0.0.1:{port}")
         await asyncio.sleep(0.05)
         assert client.transport == "polling"
         assert await client.emit_with_ack("echo", "still", timeout=2) == "still"
         await client.disconnect()
         with pytest.raises(ConnectError):
-            await client.connect(f"http://127.0.0.1:{listener.port}", transports=["websocket"])
+            await client.connect(f"http://127.0.0.1:{port}", transports=["websocket"])
 
 
 async def test_websocket_refused_by_a_polling_only_server() -> None:
     io = echo_server(transports=["polling"])
-    async with serving(io) as listener:
+    async with serving(io) as port:
         with pytest.raises(ConnectError):
-            await Client().connect(f"http://127.0.0.1:{listener.port}", transports=["websocket"])
+            await Client().connect(f"http://127.0.0.1:{port}", transports=["websocket"])
         client = Client()
-        await client.connect(f"http://127.0.0.1:{listener.port}")
+        await client.connect(f"http://127.0.0.1:{port}")
         await asyncio.sleep(0.05)
         assert client.transport == "polling"
         await client.disconnect()
@@ -620,12 +586,12 @@ async def test_websocket_refused_by_a_polling_only_server() -> None:
 async def test_server_disconnect_of_one_namespace_keeps_the_others() -> None:
     io = echo_server()
     other = io.of("/a")
-    async with serving(io) as listener:
+    async with serving(io) as port:
         client = Client(reconnection_delay=0.05)
         reasons: list[tuple[str, str]] = []
         for name in ("/", "/a"):
             client.on("disconnect", lambda r, n=name: reasons.append((n, r)), namespace=name)
-        await client.connect(f"http://127.0.0.1:{listener.port}", namespaces=["/", "/a"])
+        await client.connect(f"http://127.0.0.1:{port}", namespaces=["/", "/a"])
         (await other.fetch_sockets())[0].disconnect()
         await until(lambda: reasons == [("/a", "io server disconnect")])
         assert client.get_sid("/a") is None

@@ -8,12 +8,13 @@ The server is tests/interop/sio_node_server.mjs (ping 1 s / 1 s, connection stat
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.interop.harness import ServerProcess
+from tests.interop.harness import ServerProcess, require_node
+from tests.support import ROOT, free_port, until
 from tether.client import Client, ConnectError
 
 pytestmark = pytest.mark.interop
@@ -30,12 +31,6 @@ def node_server() -> Iterator[ServerProcess]:
         yield server
     finally:
         server.stop()
-
-
-async def until(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not check():
-            await asyncio.sleep(0.01)
 
 
 @pytest.mark.parametrize("transports", TRANSPORTS)
@@ -141,12 +136,10 @@ async def test_recovery_with_missed_packets(
 
 
 async def _start_node(port: int) -> asyncio.subprocess.Process:
-    from tests.interop.harness import REPO, require_node
-
     process = await asyncio.create_subprocess_exec(
         require_node(),
         "tests/interop/sio_node_server.mjs",
-        cwd=REPO,
+        cwd=ROOT,
         env={**__import__("os").environ, "PORT": str(port)},
         stdout=asyncio.subprocess.PIPE,
     )
@@ -158,8 +151,6 @@ async def _start_node(port: int) -> asyncio.subprocess.Process:
 
 
 async def test_reconnects_after_the_node_server_process_is_killed_and_restarted() -> None:
-    from tests.interop.harness import free_port
-
     port = free_port()
     server = await _start_node(port)
     client = Client(reconnection_delay=0.1, reconnection_delay_max=0.3)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import tether
-from tests.client.test_client import serving, until
+from tests.support import serving, until
 from tether.client import Client
 
 
@@ -29,9 +29,9 @@ def flaky_server(drop_first: int) -> tuple[tether.Server, list[Any]]:
 
 async def test_an_unanswered_emit_is_sent_again_until_acknowledged() -> None:
     io, seen = flaky_server(drop_first=2)
-    async with serving(io) as listener:
+    async with serving(io) as port:
         client = Client(retries=3, ack_timeout=0.1)
-        await client.connect(f"http://127.0.0.1:{listener.port}", transports=["websocket"])
+        await client.connect(f"http://127.0.0.1:{port}", transports=["websocket"])
         assert await client.emit_with_ack("store", "a") == ("stored", "a")
         assert seen == ["a", "a", "a"]
         await client.disconnect()
@@ -39,9 +39,9 @@ async def test_an_unanswered_emit_is_sent_again_until_acknowledged() -> None:
 
 async def test_retries_exhausted_raise_the_timeout() -> None:
     io, seen = flaky_server(drop_first=10)
-    async with serving(io) as listener:
+    async with serving(io) as port:
         client = Client(retries=2, ack_timeout=0.05)
-        await client.connect(f"http://127.0.0.1:{listener.port}", transports=["websocket"])
+        await client.connect(f"http://127.0.0.1:{port}", transports=["websocket"])
         with pytest.raises(tether.AckTimeoutError):
             await client.emit_with_ack("store", "b")
         assert seen == ["b", "b", "b"]  # one try and two retries
@@ -50,9 +50,9 @@ async def test_retries_exhausted_raise_the_timeout() -> None:
 
 async def test_queued_emits_go_one_at_a_time_in_order() -> None:
     io, seen = flaky_server(drop_first=1)
-    async with serving(io) as listener:
+    async with serving(io) as port:
         client = Client(retries=5, ack_timeout=0.1)
-        await client.connect(f"http://127.0.0.1:{listener.port}", transports=["websocket"])
+        await client.connect(f"http://127.0.0.1:{port}", transports=["websocket"])
         client.emit("store", 1)
         client.emit("store", 2)
         await until(lambda: seen.count(2) == 2)
@@ -73,9 +73,9 @@ async def test_an_emit_in_flight_is_sent_again_after_a_reconnection() -> None:
             return None
         return "ok"
 
-    async with serving(io) as listener:
+    async with serving(io) as port:
         client = Client(retries=1, ack_timeout=5, reconnection_delay=0.05)
-        await client.connect(f"http://127.0.0.1:{listener.port}", transports=["websocket"])
+        await client.connect(f"http://127.0.0.1:{port}", transports=["websocket"])
         assert await asyncio.wait_for(client.emit_with_ack("store", "c"), 5) == "ok"
         assert seen == ["c", "c"]
         await client.disconnect()

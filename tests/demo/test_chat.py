@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.server.helpers import SioClient, serving
+from tests.server.helpers import SioClient
+from tests.support import serving
 from tether.demo import ChatState, create_app
 from tether.sio import PacketType
 

@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
-from pathlib import Path
 
 import pytest
 
 from tests.demo.test_static import get
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import start_tether
 
 
 @pytest.mark.parametrize("args", [["demo"], ["demo", "chat", "--host", "127.0.0.1"]])
 async def test_tether_demo_chat(args: list[str]) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tether",
-        *args,
-        "--port",
-        "0",
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    process = await start_tether(*args, "--port", "0", stderr=asyncio.subprocess.DEVNULL)
     assert process.stdout is not None
     try:
         line = (await asyncio.wait_for(process.stdout.readline(), 10)).decode()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.server.helpers import serving
+from tests.support import serving
 from tether import Server
 from tether.aio.static import BUNDLE_FILES, STATIC_DIR, ClientBundle
 from tether.cli.bundle import install, main

@@ -11,7 +11,6 @@ import json
 import os
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -21,8 +20,9 @@ from typing import Any
 
 import pytest
 
+from tests.support import ROOT, free_port
+
 INTEROP_DIR = Path(__file__).resolve().parent
-REPO = INTEROP_DIR.parents[1]
 NODE_MODULES = INTEROP_DIR / "node_modules"
 START_TIMEOUT = 15.0
 
@@ -42,13 +42,6 @@ def require_node() -> str:
             pytrace=False,
         )
     return node
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class ServerProcess:
@@ -95,12 +88,12 @@ class ServerProcess:
             require_node()
         self.port = free_port()
         env = dict(os.environ, PORT=str(self.port))
-        src = str(REPO / "src")
+        src = str(ROOT / "src")
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
         try:
             self.proc = subprocess.Popen(
                 self.cmd,
-                cwd=REPO,
+                cwd=ROOT,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,

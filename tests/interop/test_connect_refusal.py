@@ -11,7 +11,8 @@ import pytest
 
 import tether
 from tests.interop.harness import INTEROP_DIR, require_node
-from tests.server.helpers import GATE_REFUSAL, add_gates, serving
+from tests.server.helpers import GATE_REFUSAL, add_gates
+from tests.support import serving
 
 pytestmark = pytest.mark.interop
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -111,15 +110,6 @@ class SioClient:
         with contextlib.suppress(BaseException):
             await self._reader
         await self.ws.close()
-
-
-@contextlib.asynccontextmanager
-async def serving(io: Server) -> AsyncIterator[int]:
-    listener = await io.serve("127.0.0.1", 0)
-    try:
-        yield listener.port
-    finally:
-        await listener.shutdown(grace=0.5)
 
 
 GATE_REFUSAL = {"message": "not authorized", "data": {"code": 401}}

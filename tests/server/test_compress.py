@@ -9,7 +9,7 @@ import orjson
 
 import tether
 from tests.aio.helpers import read_response
-from tests.server.helpers import serving
+from tests.support import serving
 from tether import ws
 
 

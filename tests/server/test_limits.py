@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 import tether
-from tests.server.helpers import SioClient, serving
+from tests.server.helpers import SioClient
+from tests.support import serving
 from tether.client_session import ClientSession
 from tether.sio import PacketType
 

@@ -10,7 +10,7 @@ import pytest
 
 import tether
 from tests.aio.helpers import WsClient, request
-from tests.server.helpers import serving
+from tests.support import serving
 from tether.aio.asgi import ASGIApp
 
 POLLING = "/socket.io/?EIO=4&transport=polling"

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 import tether
-from tests.server.helpers import GATE_REFUSAL, SioClient, add_gates, serving
+from tests.server.helpers import GATE_REFUSAL, SioClient, add_gates
+from tests.support import serving
 from tether.sio import PacketType
 
 

@@ -1,6 +1,7 @@
-"""What the cluster tests run: a real ``redis-server`` on a free port, tether servers with
-the Redis adapter, and the Node peer (a socket.io server with ``@socket.io/redis-adapter``,
-official ``socket.io-client`` clients and ``@socket.io/redis-emitter``)."""
+"""What the cluster tests run besides ``redis-server`` (tests.support.RedisServer): tether
+servers with the Redis adapter, and the Node peer (a socket.io server with
+``@socket.io/redis-adapter``, official ``socket.io-client`` clients and
+``@socket.io/redis-emitter``)."""
 
 from __future__ import annotations
 
@@ -8,90 +9,17 @@ import asyncio
 import contextlib
 import itertools
 import json
-import shutil
 import signal
-import subprocess
-import tempfile
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-import redis
-
 import tether
-from tests.interop.harness import INTEROP_DIR, free_port, require_node
+from tests.interop.harness import INTEROP_DIR, require_node
 from tether.adapters.redis import create_adapter
 from tether.adapters.redis.sharded import create_adapter as create_sharded_adapter
 from tether.adapters.redis.streams import create_adapter as create_streams_adapter
 
 PEER_SCRIPT = INTEROP_DIR / "cluster_peer.mjs"
-
-
-class RedisServer:
-    """A ``redis-server`` of the test's own, on 127.0.0.1 and a free port, no persistence."""
-
-    def __init__(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.fail("redis-server is not installed (apt-get install redis-server)")
-        self.binary = binary
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="tether-redis-")
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                self.binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                self.dir,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
-        client.close()
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
-
-    def numsub(self, channel: str) -> int:
-        with redis.Redis(port=self.port) as client:
-            return int(client.pubsub_numsub(channel)[0][1])
-
-
-async def until(condition: Any, what: str, timeout: float = 5.0) -> None:
-    """Wait until ``condition()`` is true."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 class NodePeer:
@@ -160,6 +88,28 @@ class NodePeer:
                 self.process.send_signal(signal.SIGCONT)
                 self.process.kill()
             await self.process.wait()
+
+
+class NodeClients:
+    """The official clients of a cluster, in its Node peer (``node``), by name."""
+
+    node: NodePeer
+
+    async def received(self, name: str) -> list[list[Any]]:
+        """What client ``name`` received so far: ``[event, *args]`` each."""
+        result: list[list[Any]] = await self.node.call("client.received", name=name)
+        return result
+
+    async def wait_for(self, name: str, event: str, timeout: float = 5.0) -> list[Any]:
+        """The first ``event`` client ``name`` received, waiting for it if need be."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            for entry in await self.received(name):
+                if entry[0] == event:
+                    return entry
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"{name} never received {event}: {await self.received(name)}")
 
 
 def build_server(

@@ -11,7 +11,7 @@ import signal
 import pytest
 
 import tether
-from tests.cluster.support import RedisServer, until
+from tests.support import RedisServer, until
 from tether.adapters.redis import create_adapter
 from tether.adapters.redis.sharded import create_adapter as create_sharded_adapter
 from tether.adapters.redis.streams import create_adapter as create_streams_adapter

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import tether
-from tests.cluster.support import RedisServer
+from tests.support import RedisServer
 from tether.adapters.redis import create_adapter
 
 pytestmark = [pytest.mark.cluster]

@@ -10,39 +10,25 @@ import contextlib
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 import redis
 
 import tether
-from tests.cluster.support import NodePeer, RedisServer, tether_server, until, until_servers
+from tests.adapters.support import NodeClients, NodePeer, tether_server, until_servers
+from tests.support import RedisServer, until
 
 pytestmark = [pytest.mark.interop, pytest.mark.cluster]
 
 
 @dataclass
-class StreamsCluster:
+class StreamsCluster(NodeClients):
     a: tether.Server
     b: tether.Server
     urls: dict[str, str]
     node: NodePeer
     redis: RedisServer
     key: str
-
-    async def received(self, name: str) -> list[list[Any]]:
-        result: list[list[Any]] = await self.node.call("client.received", name=name)
-        return result
-
-    async def wait_for(self, name: str, event: str, timeout: float = 5.0) -> list[Any]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline:
-            for entry in await self.received(name):
-                if entry[0] == event:
-                    return entry
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"{name} never received {event}: {await self.received(name)}")
 
 
 @pytest.fixture(params=["streams", "sharded"])

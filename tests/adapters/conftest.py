@@ -1,28 +1,22 @@
-"""Fixtures of the cluster tests: a real redis-server, and a cluster of two tether servers
-and one Node socket.io server on it, with official clients on each."""
+"""Fixtures of the cluster tests: a cluster of two tether servers and one Node socket.io
+server on a real redis-server (``redis_server``, in tests/conftest.py), with official clients
+on each."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
 
 import tether
-from tests.cluster.support import NodePeer, RedisServer, tether_server, until_servers
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.kill()
+from tests.adapters.support import NodeClients, NodePeer, tether_server, until_servers
+from tests.support import RedisServer
 
 
 @dataclass
-class Cluster:
+class Cluster(NodeClients):
     redis: RedisServer
     key: str
     a: tether.Server
@@ -43,10 +37,6 @@ class Cluster:
                 "client.connect", name=name, url=url, transports=transports
             )
         return ids
-
-    async def received(self, name: str) -> list[list[object]]:
-        result: list[list[object]] = await self.node.call("client.received", name=name)
-        return result
 
 
 @pytest.fixture

@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
-from pathlib import Path
 
 from tests.server.helpers import SioClient
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support import start_tether
 
 
 async def test_serve_the_bench_contract() -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tether",
-        "serve",
-        "bench.servers.tether_contract:io",
-        "--port",
-        "0",
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-        stdout=asyncio.subprocess.PIPE,
-    )
+    process = await start_tether("serve", "bench.servers.tether_contract:io", "--port", "0")
     assert process.stdout is not None
     try:
         line = (await asyncio.wait_for(process.stdout.readline(), 10)).decode()
@@ -44,20 +29,7 @@ async def test_serve_the_bench_contract() -> None:
         await receiver.close()
         await sender.close()
         # The client commands are wired into the same `tether` command.
-        emit = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tether",
-            "emit",
-            f"http://127.0.0.1:{port}",
-            "echo",
-            "1",
-            "x",
-            "--ack",
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-            stdout=asyncio.subprocess.PIPE,
-        )
+        emit = await start_tether("emit", f"http://127.0.0.1:{port}", "echo", "1", "x", "--ack")
         out, _ = await asyncio.wait_for(emit.communicate(), 20)
         assert emit.returncode == 0
         assert out.decode().split() == ["[1,", '"x"]']

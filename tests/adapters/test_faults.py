@@ -13,8 +13,9 @@ import pytest
 import redis.asyncio as aioredis
 
 import tether
-from tests.cluster.conftest import Cluster
-from tests.cluster.support import NodePeer, RedisServer, tether_server
+from tests.adapters.conftest import Cluster
+from tests.adapters.support import NodePeer, tether_server, until_servers
+from tests.support import RedisServer
 from tether.adapters import notepack
 
 pytestmark = [pytest.mark.interop, pytest.mark.cluster]
@@ -109,19 +110,11 @@ async def test_a_request_completes_with_the_answers_it_got_when_a_server_stops(
             await cluster.b.timeout(1.0).emit_with_ack("ask")
         assert sorted(r["from"] for r in info.value.responses) == ["a", "b"]
         await cluster.node.stop()
-        await until_count(cluster.a, 2)
+        await until_servers(cluster.a, 2)
         assert len(await cluster.a.fetch_sockets()) == 2
         assert await cluster.a.server_side_emit_with_ack("ping-servers", 6) == ["b:6"]
     finally:
         await clients.stop()
-
-
-async def until_count(io: tether.Server, count: int) -> None:
-    for _ in range(200):
-        if await io.server_count() == count:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"server count never became {count}")
 
 
 async def test_a_server_alone_on_redis_answers_without_waiting(redis_server: RedisServer) -> None:

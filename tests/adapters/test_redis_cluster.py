@@ -10,25 +10,11 @@ from typing import Any
 import pytest
 
 import tether
-from tests.cluster.conftest import Cluster
-from tests.cluster.support import until
+from tests.adapters.conftest import Cluster
+from tests.support import until
 from tether.adapters.redis.emitter import Emitter
 
 pytestmark = [pytest.mark.interop, pytest.mark.cluster]
-
-
-async def wait_for_event(
-    cluster: Cluster, name: str, event: str, timeout: float = 5.0
-) -> list[Any]:
-    """The first ``event`` client ``name`` received, waiting for it if need be."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        for entry in await cluster.received(name):
-            if entry[0] == event:
-                return entry
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"{name} never received {event}: {await cluster.received(name)}")
 
 
 async def events(cluster: Cluster, name: str, event: str) -> list[list[Any]]:
@@ -44,14 +30,14 @@ async def test_a_broadcast_from_each_server_reaches_the_clients_of_all(
     await cluster.node.call("server.emit", event="from-n", args=[2, {"$bin": "0304"}])
     cluster.b.emit("from-b", "three")
     for name in ("a", "b", "n"):
-        assert await wait_for_event(cluster, name, "from-a") == [
+        assert await cluster.wait_for(name, "from-a") == [
             "from-a",
             1,
             {"$bin": "0102"},
             {"nested": [{"$bin": "ff"}]},
         ]
-        assert await wait_for_event(cluster, name, "from-n") == ["from-n", 2, {"$bin": "0304"}]
-        assert await wait_for_event(cluster, name, "from-b") == ["from-b", "three"]
+        assert await cluster.wait_for(name, "from-n") == ["from-n", 2, {"$bin": "0304"}]
+        assert await cluster.wait_for(name, "from-b") == ["from-b", "three"]
 
 
 async def test_rooms_and_exceptions_hold_across_servers(cluster: Cluster) -> None:
@@ -70,8 +56,8 @@ async def test_rooms_and_exceptions_hold_across_servers(cluster: Cluster) -> Non
     cluster.a.emit("marker-a")
     await cluster.node.call("server.emit", event="marker-n")
     for name in ("a", "b", "n"):
-        await wait_for_event(cluster, name, "marker-a")
-        await wait_for_event(cluster, name, "marker-n")
+        await cluster.wait_for(name, "marker-a")
+        await cluster.wait_for(name, "marker-n")
     got = {
         name: {e[0] for e in await cluster.received(name)} - {"marker-a", "marker-n"}
         for name in "abn"
@@ -123,14 +109,14 @@ async def test_remote_sockets_act_on_the_real_socket(cluster: Cluster) -> None:
     ids = await cluster.connect_clients(["websocket"])
     remote = next(s for s in await cluster.a.fetch_sockets() if s.id == ids["n"])
     remote.emit("direct", "to-n")
-    assert await wait_for_event(cluster, "n", "direct") == ["direct", "to-n"]
+    assert await cluster.wait_for("n", "direct") == ["direct", "to-n"]
     assert await remote.timeout(3).emit_with_ack("ask") == {"from": "n", "event": "ask"}
     remote.join("joined-remotely")
     await until_rooms(cluster, ids["n"], "joined-remotely", present=True)
     remote.leave("joined-remotely")
     await until_rooms(cluster, ids["n"], "joined-remotely", present=False)
     remote.disconnect()
-    assert await wait_for_event(cluster, "n", "#disconnect") == [
+    assert await cluster.wait_for("n", "#disconnect") == [
         "#disconnect",
         "io server disconnect",
     ]
@@ -142,7 +128,7 @@ async def test_remote_sockets_act_on_the_real_socket(cluster: Cluster) -> None:
     )
     assert answer == {"from": "b", "event": "ask"}
     await cluster.node.call("server.remoteSocket", sid=ids["b"], action="disconnect")
-    await wait_for_event(cluster, "b", "#disconnect")
+    await cluster.wait_for("b", "#disconnect")
 
 
 async def until_rooms(cluster: Cluster, sid: str, room: str, present: bool) -> None:
@@ -164,9 +150,9 @@ async def test_sockets_join_leave_and_disconnect_across_servers(cluster: Cluster
     await cluster.node.call("server.socketsLeave", rooms=[ids["a"]], leave="everyone")
     await until(lambda: "everyone" not in cluster.a.sockets.sockets[ids["a"]].rooms, "a left")
     cluster.b.to(ids["n"]).disconnect_sockets()
-    await wait_for_event(cluster, "n", "#disconnect")
+    await cluster.wait_for("n", "#disconnect")
     await cluster.node.call("server.disconnectSockets", rooms=["everyone"])
-    await wait_for_event(cluster, "b", "#disconnect")
+    await cluster.wait_for("b", "#disconnect")
     assert await cluster.node.call("client.connected", name="a") is True
 
 
@@ -207,11 +193,11 @@ async def test_emitters_reach_every_server(cluster: Cluster) -> None:
     try:
         await emitter.emit("from-py-emitter", b"\xbb", 7)
         for name in ("a", "b", "n"):
-            assert await wait_for_event(cluster, name, "from-node-emitter") == [
+            assert await cluster.wait_for(name, "from-node-emitter") == [
                 "from-node-emitter",
                 {"$bin": "aa"},
             ]
-            assert await wait_for_event(cluster, name, "from-py-emitter") == [
+            assert await cluster.wait_for(name, "from-py-emitter") == [
                 "from-py-emitter",
                 {"$bin": "bb"},
                 7,
@@ -226,7 +212,7 @@ async def test_emitters_reach_every_server(cluster: Cluster) -> None:
             lambda: ["from-emitter"] in cluster.b.server_side_events,  # type: ignore[attr-defined]
             "server-side emit from the emitter",
         )
-        await wait_for_event(cluster, "n", "only-n")
+        await cluster.wait_for("n", "only-n")
         assert await events(cluster, "a", "only-n") == []
     finally:
         await emitter.close()

@@ -6,40 +6,27 @@ the app has the Redis adapter)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import signal
-import sys
 from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.cluster.support import NodePeer
-from tests.interop.harness import REPO
+from tests.adapters.support import NodePeer
+from tests.support import start_tether
 
 pytestmark = [pytest.mark.interop]
 
 
 @pytest.fixture(params=["parent", "redis"])
 async def workers(request: pytest.FixtureRequest) -> AsyncIterator[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env: dict[str, str] = {}
     if request.param == "redis":
         redis_server = request.getfixturevalue("redis_server")
         env["TETHER_TEST_REDIS"] = redis_server.url
         env["TETHER_TEST_KEY"] = "w" + secrets.token_hex(4)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tether",
-        "serve",
-        "tests.cluster.workers_app:io",
-        "--port",
-        "0",
-        "--workers",
-        "2",
-        stdout=asyncio.subprocess.PIPE,
-        cwd=REPO,
-        env=env,
+    process = await start_tether(
+        "serve", "tests.cli.workers_app:io", "--port", "0", "--workers", "2", env=env
     )
     assert process.stdout is not None
     line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
