@@ -82,9 +82,10 @@ class CorsOptions:
 
     def allows(self, origin: str) -> bool:
         """Whether a page from ``origin`` may talk to this server."""
-        if self.origins == "*":
-            return True
-        return origin in self.origins
+        origins = self.origins
+        if isinstance(origins, str):  # one origin, or "*"
+            return origins == "*" or origin == origins
+        return origin in origins
 
 
 def cors_headers(cors: CorsOptions, origin: str) -> Headers:
