@@ -245,11 +245,7 @@ class ClientSession:
 
     def write_encoded(self, parts: list[Encoded], volatile: bool) -> None:
         """Send a packet encoded once for many connections."""
-        engine = self.engine
-        if volatile and not engine.writable:
-            return
-        for part in parts:
-            engine.send_encoded(part)
+        self.engine.send_encoded(parts, volatile)
 
     def disconnect_all(self) -> None:
         """Disconnect every socket (each is told with a DISCONNECT packet), then close."""

@@ -13,6 +13,7 @@ from tether.errors import ConnectionRefusedError
 from tether.handlers import Handler, ack_args, spawn
 from tether.handshake import Handshake
 from tether.recovery import RecoveryOptions
+from tether.sio import encode_event
 from tether.socket import Socket, SocketClient
 
 
@@ -276,8 +277,6 @@ class Namespace:
     def _admit(
         self, conn: SocketClient, handshake: Handshake, restored: RestoredSession | None
     ) -> None:
-        from tether.socket import Socket
-
         recovery = self.server.recovery
         if restored is not None:
             socket = Socket(self, conn, handshake, restored.sid)
@@ -365,6 +364,4 @@ class Namespace:
 
 
 def _event_parts(nsp: str, data: list[Any]) -> list[str | bytes]:
-    from tether.sio import encode_event
-
     return encode_event(nsp, data[0], data[1:])

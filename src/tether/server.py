@@ -193,7 +193,7 @@ class Server:
 
         self.router.apps.insert(0, ClientBundle(path))
 
-    def on_connect(self, socket: EngineSocket) -> ClientSession:
+    def open_session(self, socket: EngineSocket) -> ClientSession:
         """A new Engine.IO session (the engine's :class:`~tether.aio.engine.EngineIoHandler`
         side): it carries the Socket.IO sockets of one client."""
         return ClientSession(self, socket)

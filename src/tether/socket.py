@@ -15,7 +15,7 @@ from tether.eio.session import new_sid
 from tether.errors import AckTimeoutError, DisconnectedError
 from tether.handlers import Handler, ack_value, spawn
 from tether.handshake import Handshake
-from tether.sio import RESERVED_EVENTS, Packet, PacketType, encode_ack, encode_event
+from tether.sio import RESERVED_EVENTS, Packet, PacketType, encode, encode_ack, encode_event
 
 log = logging.getLogger("tether")
 
@@ -540,16 +540,12 @@ class Socket:
 
 
 def _connect_packet(nsp: str, data: dict[str, Any]) -> str:
-    from tether.sio import encode
-
     first = encode(Packet(PacketType.CONNECT, nsp, data))[0]
     assert isinstance(first, str)
     return first
 
 
 def _disconnect_packet(nsp: str) -> str:
-    from tether.sio import encode
-
     first = encode(Packet(PacketType.DISCONNECT, nsp))[0]
     assert isinstance(first, str)
     return first

@@ -168,7 +168,7 @@ class EngineApp:
         self.sockets: list[EngineSocket] = []
         self.closed: list[str] = []
 
-    def on_connect(self, socket: EngineSocket) -> SessionHandler:
+    def open_session(self, socket: EngineSocket) -> SessionHandler:
         self.sockets.append(socket)
         if self.on_open is not None:
             self.on_open(socket)

@@ -13,7 +13,7 @@ from tether.eio.options import EngineOptions
 class Report:
     """Prints each close."""
 
-    def on_connect(self, socket: EngineSocket) -> SessionHandler:
+    def open_session(self, socket: EngineSocket) -> SessionHandler:
         return _Reporting(socket.sid)
 
 

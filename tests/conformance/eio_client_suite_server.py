@@ -107,7 +107,7 @@ class SuiteHandler:
     def __init__(self) -> None:
         self.app: SuiteApp | None = None
 
-    def on_connect(self, socket: EngineSocket) -> SessionHandler:
+    def open_session(self, socket: EngineSocket) -> SessionHandler:
         assert self.app is not None
         socket.send("hi")
         return _SuiteSession(self.app, socket)

@@ -19,7 +19,7 @@ from tether.eio.options import CorsOptions, EngineOptions
 class Echo:
     """Every message goes back to its sender."""
 
-    def on_connect(self, socket: EngineSocket) -> SessionHandler:
+    def open_session(self, socket: EngineSocket) -> SessionHandler:
         return _EchoSession(socket)
 
 

@@ -26,7 +26,7 @@ from tether.http.exchange import WebSocketHandler
 from tether.http.messages import Headers, Request
 from tether.ws.deflate import DeflateOptions
 
-log = logging.getLogger("tether.aio.asgi")
+log = logging.getLogger("tether.asgi")
 
 
 class AsgiServed(Protocol):

@@ -7,7 +7,7 @@ Usable on its own, as Node's ``engine.io`` is: the layer above is handed to it a
 :class:`~tether.aio.engine_socket.SessionHandler`::
 
     class Echo:
-        def on_connect(self, socket: EngineSocket) -> SessionHandler:
+        def open_session(self, socket: EngineSocket) -> SessionHandler:
             return EchoSession(socket)    # on_message(data) -> socket.send(data); on_close
 
     engine = EngineServer(EngineOptions(path="/engine.io/"), Echo())
@@ -25,7 +25,6 @@ from typing import Protocol
 from tether.aio.engine_socket import EngineSocket, SessionHandler
 from tether.aio.heartbeat import HeartbeatQueue
 from tether.aio.transports import TRANSPORTS
-from tether.aio.transports.polling import JSON, TEXT_HTML, TEXT_PLAIN
 from tether.aio.websocket import DETACHED
 from tether.eio.encoded import Encoded
 from tether.eio.errors import ErrorCode, RequestError
@@ -35,7 +34,7 @@ from tether.eio.session import Reason, new_sid
 from tether.http.compression import compress
 from tether.http.cors import cors_headers, preflight_headers, same_origin
 from tether.http.exchange import Responder, Upgrade
-from tether.http.messages import Headers, Request
+from tether.http.messages import JSON, TEXT_HTML, TEXT_PLAIN, Headers, Request
 from tether.ws.deflate import DeflateOptions
 
 log = logging.getLogger("tether.engine")
@@ -46,7 +45,7 @@ __all__ = ["Encoded", "EngineIoHandler", "EngineServer", "EngineSocket", "Reason
 class EngineIoHandler(Protocol):
     """The layer above the engine (the Socket.IO server, or an app of bare Engine.IO)."""
 
-    def on_connect(self, socket: EngineSocket) -> SessionHandler:
+    def open_session(self, socket: EngineSocket) -> SessionHandler:
         """A session opened: return what receives its messages and its close."""
 
 
@@ -131,7 +130,7 @@ class EngineServer:
         socket = self.sessions.get(sid)
         if socket is None:
             if kind is RequestKind.POLL:
-                lingering = self._lingering.pop(sid, None)
+                lingering = self._lingering.get(sid)
                 if lingering is not None:
                     lingering.deliver_close(responder)
                     return
@@ -263,9 +262,15 @@ class EngineServer:
 
     def _connected(self, socket: EngineSocket) -> None:
         try:
-            socket.handler = self.handler.on_connect(socket)
+            handler = self.handler.open_session(socket)
         except Exception:
-            log.exception("error in connection handler of session %s", socket.sid)
+            log.exception("error opening session %s", socket.sid)
+            socket.close()  # nobody would listen to it
+            return
+        if socket.closed:  # closed by the handler itself, before it was attached
+            handler.on_close(socket.session.reason)
+        else:
+            socket.handler = handler
 
     # -- answers ----------------------------------------------------------------------------
 

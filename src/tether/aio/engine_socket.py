@@ -13,15 +13,14 @@ import asyncio
 import logging
 from typing import Protocol
 
-from tether.aio.heartbeat import Beat, HeartbeatQueue
+from tether.aio.heartbeat import HeartbeatQueue, HeartbeatSlot
 from tether.aio.transports import PollingTransport, Transport, WebSocketTransport
 from tether.aio.websocket import DETACHED
 from tether.eio.encoded import Encoded
 from tether.eio.errors import ParseError
 from tether.eio.options import EngineOptions
 from tether.eio.packet import NOOP, PONG_PROBE
-from tether.eio.session import Beat as Due
-from tether.eio.session import Control, ProbeStep, Reason, Session, State
+from tether.eio.session import Beat, Control, ProbeStep, Reason, Session, State
 from tether.http.exchange import Responder, Upgrade, WebSocketChannel
 from tether.http.messages import Headers, Request
 from tether.ws.deflate import DeflateOptions
@@ -133,7 +132,7 @@ class EngineSocket:
             self.transport = WebSocketTransport(self, websocket)
         self._probe: WebSocketChannel | None = None
         self._probe_timer: asyncio.TimerHandle | None = None
-        self._beat = Beat(sid, self._on_beat)
+        self._beat = HeartbeatSlot(self)
         host.ping_queue.push(self._beat, self.session.deadline)
 
     @property
@@ -148,7 +147,7 @@ class EngineSocket:
     @property
     def writable(self) -> bool:
         """Whether a message sent now goes out at once (for volatile messages): over
-        WebSocketChannel, unless the peer reads slowly; over polling, while a GET is pending."""
+        WebSocket, unless the peer reads slowly; over polling, while a GET is pending."""
         return self.transport.writable
 
     def answer(self, responder: Responder, status: int, headers: Headers, body: bytes) -> None:
@@ -162,20 +161,26 @@ class EngineSocket:
             self.transport.send("4" + data if type(data) is str else data)
 
     def send_all(self, messages: list[str | bytes]) -> None:
-        """Send several messages (a packet and its attachments): over WebSocketChannel, written out
+        """Send several messages (a packet and its attachments): over WebSocket, written out
         together in one syscall."""
         if not self.session.closed:
             self.transport.send_many(["4" + m if type(m) is str else m for m in messages])
 
-    def send_encoded(self, encoded: Encoded) -> None:
-        """Send a message encoded once for many sessions (see :class:`Encoded`)."""
-        if not self.session.closed:
-            self.transport.send_encoded(encoded)
+    def send_encoded(self, parts: list[Encoded], volatile: bool = False) -> None:
+        """Send the messages of a packet encoded once for many sessions (see
+        :class:`Encoded`); ``volatile``: not at all unless they go out at once."""
+        if self.session.closed:
+            return
+        transport = self.transport
+        if volatile and not transport.writable:
+            return
+        for part in parts:
+            transport.send_encoded(part)
 
     # -- receiving --------------------------------------------------------------------------
 
     def on_text(self, text: str) -> None:
-        """A text packet from the client (a WebSocketChannel frame or part of a POST)."""
+        """A text packet from the client (a WebSocket frame or part of a POST)."""
         try:
             data = self.session.receive_text(text, self.host.loop.time())
         except ParseError as exc:
@@ -202,7 +207,7 @@ class EngineSocket:
             log.exception("error in message handler of session %s", self.sid)
 
     def on_websocket_close(self, code: int, error: bool) -> None:
-        """Its WebSocketChannel is gone (the WebSocketHandler side of the session)."""
+        """Its WebSocket is gone (the WebSocketHandler side of the session)."""
         self.close_now(Reason.TRANSPORT_ERROR if error else Reason.TRANSPORT_CLOSE)
 
     def on_poll(self, responder: Responder) -> None:
@@ -219,25 +224,22 @@ class EngineSocket:
 
     # -- heartbeat --------------------------------------------------------------------------
 
-    def _on_beat(self, deadline: float, now: float) -> None:
+    def on_beat(self, deadline: float, now: float) -> None:
+        """A heartbeat entry of this session is reached (called by a ``HeartbeatQueue``)."""
         session = self.session
         if deadline != session.deadline or session.closed:
             return  # a pong or a ping moved the deadline since this entry was queued
-        if session.heartbeat(now) is Due.TIMED_OUT:
+        if session.heartbeat(now) is Beat.TIMED_OUT:
             self.close_now(Reason.PING_TIMEOUT)
             return
         self.transport.send_ping()
         if not session.closed:
             self.host.pong_queue.push(self._beat, session.deadline)
 
-    def stop_heartbeat(self) -> None:
-        """No more pings nor ping timeout for this session."""
-        self._beat.on_due = None
-
     # -- upgrade ----------------------------------------------------------------------------
 
     def start_upgrade(self, upgrade: Upgrade) -> None:
-        """A WebSocketChannel arrived for this polling session: probe it (or refuse it, when the
+        """A WebSocket arrived for this polling session: probe it (or refuse it, when the
         session is already upgrading, upgraded or closed)."""
         accepted = self.session.probe_opened()
         probe = _Probe(self)
@@ -301,7 +303,7 @@ class EngineSocket:
             probe.close(1000)
 
     def probe_lost(self) -> None:
-        """The probe WebSocketChannel closed before the upgrade finished."""
+        """The probe WebSocket closed before the upgrade finished."""
         self._probe = None
         self._cancel_upgrade()
 
@@ -317,7 +319,7 @@ class EngineSocket:
         probing = session.state is State.PROBING or session.state is State.PROBED
         if not session.close(reason):
             return
-        self._beat.on_due = None
+        self._beat.socket = None
         if probing:
             self._drop_probe()
         self.transport.close()
@@ -343,8 +345,8 @@ class EngineSocket:
 
 
 class _Probe:
-    """The handler of a WebSocketChannel that is upgrading a polling session; it acts only while
-    its WebSocketChannel is the session's current probe."""
+    """The handler of a WebSocket that is upgrading a polling session; it acts only while
+    its WebSocket is the session's current probe."""
 
     __slots__ = ("socket", "websocket")
 

@@ -5,22 +5,29 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
+from typing import Protocol
 
 log = logging.getLogger("tether.engine")
 
 
-class Beat:
+class Beating(Protocol):
+    """A session as its heartbeat queue sees it."""
+
+    sid: str
+
+    def on_beat(self, deadline: float, now: float) -> None:
+        """An entry of this session, due at ``deadline``, is reached at ``now``."""
+
+
+class HeartbeatSlot:
     """A session's place in a :class:`HeartbeatQueue`. A closed session detaches
-    (``on_due = None``) so that a queue keeps only this small object until its entry is
+    (``socket = None``) so that a queue keeps only this small object until its entry is
     reached, not the session."""
 
-    __slots__ = ("on_due", "sid")
+    __slots__ = ("socket",)
 
-    def __init__(self, sid: str, on_due: Callable[[float, float], None]) -> None:
-        self.sid = sid
-        #: Called with (the entry's deadline, now) when an entry of this beat is reached.
-        self.on_due: Callable[[float, float], None] | None = on_due
+    def __init__(self, socket: Beating) -> None:
+        self.socket: Beating | None = socket
 
 
 class HeartbeatQueue:
@@ -38,11 +45,11 @@ class HeartbeatQueue:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self._deadlines: deque[float] = deque()
-        self._beats: deque[Beat] = deque()
+        self._beats: deque[HeartbeatSlot] = deque()
         self._timer: asyncio.TimerHandle | None = None
 
-    def push(self, beat: Beat, deadline: float) -> None:
-        """Call ``beat.on_due(deadline, now)`` once ``deadline`` is reached."""
+    def push(self, beat: HeartbeatSlot, deadline: float) -> None:
+        """Call ``beat.socket.on_beat(deadline, now)`` once ``deadline`` is reached."""
         self._deadlines.append(deadline)
         self._beats.append(beat)
         if self._timer is None:
@@ -56,12 +63,12 @@ class HeartbeatQueue:
         while deadlines and deadlines[0] <= now:
             deadline = deadlines.popleft()
             beat = beats.popleft()
-            on_due = beat.on_due
-            if on_due is not None:
+            socket = beat.socket
+            if socket is not None:
                 try:
-                    on_due(deadline, now)
+                    socket.on_beat(deadline, now)
                 except Exception:
-                    log.exception("heartbeat of session %s", beat.sid)
+                    log.exception("heartbeat of session %s", socket.sid)
         if deadlines:
             self._timer = self.loop.call_at(deadlines[0], self._fire)
 

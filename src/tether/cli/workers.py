@@ -33,7 +33,7 @@ from tether.aio.http_protocol import HttpProtocol
 
 __all__ = ["run_workers"]
 
-log = logging.getLogger("tether.cli.workers")
+log = logging.getLogger("tether.workers")
 
 #: How much of a request the parent reads, at most, to find its sid (the request line).
 MAX_REQUEST_LINE = 16 * 1024

@@ -88,6 +88,15 @@ def encode_payload(packets: Iterable[str | bytes]) -> str:
     return SEPARATOR.join([p if type(p) is str else encode_payload_part(p) for p in packets])
 
 
+def decode_base64(data: str) -> bytes:
+    """The bytes of a base64 binary message (``data`` without its ``b``); raises
+    :class:`ParseError` when it is not strict base64."""
+    try:
+        return binascii.a2b_base64(data.encode("ascii"), strict_mode=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError) as exc:
+        raise ParseError("invalid base64 in binary packet") from exc
+
+
 def split_payload(payload: str) -> list[str | bytes]:
     """Split a long-polling payload into encoded text packets and binary messages.
 
@@ -99,10 +108,7 @@ def split_payload(payload: str) -> list[str | bytes]:
     for part in payload.split(SEPARATOR):
         first = part[:1]
         if first == "b":
-            try:
-                parts.append(binascii.a2b_base64(part[1:].encode("ascii"), strict_mode=True))
-            except (binascii.Error, UnicodeEncodeError, ValueError) as exc:
-                raise ParseError("invalid base64 in binary packet") from exc
+            parts.append(decode_base64(part[1:]))
         elif first in _TYPES:
             parts.append(part)
         else:

@@ -35,12 +35,19 @@ its write buffer.
 from __future__ import annotations
 
 import base64
-import binascii
 import enum
 import os
 
 from tether.eio.errors import ParseError, StateError
-from tether.eio.packet import CLOSE, NOOP, PING, SEPARATOR, encode_payload_part
+from tether.eio.packet import (
+    CLOSE,
+    NOOP,
+    PING,
+    PING_PROBE,
+    UPGRADE,
+    decode_base64,
+    encode_payload,
+)
 
 _ID_BYTES = 15
 _POOL_IDS = 64
@@ -129,11 +136,12 @@ TRANSITIONS: dict[State, dict[Trigger, State]] = {
     _S.PROBED: {_T.UPGRADE: _S.UPGRADED, _T.PROBE_FAILED: _S.POLLING, **_CLOSES},
     _S.UPGRADED: {_T.CLOSE: _S.CLOSED},
     _S.WEBSOCKET: {_T.CLOSE: _S.CLOSED},
-    _S.CLOSING: {_T.DELIVERED: _S.CLOSED, _T.CLOSE: _S.CLOSED},
+    _S.CLOSING: {_T.DELIVERED: _S.CLOSED},
     _S.CLOSED: {},
 }
 
 _OVER_POLLING = frozenset({_S.POLLING, _S.PROBING, _S.PROBED})
+_ENDED = frozenset({_S.CLOSING, _S.CLOSED})
 
 
 class Beat(enum.Enum):
@@ -177,6 +185,7 @@ class Session:
     __slots__ = (
         "buffer",
         "buffered",
+        "closed",
         "deadline",
         "interval",
         "max_buffer",
@@ -201,6 +210,9 @@ class Session:
     ) -> None:
         self.sid = sid
         self.state = State.WEBSOCKET if websocket else State.POLLING
+        #: True once the session closed (even if it still owes a GET its close packet); kept
+        #: by :meth:`fire` beside :attr:`state`, as every send checks it.
+        self.closed = False
         #: Why the session closed ("" while open).
         self.reason = ""
         self.interval = ping_interval
@@ -222,12 +234,8 @@ class Session:
         except KeyError:
             raise StateError(f"{trigger.value!r} in state {self.state.value!r}") from None
         self.state = state
+        self.closed = state in _ENDED
         return state
-
-    @property
-    def closed(self) -> bool:
-        """True once the session closed (even if it still owes a GET its close packet)."""
-        return self.state is State.CLOSED or self.state is State.CLOSING
 
     @property
     def polling(self) -> bool:
@@ -248,14 +256,15 @@ class Session:
         if first == "4":
             return text[1:]
         if first == "3":
-            return Control.PONG if self._pong(now) else None
+            if not (self.waiting_pong and self.ping_delivered):
+                return None  # unsolicited, or for a ping the client was never given
+            self.waiting_pong = False
+            self.deadline = now + self.interval
+            return Control.PONG
         if first == "1":
             return Control.CLOSE
         if first == "b":
-            try:
-                return binascii.a2b_base64(text[1:].encode("ascii"), strict_mode=True)
-            except (binascii.Error, UnicodeEncodeError, ValueError) as exc:
-                raise ParseError("invalid base64 in binary packet") from exc
+            return decode_base64(text[1:])
         if first in ("2", "5", "6", "0"):
             return None
         raise ParseError(f"unknown packet type {first!r}" if first else "empty packet")
@@ -278,13 +287,6 @@ class Session:
     def ping_sent(self) -> None:
         """The ping went out on a WebSocket."""
         self.ping_delivered = True
-
-    def _pong(self, now: float) -> bool:
-        if not (self.waiting_pong and self.ping_delivered):
-            return False
-        self.waiting_pong = False
-        self.deadline = now + self.interval
-        return True
 
     # -- the polling buffer -----------------------------------------------------------------
 
@@ -319,7 +321,7 @@ class Session:
         buffer = self.take()
         if len(buffer) == 1 and type(buffer[0]) is str:
             return buffer[0]
-        return SEPARATOR.join([p if type(p) is str else encode_payload_part(p) for p in buffer])
+        return encode_payload(buffer)
 
     def answer_when_idle(self) -> str | None:
         """What a GET with nothing buffered gets at once: a noop while an upgrade is probed
@@ -338,10 +340,10 @@ class Session:
 
     def probe_text(self, text: str) -> ProbeStep:
         """A text packet on the probe WebSocket."""
-        if text == "2probe" and self.state is State.PROBING:
+        if text == PING_PROBE and self.state is State.PROBING:
             self.fire(Trigger.PROBE_PING)
             return ProbeStep.ANSWER
-        if text == "5" and self.state is State.PROBED:
+        if text == UPGRADE and self.state is State.PROBED:
             self.fire(Trigger.UPGRADE)
             return ProbeStep.SWITCH
         self.probe_failed()

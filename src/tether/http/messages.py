@@ -10,6 +10,10 @@ from urllib.parse import parse_qsl
 #: Response or request headers, in order, as (name, value).
 Headers = list[tuple[str, str]]
 
+TEXT_PLAIN: Headers = [("Content-Type", "text/plain; charset=UTF-8")]
+TEXT_HTML: Headers = [("Content-Type", "text/html")]
+JSON: Headers = [("Content-Type", "application/json")]
+
 
 def share(text: str) -> str:
     return sys.intern(text) if len(text) <= 64 else text

@@ -17,13 +17,9 @@ from tether.eio.errors import ErrorCode, ParseError, RequestError
 from tether.eio.packet import split_payload
 from tether.eio.session import Reason, State
 from tether.http.exchange import Responder
-from tether.http.messages import Headers
+from tether.http.messages import JSON, TEXT_PLAIN
 
 log = logging.getLogger("tether.engine")
-
-TEXT_PLAIN: Headers = [("Content-Type", "text/plain; charset=UTF-8")]
-TEXT_HTML: Headers = [("Content-Type", "text/html")]
-JSON: Headers = [("Content-Type", "application/json")]
 
 
 class PollingTransport:
@@ -49,13 +45,11 @@ class PollingTransport:
 
     def send(self, packet: str | bytes) -> None:
         owner = self.owner
-        if not owner.session.queue(packet):
+        if owner.session.queue(packet):
+            self._schedule_flush()
+        else:
             log.debug("session %s: polling buffer full", owner.session.sid)
             owner.close_now(Reason.TRANSPORT_ERROR)
-            return
-        if self.poll is not None and not self._flush_scheduled:
-            self._flush_scheduled = True
-            owner.loop.call_soon(self.flush)
 
     def send_many(self, packets: list[str | bytes]) -> None:
         session = self.owner.session
@@ -69,12 +63,16 @@ class PollingTransport:
 
     def send_ping(self) -> None:
         owner = self.owner
-        if not owner.session.queue_ping():
+        if owner.session.queue_ping():
+            self._schedule_flush()
+        else:
             owner.close_now(Reason.TRANSPORT_ERROR)
-            return
+
+    def _schedule_flush(self) -> None:
+        # At the end of the iteration: what is sent in one iteration shares one response.
         if self.poll is not None and not self._flush_scheduled:
             self._flush_scheduled = True
-            owner.loop.call_soon(self.flush)
+            self.owner.loop.call_soon(self.flush)
 
     def flush(self) -> None:
         """Answer the pending GET with everything buffered (if both are there)."""

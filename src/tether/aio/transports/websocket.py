@@ -1,7 +1,7 @@
-"""The WebSocketChannel transport: one Engine.IO packet per WebSocketChannel message.
+"""The WebSocket transport: one Engine.IO packet per WebSocket message.
 
 Text packets travel as text messages, binary messages as binary ones with no type byte. What
-the WebSocketChannel receives goes straight to the session (it is the WebSocketChannel's handler), in the
+the WebSocket receives goes straight to the session (it is the WebSocket's handler), in the
 read callback: no task, no queue.
 """
 
@@ -18,7 +18,7 @@ from tether.ws.frames import Opcode, build_frame
 
 
 class WebSocketTransport:
-    """One session's WebSocketChannel."""
+    """One session's WebSocket."""
 
     name: ClassVar[str] = "websocket"
     handles_upgrades: ClassVar[bool] = True
