@@ -70,35 +70,35 @@ def test_closed_is_final() -> None:
 
 
 def test_message_returns_its_data() -> None:
-    assert polling().receive_text("4hello", 0.0) == "hello"
-    assert polling().receive_text("4", 0.0) == ""
+    assert polling().receive_text("4hello") == "hello"
+    assert polling().receive_text("4") == ""
 
 
 def test_base64_binary_message_over_any_transport() -> None:
-    assert websocket().receive_text("bAAECAwQ=", 0.0) == b"\x00\x01\x02\x03\x04"
+    assert websocket().receive_text("bAAECAwQ=") == b"\x00\x01\x02\x03\x04"
 
 
 @pytest.mark.parametrize("text", ["", "7", "x", "bnot base64!", "béé"])
 def test_malformed_packets_raise(text: str) -> None:
     with pytest.raises(ParseError):
-        websocket().receive_text(text, 0.0)
+        websocket().receive_text(text)
 
 
 @pytest.mark.parametrize("text", ["0", "2", "2probe", "5", "6"])
 def test_stray_packets_are_ignored(text: str) -> None:
     session = websocket()
-    assert session.receive_text(text, 0.0) is None
+    assert session.receive_text(text) is None
     assert session.state is State.WEBSOCKET
 
 
 def test_close_packet() -> None:
-    assert websocket().receive_text("1", 0.0) is Control.CLOSE
+    assert websocket().receive_text("1") is Control.CLOSE
 
 
 @given(st.text())
 def test_receive_text_never_fails_otherwise(text: str) -> None:
     with contextlib.suppress(ParseError):
-        websocket().receive_text(text, 0.0)
+        websocket().receive_text(text)
 
 
 # -- heartbeat ------------------------------------------------------------------------------
@@ -117,14 +117,16 @@ def test_a_pong_for_a_delivered_ping_moves_the_deadline() -> None:
     session = websocket()
     session.heartbeat(25.0)
     session.ping_sent()
-    assert session.receive_text("3", 30.0) is Control.PONG
+    assert session.receive_text("3") is Control.PONG
+    assert session.pong(30.0)
     assert session.deadline == 55.0
     assert session.heartbeat(55.0) is Beat.SEND_PING
 
 
 def test_unsolicited_pong_is_ignored() -> None:
     session = websocket()
-    assert session.receive_text("3", 1.0) is None
+    assert session.receive_text("3") is Control.PONG
+    assert not session.pong(1.0)
     assert session.deadline == 25.0
 
 
@@ -132,7 +134,7 @@ def test_a_pong_for_a_ping_still_in_the_polling_buffer_is_ignored() -> None:
     session = polling()
     assert session.heartbeat(25.0) is Beat.SEND_PING
     assert session.queue_ping()
-    assert session.receive_text("3", 26.0) is None  # the client never fetched the ping
+    assert not session.pong(26.0)  # the client never fetched the ping
     assert session.heartbeat(45.0) is Beat.TIMED_OUT
 
 
@@ -141,7 +143,7 @@ def test_a_pong_counts_once_a_get_took_the_ping() -> None:
     session.heartbeat(25.0)
     session.queue_ping()
     assert session.take_payload() == "2"
-    assert session.receive_text("3", 26.0) is Control.PONG
+    assert session.pong(26.0)
     assert session.deadline == 51.0
 
 

@@ -182,7 +182,7 @@ class EngineSocket:
     def on_text(self, text: str) -> None:
         """A text packet from the client (a WebSocket frame or part of a POST)."""
         try:
-            data = self.session.receive_text(text, self.host.loop.time())
+            data = self.session.receive_text(text)
         except ParseError as exc:
             log.debug("session %s: malformed packet %r: %s", self.sid, text[:10], exc)
             self.close_now(Reason.PARSE_ERROR)
@@ -190,7 +190,9 @@ class EngineSocket:
         if data is None:
             return
         if data is Control.PONG:
-            self.host.ping_queue.push(self._beat, self.session.deadline)
+            session = self.session
+            if session.pong(self.host.loop.time()):
+                self.host.ping_queue.push(self._beat, session.deadline)
         elif data is Control.CLOSE:
             self.close_now(Reason.TRANSPORT_CLOSE)
         else:

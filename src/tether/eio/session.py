@@ -244,22 +244,18 @@ class Session:
 
     # -- receiving --------------------------------------------------------------------------
 
-    def receive_text(self, text: str, now: float) -> str | bytes | Control | None:
+    def receive_text(self, text: str) -> str | bytes | Control | None:
         """A text packet from the client (a WebSocket text frame or part of a POST).
 
         Returns the data of a message (``bytes`` for a base64 binary message, ``b...``),
-        :class:`Control` for a pong that counted or a close packet, ``None`` for what needs
-        nothing (an unsolicited pong, a stray packet). Raises :class:`ParseError` for a
-        packet that is not Engine.IO.
+        :class:`Control` for a pong (to be given to :meth:`pong` with the time) or a close
+        packet, ``None`` for a stray packet, which needs nothing. Raises :class:`ParseError`
+        for a packet that is not Engine.IO.
         """
         first = text[:1]
         if first == "4":
             return text[1:]
         if first == "3":
-            if not (self.waiting_pong and self.ping_delivered):
-                return None  # unsolicited, or for a ping the client was never given
-            self.waiting_pong = False
-            self.deadline = now + self.interval
             return Control.PONG
         if first == "1":
             return Control.CLOSE
@@ -283,6 +279,16 @@ class Session:
         self.ping_delivered = False
         self.deadline = now + self.timeout
         return Beat.SEND_PING
+
+    def pong(self, now: float) -> bool:
+        """A pong arrived. True when it answers the ping the client was given (the deadline
+        moved: the next ping is due ``ping_interval`` from now); False when unsolicited or
+        for a ping still waiting in the polling buffer, which changes nothing."""
+        if not (self.waiting_pong and self.ping_delivered):
+            return False
+        self.waiting_pong = False
+        self.deadline = now + self.interval
+        return True
 
     def ping_sent(self) -> None:
         """The ping went out on a WebSocket."""
