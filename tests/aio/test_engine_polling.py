@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 import pytest
@@ -13,6 +13,7 @@ import pytest
 from tests.aio.helpers import EngineApp, Response, listening, request
 from tether.aio.engine import EngineServer, EngineSocket
 from tether.aio.listener import Listener, Router
+from tether.aio.transports import TRANSPORTS, PollingTransport
 from tether.eio.options import CorsOptions, EngineOptions
 
 BASE = "/engine.io/?EIO=4&transport=polling"
@@ -346,3 +347,35 @@ async def test_pongs_for_pings_never_fetched_do_not_keep_a_session_alive(
     assert h.closed == ["ping timeout"]
     assert asyncio.get_running_loop().time() - started < 1.0
     await stop(gen)
+
+
+class _CountingPolling(PollingTransport):
+    """A protocol revision stand-in: long-polling that counts what it sends."""
+
+    name = "counting"
+    upgrades_to = ()
+    sent: ClassVar[list[str | bytes]] = []
+
+    def send(self, packet: str | bytes) -> None:
+        self.sent.append(packet)
+        super().send(packet)
+
+
+async def test_a_transport_is_a_class_and_a_registry_entry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(TRANSPORTS, "counting", _CountingPolling)
+    app = EngineApp()
+    engine = EngineServer(EngineOptions(transports=("counting", "websocket")), app)
+    async with listening(Router(engine)) as listener:
+        base = "/engine.io/?EIO=4&transport=counting"
+        opening = await request(listener.port, "GET", base)
+        handshake = orjson.loads(opening.body[1:])
+        assert handshake["upgrades"] == []  # its own upgrades_to, not polling's
+        sid = handshake["sid"]
+        assert type(app.sockets[0].transport) is _CountingPolling
+        await request(listener.port, "POST", f"{base}&sid={sid}", b"4hello")
+        assert (await request(listener.port, "GET", f"{base}&sid={sid}")).text == "4hello"
+        assert _CountingPolling.sent == ["4hello"]
+        polling = await request(listener.port, "GET", "/engine.io/?EIO=4&transport=polling")
+        assert polling.status == 400  # not in this server's transports

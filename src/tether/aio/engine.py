@@ -24,7 +24,7 @@ from typing import Protocol
 
 from tether.aio.engine_socket import EngineSocket, SessionHandler
 from tether.aio.heartbeat import HeartbeatQueue
-from tether.aio.transports import TRANSPORTS
+from tether.aio.transports import TRANSPORTS, TransportKind
 from tether.aio.websocket import DETACHED
 from tether.eio.encoded import Encoded
 from tether.eio.errors import ErrorCode, RequestError
@@ -70,11 +70,6 @@ class EngineServer:
             for name in opts.transports
             if name in TRANSPORTS
         }
-        self._open_upgrades = (
-            [name for name in TRANSPORTS["polling"].upgrades_to if name in self.transports]
-            if opts.allow_upgrades
-            else []
-        )
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -114,14 +109,14 @@ class EngineServer:
             self.answer_error(responder, RequestError(ErrorCode.FORBIDDEN, status=403))
             return
         try:
-            kind, _, sid = route(request.method, request.query, False, self.transports)
+            kind, name, sid = route(request.method, request.query, False, self.transports)
         except RequestError as exc:
             self.answer_error(responder, exc)
             return
         if kind is RequestKind.HANDSHAKE:
             self._check_then(
                 request,
-                lambda: self._open_polling(request, responder),
+                lambda: self._open_polling(request, responder, TRANSPORTS[name]),
                 lambda msg: self.answer_error(
                     responder, RequestError(ErrorCode.FORBIDDEN, 403, msg)
                 ),
@@ -157,14 +152,14 @@ class EngineServer:
             self._reject(upgrade, RequestError(ErrorCode.FORBIDDEN, status=403))
             return
         try:
-            kind, _, sid = route(request.method, request.query, True, self.transports)
+            kind, name, sid = route(request.method, request.query, True, self.transports)
         except RequestError as exc:
             self._reject(upgrade, exc)
             return
         if kind is RequestKind.HANDSHAKE:
             self._check_then(
                 request,
-                lambda: self._open_websocket(upgrade),
+                lambda: self._open_websocket(upgrade, TRANSPORTS[name]),
                 lambda msg: self._reject(upgrade, RequestError(ErrorCode.FORBIDDEN, 403, msg)),
             )
             return
@@ -175,7 +170,10 @@ class EngineServer:
         if not self.options.allow_upgrades:
             self._reject(upgrade, RequestError(ErrorCode.BAD_REQUEST, detail="upgrades disabled"))
             return
-        socket.start_upgrade(upgrade)
+        if socket.session.polling and name not in socket.transport.upgrades_to:
+            self._reject(upgrade, RequestError(ErrorCode.BAD_REQUEST, detail="no such upgrade"))
+            return
+        socket.start_upgrade(upgrade, TRANSPORTS[name])
 
     # -- opening sessions -------------------------------------------------------------------
 
@@ -226,15 +224,21 @@ class EngineServer:
         cookie = self.options.cookie
         return [("Set-Cookie", f"{cookie}={sid}; Path=/; HttpOnly; SameSite=Lax")] if cookie else []
 
-    def _open_polling(self, request: Request, responder: Responder) -> None:
+    def _upgrades(self, kind: TransportKind) -> list[str]:
+        """The open packet's ``upgrades`` for a session opened over ``kind``."""
+        if not self.options.allow_upgrades:
+            return []
+        return [name for name in kind.upgrades_to if name in self.transports]
+
+    def _open_polling(self, request: Request, responder: Responder, kind: TransportKind) -> None:
         if not responder.connected:
             return
-        socket = EngineSocket(self, self._new_sid(), request)
+        socket = EngineSocket(self, self._new_sid(), request, kind)
         self.sessions[socket.sid] = socket
         opts = self.options
         packet = open_packet(
             socket.sid,
-            self._open_upgrades,
+            self._upgrades(kind),
             opts.ping_interval,
             opts.ping_timeout,
             opts.max_http_buffer_size,
@@ -242,7 +246,7 @@ class EngineServer:
         self.answer(responder, 200, [*TEXT_PLAIN, *self._cookie(socket.sid)], packet.encode())
         self._connected(socket)
 
-    def _open_websocket(self, upgrade: Upgrade) -> None:
+    def _open_websocket(self, upgrade: Upgrade, kind: TransportKind) -> None:
         opts = self.options
         sid = self._new_sid()
         websocket = upgrade.open_websocket(
@@ -253,10 +257,16 @@ class EngineServer:
         )
         if websocket is None:
             return
-        socket = EngineSocket(self, sid, upgrade.request, websocket)
+        socket = EngineSocket(self, sid, upgrade.request, kind, websocket)
         self.sessions[sid] = socket
         websocket.send_text(
-            open_packet(sid, [], opts.ping_interval, opts.ping_timeout, opts.max_http_buffer_size)
+            open_packet(
+                sid,
+                self._upgrades(kind),
+                opts.ping_interval,
+                opts.ping_timeout,
+                opts.max_http_buffer_size,
+            )
         )
         self._connected(socket)
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
+from typing import Protocol, cast
 
 from tether.aio.heartbeat import HeartbeatQueue, HeartbeatSlot
-from tether.aio.transports import PollingTransport, Transport, WebSocketTransport
+from tether.aio.transports import RequestTransport, Transport, TransportKind
 from tether.aio.websocket import DETACHED
 from tether.eio.encoded import Encoded
 from tether.eio.errors import ParseError
@@ -88,12 +88,14 @@ class EngineSocket:
         host: its server.
         sid: the session id.
         request: the handshake request.
-        websocket: the WebSocket it was opened over, or ``None`` for polling.
+        kind: its transport's class (from :data:`tether.aio.transports.TRANSPORTS`).
+        websocket: the WebSocket it was opened over, for a transport that handles upgrades.
     """
 
     __slots__ = (
         "_beat",
         "_probe",
+        "_probe_kind",
         "_probe_timer",
         "handler",
         "host",
@@ -108,6 +110,7 @@ class EngineSocket:
         host: SessionHost,
         sid: str,
         request: Request,
+        kind: TransportKind,
         websocket: WebSocketChannel | None = None,
     ) -> None:
         self.host = host
@@ -124,13 +127,11 @@ class EngineSocket:
         )
         #: Receives this session's messages and close (set by the engine's handler).
         self.handler: SessionHandler = DETACHED_SESSION
-        self.transport: Transport
-        if websocket is None:
-            self.transport = PollingTransport(self)
-        else:
+        self.transport: Transport = kind(self, websocket)
+        if websocket is not None:
             websocket.handler = self
-            self.transport = WebSocketTransport(self, websocket)
         self._probe: WebSocketChannel | None = None
+        self._probe_kind: TransportKind | None = None
         self._probe_timer: asyncio.TimerHandle | None = None
         self._beat = HeartbeatSlot(self)
         host.ping_queue.push(self._beat, self.session.deadline)
@@ -212,16 +213,21 @@ class EngineSocket:
         """Its WebSocket is gone (the WebSocketHandler side of the session)."""
         self.close_now(Reason.TRANSPORT_ERROR if error else Reason.TRANSPORT_CLOSE)
 
+    def _requests(self) -> RequestTransport | None:
+        """The transport, when it is carried by HTTP requests."""
+        transport = self.transport
+        return None if transport.handles_upgrades else cast(RequestTransport, transport)
+
     def on_poll(self, responder: Responder) -> None:
         """A polling GET for this session."""
-        transport = self.transport
-        if type(transport) is PollingTransport:
+        transport = self._requests()
+        if transport is not None:
             transport.on_get(responder)
 
     def on_post(self, body: bytes) -> None:
         """A polling POST's body for this session (the request is already answered)."""
-        transport = self.transport
-        if type(transport) is PollingTransport:
+        transport = self._requests()
+        if transport is not None:
             transport.on_post(body)
 
     # -- heartbeat --------------------------------------------------------------------------
@@ -240,9 +246,9 @@ class EngineSocket:
 
     # -- upgrade ----------------------------------------------------------------------------
 
-    def start_upgrade(self, upgrade: Upgrade) -> None:
-        """A WebSocket arrived for this polling session: probe it (or refuse it, when the
-        session is already upgrading, upgraded or closed)."""
+    def start_upgrade(self, upgrade: Upgrade, kind: TransportKind) -> None:
+        """A WebSocket for ``kind`` arrived for this polling session: probe it (or refuse it,
+        when the session is already upgrading, upgraded or closed)."""
         accepted = self.session.probe_opened()
         probe = _Probe(self)
         websocket = upgrade.open_websocket(
@@ -259,6 +265,7 @@ class EngineSocket:
             return
         probe.websocket = websocket
         self._probe = websocket
+        self._probe_kind = kind
         self._probe_timer = self.host.loop.call_later(
             self.host.options.upgrade_timeout, self._cancel_upgrade
         )
@@ -268,8 +275,8 @@ class EngineSocket:
         step = self.session.probe_text(text)
         if step is ProbeStep.ANSWER:
             websocket.send_text(PONG_PROBE)
-            polling = self.transport
-            if type(polling) is PollingTransport and not self.session.buffer:
+            polling = self._requests()
+            if polling is not None and not self.session.buffer:
                 polling.release(NOOP)
         elif step is ProbeStep.SWITCH:
             self._switch(websocket)
@@ -282,10 +289,12 @@ class EngineSocket:
             self._probe_timer.cancel()
             self._probe_timer = None
         self._probe = None
-        polling = self.transport
+        kind, self._probe_kind = self._probe_kind, None
+        assert kind is not None
+        polling = self._requests()
         websocket.handler = self
-        self.transport = WebSocketTransport(self, websocket)
-        if type(polling) is PollingTransport:
+        self.transport = kind(self, websocket)
+        if polling is not None:
             polling.release(NOOP)
         buffered = self.session.take()
         if buffered:
@@ -297,6 +306,7 @@ class EngineSocket:
 
     def _drop_probe(self) -> None:
         probe, self._probe = self._probe, None
+        self._probe_kind = None
         if self._probe_timer is not None:
             self._probe_timer.cancel()
             self._probe_timer = None
@@ -334,8 +344,8 @@ class EngineSocket:
 
     def deliver_close(self, responder: Responder) -> None:
         """A GET for a closed polling session that still owes packets or its close packet."""
-        transport = self.transport
-        if type(transport) is PollingTransport:
+        transport = self._requests()
+        if transport is not None:
             transport.deliver_close(responder)
         self._settle()
 

@@ -13,7 +13,7 @@ from typing import ClassVar, Protocol
 
 from tether.eio.encoded import Encoded
 from tether.eio.session import Session
-from tether.http.exchange import Responder
+from tether.http.exchange import Responder, WebSocketChannel
 from tether.http.messages import Headers
 
 
@@ -45,6 +45,37 @@ class Transport(Protocol):
 
     def close(self) -> None:
         """The session closed: end the transport as its close reason asks."""
+
+
+class RequestTransport(Transport, Protocol):
+    """A transport carried by HTTP requests for the session's sid (long-polling): the engine
+    hands it each GET and POST."""
+
+    def on_get(self, responder: Responder) -> None:
+        """A GET: answer it with what waits, or keep it until something does."""
+
+    def on_post(self, body: bytes) -> None:
+        """A POST's body (the request is already answered)."""
+
+    def release(self, packet: str) -> None:
+        """Answer a pending GET with ``packet`` (a noop while the session upgrades)."""
+
+    def deliver_close(self, responder: Responder) -> None:
+        """A GET for a closing session: what it still owes, then the close packet."""
+
+
+class TransportKind(Protocol):
+    """A transport's class, as :data:`tether.aio.transports.TRANSPORTS` holds it."""
+
+    name: str
+    handles_upgrades: bool
+    upgrades_to: tuple[str, ...]
+
+    def __call__(
+        self, owner: TransportOwner, websocket: WebSocketChannel | None = None
+    ) -> Transport:
+        """The transport of ``owner``; ``websocket`` is the connection of a transport that
+        :attr:`handles_upgrades`."""
 
 
 class TransportOwner(Protocol):

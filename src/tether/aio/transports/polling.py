@@ -16,7 +16,7 @@ from tether.eio.encoded import Encoded
 from tether.eio.errors import ErrorCode, ParseError, RequestError
 from tether.eio.packet import split_payload
 from tether.eio.session import Reason, State
-from tether.http.exchange import Responder
+from tether.http.exchange import Responder, WebSocketChannel
 from tether.http.messages import JSON, TEXT_PLAIN
 
 log = logging.getLogger("tether.engine")
@@ -31,7 +31,7 @@ class PollingTransport:
 
     __slots__ = ("_flush_scheduled", "owner", "poll")
 
-    def __init__(self, owner: TransportOwner) -> None:
+    def __init__(self, owner: TransportOwner, websocket: WebSocketChannel | None = None) -> None:
         self.owner = owner
         #: The pending GET, if any.
         self.poll: Responder | None = None

@@ -26,7 +26,9 @@ class WebSocketTransport:
 
     __slots__ = ("owner", "websocket")
 
-    def __init__(self, owner: TransportOwner, websocket: WebSocketChannel) -> None:
+    def __init__(self, owner: TransportOwner, websocket: WebSocketChannel | None = None) -> None:
+        if websocket is None:
+            raise TypeError("the WebSocket transport is built with its WebSocket")
         self.owner = owner
         self.websocket = websocket
 
