@@ -235,3 +235,36 @@ def test_server_restart_the_page_signs_in_again(browser: Browser, restartable: C
     finally:
         users.close()
     assert not users.errors, users.errors
+
+
+def test_a_flood_of_creates_and_typing_is_refused_with_a_visible_error(
+    users: Users, chat: ChatServer
+) -> None:
+    ada, bob = users.open("ada"), users.open("bob")
+    answers = ada.evaluate(
+        """async () => {
+            const calls = [];
+            for (let i = 0; i < 300; i++) {
+                calls.push(window.chatSocket.timeout(5000).emitWithAck("create", "c" + i)
+                    .catch(() => ({ error: "no answer" })));
+            }
+            return Promise.all(calls);
+        }"""
+    )
+    created = [a for a in answers if a.get("ok")]
+    assert 1 <= len(created) <= 5  # the burst of channel creations
+    assert all("flood limit" in a["error"] for a in answers if not a.get("ok")), answers
+    channels = chat.call(lambda: sorted(chat.state.channels))
+    assert len(channels) == 2 + len(created)
+    ada.evaluate(
+        """() => {
+            for (let i = 0; i < 100; i++) {
+                window.chatSocket.emit("typing", { channel: "general", typing: i % 2 === 0 });
+            }
+        }"""
+    )
+    error = ada.locator("#error")
+    expect(error).to_have_text("Slow down: too many requests (flood limit).", timeout=WAIT)
+    screenshot(ada, "flood-typing-error")
+    send(bob, "still here")  # the server and the other page carry on
+    expect(messages(ada).last).to_have_text("still here", timeout=WAIT)

@@ -252,3 +252,82 @@ async def next_event_raw(client: User, name: str) -> list[Any]:
         event = client.events.popleft() if client.events else await client.sio.event()
         if event[0] == name:
             return event
+
+
+async def test_every_event_is_flood_limited() -> None:
+    io = create_app(store=ChatState(), event_burst=5, event_rate=0.5)
+    async with serving(io) as port:
+        ada = User(await SioClient.open(port))
+        await ada.sio.connect()
+        answers = [(await ada.call("join", "general"))[0] for _ in range(6)]
+        assert answers[0] == {"error": "Choose a nickname first."}  # counted all the same
+        assert answers[5] == {"error": "Slow down: too many requests (flood limit)."}
+        for _ in range(8):  # typing has a bucket of its own (burst 5 here)
+            ada.emit("typing", {"channel": "general", "typing": True})
+        assert await next_event(ada, "limited") == {
+            "error": "Slow down: too many requests (flood limit)."
+        }
+        await ada.nothing()  # said once, not once per refused event
+        await ada.close()
+
+
+async def test_channel_creation_is_capped_and_limited() -> None:
+    state = ChatState()
+    io = create_app(store=state, burst=3, rate=0.1, max_channels=2)
+    async with serving(io) as port:
+        room = Chat(port, state)
+        ada, bob = await room.user("ada"), await room.user("bob")
+        assert (await ada.call("create", "one"))[0]["ok"]
+        assert (await ada.call("create", "two"))[0]["ok"]
+        [capped] = await bob.call("create", "three")
+        assert capped == {"error": "There are 2 channels already: join one of them."}
+        assert sorted(state.channels) == ["general", "one", "random", "two"]
+        [limited] = await ada.call("create", "four")  # the cap answers before the bucket
+        assert "2 channels" in limited["error"]
+        for client in room.clients:
+            await client.close()
+
+
+async def test_a_flood_of_creates_is_refused_and_stays_small() -> None:
+    state = ChatState()
+    io = create_app(store=state, burst=3, rate=0.1)
+    async with serving(io) as port:
+        room = Chat(port, state)
+        eve = await room.user("eve")
+        answers = [(await eve.call("create", f"c{i}"))[0] for i in range(30)]
+        assert sum(1 for a in answers if a.get("ok")) == 3  # the burst, then refused
+        assert answers[3] == {"error": "Slow down: too many messages (flood limit)."}
+        assert all("flood limit" in a["error"] for a in answers[3:])
+        assert len(state.channels) == 2 + 3
+        for client in room.clients:
+            await client.close()
+
+
+async def test_an_empty_created_channel_expires() -> None:
+    state = ChatState()
+    io = create_app(store=state, empty_channel_seconds=0.2)
+    async with serving(io) as port:
+        room = Chat(port, state)
+        ada, bob = await room.user("ada"), await room.user("bob")
+        assert (await ada.call("create", "tmp"))[0]["ok"]
+        assert (await ada.call("create", "kept"))[0]["ok"]
+        await ada.call("leave", "tmp")
+        await asyncio.sleep(0.1)
+        await bob.call("join", "tmp")  # someone came back in time: the timer is off
+        await bob.call("leave", "tmp")
+        await ada.close()  # "kept" loses its last member with the connection
+        room.clients.remove(ada)
+        await drain(bob)
+        deadline = asyncio.get_running_loop().time() + 3
+        while ("tmp" in state.channels or "kept" in state.channels) and (
+            asyncio.get_running_loop().time() < deadline
+        ):
+            await asyncio.sleep(0.05)
+        assert sorted(state.channels) == ["general", "random"]  # defaults never expire
+        assert state.created == set()
+        assert await next_event(bob, "channels") in (
+            ["general", "kept", "random"],
+            ["general", "random"],
+        )
+        for client in room.clients:
+            await client.close()

@@ -7,13 +7,21 @@ Everything lives in memory. Events from the page (each answered through its ack 
 ``message {channel, text}``, ``dm {to, text}``, ``typing {channel, typing}``,
 ``presence {status}``.
 
-Events to the page: ``message``, ``dm``, ``typing``, ``members``, ``channels``, ``notice``.
+Events to the page: ``message``, ``dm``, ``typing``, ``members``, ``channels``, ``notice``,
+``limited`` (an event without an ack, such as ``typing``, was refused by the flood limit).
+
+Every event from a page goes through a per-socket flood limit (``event_burst`` at once, then
+``event_rate`` per second; ``typing`` has a bucket of its own, as pages send it as one
+types); messages, DMs and channel creations also through a stricter one
+(``burst``, ``rate``). Users may create at most ``max_channels`` channels in all, and a
+created channel nobody is in is forgotten after ``empty_channel_seconds``.
 With connection state recovery, a page that was cut off for less than two minutes gets
 back its id, rooms and nickname, and every event it missed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 import secrets
@@ -67,6 +75,8 @@ class ChatState:
 
     history_size: int = 50
     channels: dict[str, deque[dict[str, Any]]] = field(default_factory=dict)
+    #: Channels created by users (the default ones never expire nor count against the cap).
+    created: set[str] = field(default_factory=set)
     members: dict[str, dict[str, Any]] = field(default_factory=dict)  # sid -> member
     boot: str = field(default_factory=lambda: secrets.token_hex(4))
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -119,6 +129,10 @@ def create_app(
     history_size: int = 50,
     burst: float = 5,
     rate: float = 1.0,
+    event_burst: float = 20,
+    event_rate: float = 5.0,
+    max_channels: int = 50,
+    empty_channel_seconds: float = 600.0,
     recovery_seconds: float = 120.0,
     ping_interval: float = 25.0,
     ping_timeout: float = 20.0,
@@ -126,7 +140,10 @@ def create_app(
 ) -> tether.Server:
     """A :class:`tether.Server` serving the chat: its pages at ``/``, ``/hello`` and
     ``/static/``, the client bundle at ``/socket.io/socket.io.js``, and the chat events.
-    ``store`` is where channels and members live (a new one by default)."""
+    ``store`` is where channels and members live (a new one by default). ``burst`` /
+    ``rate``: the flood limit of messages, DMs and channel creations; ``event_burst`` /
+    ``event_rate``: the one of every event; ``max_channels``: channels users may create;
+    ``empty_channel_seconds``: how long a created channel nobody is in is kept."""
     io = tether.Server(
         connection_state_recovery=tether.RecoveryOptions(
             max_disconnection_duration=recovery_seconds
@@ -150,16 +167,41 @@ def create_app(
         if not bucket.allow():
             raise ChatError("Slow down: too many messages (flood limit).")
 
+    def events_allowed(socket: tether.Socket, kind: str = "events") -> bool:
+        bucket: RateLimit = socket.data.setdefault(kind, RateLimit(event_burst, event_rate))
+        return bucket.allow()
+
     def guarded(
         handler: Callable[[tether.Socket, Any], dict[str, Any]],
     ) -> Callable[..., dict[str, Any]]:
         def run(socket: tether.Socket, data: Any = None, *_: Any) -> dict[str, Any]:
+            if not events_allowed(socket):
+                return {"error": "Slow down: too many requests (flood limit)."}
             try:
                 return handler(socket, data)
             except ChatError as error:
                 return {"error": str(error)}
 
         return run
+
+    expiring: dict[str, asyncio.TimerHandle] = {}
+
+    def members_of(name: str) -> int:
+        return len(io.sockets.adapter.sockets({"#" + name}))
+
+    def watch_empty(name: str) -> None:
+        """Forget a created channel ``empty_channel_seconds`` after its last member left."""
+        if name not in state.created or name in expiring or members_of(name):
+            return
+        loop = asyncio.get_running_loop()
+        expiring[name] = loop.call_later(empty_channel_seconds, expire, name)
+
+    def expire(name: str) -> None:
+        expiring.pop(name, None)
+        if name in state.created and not members_of(name):
+            state.created.discard(name)
+            state.channels.pop(name, None)
+            io.emit("channels", sorted(state.channels))
 
     def announce_members() -> None:
         io.emit("members", state.member_list())
@@ -177,6 +219,8 @@ def create_app(
     def disconnected(socket: tether.Socket, *_: Any) -> None:
         if state.members.pop(socket.id, None) is not None:
             announce_members()
+        for name in list(state.created):  # its rooms are already left (at most max_channels)
+            watch_empty(name)
 
     def hello(socket: tether.Socket, data: Any) -> dict[str, Any]:
         nick = _payload(data).get("nick")
@@ -195,6 +239,9 @@ def create_app(
         me = member(socket)
         already = "#" + name in socket.rooms
         socket.join("#" + name)
+        timer = expiring.pop(name, None)
+        if timer is not None:
+            timer.cancel()
         if not already:
             notice(name, f"{me['nick']} joined #{name}")
         return {"ok": True, "channel": name, "history": list(state.channels[name])}
@@ -211,7 +258,11 @@ def create_app(
         member(socket)
         if name in state.channels:
             raise ChatError(f"#{name} exists already.")
+        if len(state.created) >= max_channels:
+            raise ChatError(f"There are {max_channels} channels already: join one of them.")
+        limited(socket)
         state.channel(name)
+        state.created.add(name)
         io.emit("channels", sorted(state.channels))
         return join_channel(socket, name)
 
@@ -222,6 +273,7 @@ def create_app(
             raise ChatError(f"You are not in #{name}.")
         socket.leave("#" + name)
         notice(name, f"{me['nick']} left #{name}")
+        watch_empty(name)
         return {"ok": True, "channel": name}
 
     def message(socket: tether.Socket, data: Any) -> dict[str, Any]:
@@ -259,6 +311,13 @@ def create_app(
         return {"ok": True, "message": entry}
 
     def typing(socket: tether.Socket, data: Any = None, *_: Any) -> None:
+        if not events_allowed(socket, "typing"):  # a bucket of its own: pages send many
+            # No ack to answer with: say it once a second at most.
+            now = time.monotonic()
+            if now - socket.data.get("limited_at", 0.0) >= 1.0:
+                socket.data["limited_at"] = now
+                socket.emit("limited", {"error": "Slow down: too many requests (flood limit)."})
+            return
         me = state.members.get(socket.id)
         if me is None or not isinstance(data, dict):
             return

@@ -289,6 +289,7 @@
   socket.on("notice", (entry) => add("#" + entry.channel, { kind: "notice", ...entry }));
   socket.on("channels", (names) => { state.channels = names; renderSidebar(); });
   socket.on("members", (members) => { state.members = members; renderSidebar(); });
+  socket.on("limited", ({ error }) => showError(error));
   socket.on("typing", ({ channel, nick, typing }) => {
     const key = "#" + channel;
     if (!state.typing.has(key)) state.typing.set(key, new Map());
