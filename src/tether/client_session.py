@@ -121,16 +121,16 @@ class ClientSession:
         limit = self.server.max_namespaces_per_connection
         if len(self.sockets) + len(self.connecting) >= limit:
             log.debug("session %s: too many namespaces, refusing %s", self.engine.sid, name)
-            message = f"Too many namespaces on this connection (limit {limit})"
-            self.send_parts(encode(Packet(PacketType.CONNECT_ERROR, name, {"message": message})))
+            self.refuse(
+                name,
+                ConnectionRefusedError(f"Too many namespaces on this connection (limit {limit})"),
+            )
             return
         auth = packet.data if isinstance(packet.data, dict) else {}
         handshake = self._handshake(auth)
         namespace = self.server.lookup(name, auth)
         if namespace is None:
-            self.send_parts(
-                encode(Packet(PacketType.CONNECT_ERROR, name, {"message": "Invalid namespace"}))
-            )
+            self.refuse(name, ConnectionRefusedError("Invalid namespace"))
             return
         self.connecting = self.connecting | {name}
         namespace.add(self, handshake)

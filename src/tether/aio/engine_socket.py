@@ -95,7 +95,6 @@ class EngineSocket:
     __slots__ = (
         "_beat",
         "_probe",
-        "_probe_kind",
         "_probe_timer",
         "handler",
         "host",
@@ -130,8 +129,7 @@ class EngineSocket:
         self.transport: Transport = kind(self, websocket)
         if websocket is not None:
             websocket.handler = self
-        self._probe: WebSocketChannel | None = None
-        self._probe_kind: TransportKind | None = None
+        self._probe: _Probe | None = None
         self._probe_timer: asyncio.TimerHandle | None = None
         self._beat = HeartbeatSlot(self)
         host.ping_queue.push(self._beat, self.session.deadline)
@@ -250,7 +248,7 @@ class EngineSocket:
         """A WebSocket for ``kind`` arrived for this polling session: probe it (or refuse it,
         when the session is already upgrading, upgraded or closed)."""
         accepted = self.session.probe_opened()
-        probe = _Probe(self)
+        probe = _Probe(self, kind)
         websocket = upgrade.open_websocket(
             probe if accepted else DETACHED,
             max_message_size=self.host.options.max_http_buffer_size,
@@ -264,14 +262,12 @@ class EngineSocket:
             self.session.probe_failed()
             return
         probe.websocket = websocket
-        self._probe = websocket
-        self._probe_kind = kind
+        self._probe = probe
         self._probe_timer = self.host.loop.call_later(
             self.host.options.upgrade_timeout, self._cancel_upgrade
         )
 
-    def probe_text(self, websocket: WebSocketChannel, text: str) -> None:
-        """A text packet on the probe WebSocket."""
+    def _probe_text(self, probe: _Probe, websocket: WebSocketChannel, text: str) -> None:
         step = self.session.probe_text(text)
         if step is ProbeStep.ANSWER:
             websocket.send_text(PONG_PROBE)
@@ -279,18 +275,16 @@ class EngineSocket:
             if polling is not None and not self.session.buffer:
                 polling.release(NOOP)
         elif step is ProbeStep.SWITCH:
-            self._switch(websocket)
+            self._switch(probe.kind, websocket)
         else:
             log.debug("session %s: unexpected packet %r during upgrade", self.sid, text[:10])
             self._drop_probe()
 
-    def _switch(self, websocket: WebSocketChannel) -> None:
+    def _switch(self, kind: TransportKind, websocket: WebSocketChannel) -> None:
         if self._probe_timer is not None:
             self._probe_timer.cancel()
             self._probe_timer = None
         self._probe = None
-        kind, self._probe_kind = self._probe_kind, None
-        assert kind is not None
         polling = self._requests()
         websocket.handler = self
         self.transport = kind(self, websocket)
@@ -306,16 +300,14 @@ class EngineSocket:
 
     def _drop_probe(self) -> None:
         probe, self._probe = self._probe, None
-        self._probe_kind = None
         if self._probe_timer is not None:
             self._probe_timer.cancel()
             self._probe_timer = None
-        if probe is not None:
-            probe.handler = DETACHED
-            probe.close(1000)
+        if probe is not None and probe.websocket is not None:
+            probe.websocket.handler = DETACHED
+            probe.websocket.close(1000)
 
-    def probe_lost(self) -> None:
-        """The probe WebSocket closed before the upgrade finished."""
+    def _probe_lost(self) -> None:
         self._probe = None
         self._cancel_upgrade()
 
@@ -357,24 +349,25 @@ class EngineSocket:
 
 
 class _Probe:
-    """The handler of a WebSocket that is upgrading a polling session; it acts only while
-    its WebSocket is the session's current probe."""
+    """A WebSocket upgrading a polling session to the transport ``kind``, and its handler; it
+    acts only while it is the session's current probe."""
 
-    __slots__ = ("socket", "websocket")
+    __slots__ = ("kind", "socket", "websocket")
 
-    def __init__(self, socket: EngineSocket) -> None:
+    def __init__(self, socket: EngineSocket, kind: TransportKind) -> None:
         self.socket = socket
+        self.kind = kind
         self.websocket: WebSocketChannel | None = None
 
     def on_text(self, text: str) -> None:
         websocket = self.websocket
-        if websocket is not None and self.socket._probe is websocket:
-            self.socket.probe_text(websocket, text)
+        if websocket is not None and self.socket._probe is self:
+            self.socket._probe_text(self, websocket, text)
 
     def on_binary(self, data: bytes) -> None:
-        if self.websocket is not None and self.socket._probe is self.websocket:
+        if self.socket._probe is self:
             self.socket._cancel_upgrade()
 
     def on_websocket_close(self, code: int, error: bool) -> None:
-        if self.websocket is not None and self.socket._probe is self.websocket:
-            self.socket.probe_lost()
+        if self.socket._probe is self:
+            self.socket._probe_lost()
