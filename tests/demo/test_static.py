@@ -59,6 +59,11 @@ async def test_bundle_served_with_types_etag_and_gzip(bundle_dir: Path) -> None:
         status, headers, body = await get(port, "/socket.io/socket.io.js", "Accept-Encoding: gzip")
         assert headers["content-encoding"] == "gzip"
         assert gzip.decompress(body) == (bundle_dir / "socket.io.js").read_bytes()
+        status, headers, body = await get(
+            port, "/socket.io/socket.io.js", "Accept-Encoding: gzip;q=0"
+        )
+        assert "content-encoding" not in headers
+        assert body == (bundle_dir / "socket.io.js").read_bytes()
         # the engine still answers everything else under the path
         status, _, body = await get(port, "/socket.io/?EIO=4&transport=polling")
         assert status == 200 and body.startswith(b"0{")

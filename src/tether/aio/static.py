@@ -13,6 +13,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from tether.http.compression import preferred_coding
 from tether.http.exchange import Responder, Upgrade
 from tether.http.messages import Request
 
@@ -80,7 +81,7 @@ class ClientBundle:
             responder.send(304, headers)
             return
         body = cached.body
-        if "gzip" in request.headers.get("accept-encoding", ""):
+        if preferred_coding(request.headers.get("accept-encoding", ""), ("gzip",)):
             headers.append(("Content-Encoding", "gzip"))
             body = cached.gzipped
         responder.send(200, headers, b"" if request.method == "HEAD" else body)
