@@ -156,12 +156,11 @@ def _parse_npmrc(path: Path, environ: Mapping[str, str]) -> str | None:
 
 
 def _npmrc_files(environ: Mapping[str, str]) -> list[Path]:
-    files = [Path(environ.get("npm_config_userconfig") or Path.home() / ".npmrc")]
+    user = Path(environ.get("npm_config_userconfig") or Path.home() / ".npmrc")
     if environ.get("npm_config_globalconfig"):
-        files.append(Path(environ["npm_config_globalconfig"]))
-    prefixes = [environ.get("npm_config_prefix"), "/usr/local", "/usr"]
-    files += [Path(prefix) / "etc/npmrc" for prefix in prefixes if prefix]
-    return files
+        return [user, Path(environ["npm_config_globalconfig"])]
+    prefixes = [environ["npm_config_prefix"]] if environ.get("npm_config_prefix") else []
+    return [user] + [Path(p) / "etc/npmrc" for p in prefixes or ["/usr/local", "/usr"]]
 
 
 def registry_url(environ: Mapping[str, str] | None = None) -> str:
@@ -249,15 +248,16 @@ def fetch(
 
 def ensure(
     target: Path = STATIC_DIR,
-    local: Iterable[Path] = LOCAL_COPIES,
+    local: Iterable[Path] | None = None,
     registry: str | None = None,
     integrity: str = INTEGRITY,
 ) -> str:
     """Make ``target`` hold the pinned bundle: keep it if its stamp matches, else copy a
-    local copy of the package at the pinned version, else download it. Says what it did."""
+    local copy of the package at the pinned version (``local``, default :data:`LOCAL_COPIES`),
+    else download it. Says what it did."""
     if is_installed(target):
         return f"{PACKAGE} {VERSION} is already in {target}"
-    for package in local:
+    for package in LOCAL_COPIES if local is None else local:
         if _package_version(package) == VERSION and all(
             (package / "dist" / name).is_file() for name in FILES
         ):
