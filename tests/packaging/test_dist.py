@@ -22,7 +22,8 @@ from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.cli.test_bundle import TARBALL_PATH, Registry, contents_for, package_tarball
 from tether.cli.bundle import FILES, STAMP
 
-pytestmark = pytest.mark.packaging
+# Builds and installs take a while on a loaded 2-core machine with cold caches.
+pytestmark = [pytest.mark.packaging, pytest.mark.timeout(600)]
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The environment of a user's shell: nothing pointing into this checkout.
