@@ -12,14 +12,21 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
+# What the demo needs: the runtime dependencies only (no dev extra, no Node).
+$(VENV)/.runtime: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
 $(NPM_DIR)/node_modules/.installed: $(NPM_DIR)/package.json
 	cd $(NPM_DIR) && npm ci --no-audit --no-fund --silent || npm install --no-audit --no-fund --silent
 	touch $@
 
-BUNDLE := src/tether/static/socket.io.js
+BUNDLE := src/tether/static/socket.io-client.version
 
 # The official socket.io-client bundle, served by tether at /socket.io/socket.io.js; copied
-# from the npm package, never committed.
+# from the npm package, never committed (`tether bundle install` downloads the pinned one).
 $(BUNDLE): $(VENV)/.installed $(NPM_DIR)/node_modules/.installed
 	$(PY) -m tether.cli.bundle --from $(NPM_DIR)/node_modules/socket.io-client/dist
 
@@ -40,17 +47,18 @@ test: setup lint
 	$(PY) -m coverage report --skip-covered --fail-under=80
 
 test-fast: $(VENV)/.installed
-	$(PY) -m pytest -q -m "not interop and not autobahn and not browser"
+	$(PY) -m pytest -q -m "not interop and not autobahn and not browser and not packaging"
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench build_support
+	$(VENV)/bin/ruff format --check src tests bench build_support
 	$(VENV)/bin/mypy src
 	$(VENV)/bin/lint-imports
 
-## Starts the chat demo on http://127.0.0.1:8000
-demo: setup
-	$(PY) -m tether demo chat --host 127.0.0.1 --port 8000
+## Starts the chat demo on http://127.0.0.1:8000 (runtime deps and the pinned bundle only).
+demo: $(VENV)/.runtime
+	$(VENV)/bin/tether bundle install
+	$(VENV)/bin/tether demo chat --host 127.0.0.1 --port 8000
 
 autobahn: $(VENV)/.installed
 	$(PY) -m pytest -q -m autobahn tests/conformance

@@ -135,7 +135,7 @@ def browser() -> Iterator[Browser]:
         if not DIST.is_dir():
             pytest.fail(
                 f"the socket.io-client bundle is missing from {STATIC_DIR} and {DIST}: "
-                "run `make setup`",
+                "run `tether bundle install` (or `make setup`)",
                 pytrace=False,
             )
         install(DIST)

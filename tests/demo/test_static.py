@@ -11,7 +11,7 @@ import pytest
 from tests.support import serving
 from tether import Server
 from tether.aio.static import BUNDLE_FILES, STATIC_DIR, ClientBundle
-from tether.cli.bundle import install, main
+from tether.cli.bundle import STAMP, install, main
 from tether.demo import create_app
 
 DIST = Path(__file__).resolve().parents[1] / "interop/node_modules/socket.io-client/dist"
@@ -69,6 +69,19 @@ async def test_bundle_served_with_types_etag_and_gzip(bundle_dir: Path) -> None:
         assert status == 200 and body.startswith(b"0{")
 
 
+async def test_esm_and_msgpack_builds_served_like_serve_client(bundle_dir: Path) -> None:
+    io = Server(serve_client=False, path="/custom")
+    io.router.apps.insert(0, ClientBundle("/custom", bundle_dir))
+    async with serving(io) as port:
+        for name in ["socket.io.esm.min.js", "socket.io.msgpack.min.js"]:
+            for served in [name, name + ".map"]:
+                status, headers, body = await get(port, "/custom/" + served)
+                assert status == 200 and body == (bundle_dir / served).read_bytes()
+                kind = "application/json" if served.endswith(".map") else "application/javascript"
+                assert headers["content-type"].startswith(kind)
+        assert (await get(port, "/custom/socket.io.other.min.js"))[0] != 200
+
+
 async def test_bundle_absent_is_404(tmp_path: Path) -> None:
     async with serving(server_with(tmp_path / "nothing")) as port:
         status, _, _ = await get(port, "/socket.io/socket.io.js")
@@ -110,7 +123,8 @@ def test_install_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert "missing" in capsys.readouterr().err
     if DIST.is_dir():
         assert main(["--from", str(DIST), "--to", str(tmp_path / "out")]) == 0
-        assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(BUNDLE_FILES)
+        names = sorted(p.name for p in (tmp_path / "out").iterdir())
+        assert names == sorted([*BUNDLE_FILES, STAMP])  # stamped: DIST is 4.8.4's
 
 
 async def asgi_get(app: object, path: str) -> tuple[int, bytes]:

@@ -1,9 +1,11 @@
 """The official ``socket.io-client`` browser bundle, served by tether (Node's ``serveClient``).
 
-The bundle is not part of the repository: it is copied from the npm package at setup time
-(:mod:`tether.cli.bundle`) into ``src/tether/static/``. :class:`ClientBundle` answers ``<path>socket.io.js``,
-``socket.io.min.js`` and their ``.map`` files with an ``ETag`` (304 on ``If-None-Match``)
-and gzip when the client accepts it; 404 when the files are absent.
+The bundle is not part of the repository: the package build puts the pinned npm release into
+``tether/static/`` (:mod:`tether.cli.bundle`), and ``tether bundle install`` does it for an
+installed package that lacks it. :class:`ClientBundle` answers ``<path>socket.io.js``,
+``socket.io.min.js``, ``socket.io.esm.min.js``, ``socket.io.msgpack.min.js`` and their ``.map``
+files with an ``ETag`` (304 on ``If-None-Match``) and gzip when the client accepts it; 404
+when the files are absent.
 """
 
 from __future__ import annotations
@@ -19,7 +21,17 @@ from tether.http.messages import Request
 
 #: Where the bundle files are (``tether/static/`` in the package).
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-BUNDLE_FILES = ("socket.io.js", "socket.io.min.js", "socket.io.js.map", "socket.io.min.js.map")
+#: The files served (those of :data:`tether.cli.bundle.FILES`).
+BUNDLE_FILES = (
+    "socket.io.js",
+    "socket.io.min.js",
+    "socket.io.js.map",
+    "socket.io.min.js.map",
+    "socket.io.esm.min.js",
+    "socket.io.esm.min.js.map",
+    "socket.io.msgpack.min.js",
+    "socket.io.msgpack.min.js.map",
+)
 _JS = "application/javascript; charset=utf-8"
 _MAP = "application/json; charset=utf-8"
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from tether.aio.listener import Listener
 from tether.cli.app import load_app
+from tether.cli.bundle import register as register_bundle_commands
 from tether.cli.console import register as register_client_commands
 
 
@@ -24,8 +25,7 @@ def _demo(args: argparse.Namespace) -> int:
         if not (STATIC_DIR / "socket.io.min.js").is_file():
             print(
                 f"tether demo: the socket.io-client bundle is missing from {STATIC_DIR};\n"
-                "  install it with: python -m tether.cli.bundle --from "
-                "tests/interop/node_modules/socket.io-client/dist (make setup does it)",
+                "  install it with: tether bundle install",
                 file=sys.stderr,
                 flush=True,
             )
@@ -97,6 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     serve.set_defaults(func=_serve)
     register_client_commands(commands)
+    register_bundle_commands(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     result: int = args.func(args)
