@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.server.helpers import SioClient
-from tests.support import serving
+from tests.support import RedisServer, serving
 from tether.demo import ChatState, create_app
 from tether.sio import PacketType
 
@@ -423,3 +424,84 @@ async def test_history_and_channels_survive_a_restart(tmp_path: Any) -> None:
         for client in room.clients:
             await client.close()
     await again.history.close()
+
+
+async def test_two_servers_on_redis_and_one_file_are_one_chat(
+    redis_server: RedisServer, tmp_path: Any
+) -> None:
+    """Two chat servers on one Redis and one database: members, nicknames, messages, DMs,
+    typing, channels and history are the cluster's."""
+    from tether.adapters.redis.streams import create_adapter
+
+    path = str(tmp_path / "chat.db")
+    key = f"chat-{secrets.token_hex(3)}"
+    states = [ChatState(db=path), ChatState(db=path)]
+    servers = [
+        create_app(
+            store=state,
+            empty_channel_seconds=0.2,
+            adapter=create_adapter(
+                redis_server.url,
+                stream_name=key,
+                channel_prefix=key,
+                session_key_prefix=f"{key}:session:",
+                block_time=0.5,
+            ),
+        )
+        for state in states
+    ]
+    async with serving(servers[0]) as port0, serving(servers[1]) as port1:
+        one, two = Chat(port0, states[0]), Chat(port1, states[1])
+        ada = await one.user("ada")
+        bob = await two.user("bob")
+        both = [{"nick": "ada", "status": "online"}, {"nick": "bob", "status": "online"}]
+        assert await until_event(ada, "members", both)
+        [taken] = await (await two.user()).call("hello", {"nick": "ada"})
+        assert taken == {"error": "The nickname ada is taken."}
+
+        await ada.call("join", "general")
+        await bob.call("join", "general")
+        await drain(ada)
+        [sent] = await ada.call("message", {"channel": "general", "text": "over redis"})
+        assert await next_event(bob, "message") == sent["message"]
+        bob.emit("typing", {"channel": "general", "typing": True})
+        assert (await next_event(ada, "typing"))["nick"] == "bob"
+        [dm] = await bob.call("dm", {"to": "ada", "text": "psst"})
+        assert await next_event(ada, "dm") == dm["message"]
+        assert (await bob.call("presence", {"status": "away"}))[0] == {"ok": True}
+        away = [{"nick": "ada", "status": "online"}, {"nick": "bob", "status": "away"}]
+        assert await until_event(ada, "members", away)
+
+        [created] = await ada.call("create", "ops")
+        assert created["ok"]
+        assert await next_event(bob, "channels") == ["general", "ops", "random"]
+        assert (await bob.call("create", "ops"))[0] == {"error": "#ops exists already."}
+        await bob.call("join", "ops")
+        await ada.call("leave", "ops")  # ada's server sees #ops empty here, bob is in it there
+        await asyncio.sleep(0.4)
+        assert await states[0].channels() == ["general", "ops", "random"]
+
+        cy = await two.user("cy")  # history written through server one, read through two
+        [joined] = await cy.call("join", "general")
+        assert [m["text"] for m in joined["history"]] == ["over redis"]
+        [dms] = await bob.call("history", {"dm": "ada"})
+        assert [m["text"] for m in dms["messages"]] == ["psst"]
+
+        await bob.close()
+        two.clients.remove(bob)
+        left = [{"nick": "ada", "status": "online"}, {"nick": "cy", "status": "online"}]
+        assert await until_event(ada, "members", left)
+        for client in one.clients + two.clients:
+            await client.close()
+    for io, state in zip(servers, states, strict=True):
+        await io.close_adapters()
+        await state.history.close()
+
+
+async def until_event(client: User, name: str, value: Any, timeout: float = 5.0) -> bool:
+    """Skip ``name`` events until one is ``value`` (lists that were true on the way may come
+    first, from either server)."""
+    async with asyncio.timeout(timeout):
+        while await next_event(client, name, timeout) != value:
+            pass
+    return True

@@ -13,16 +13,18 @@ from tether.cli.console import register as register_client_commands
 
 
 def _demo(args: argparse.Namespace) -> int:
-    import importlib.util
     import os
 
     from tether.aio.static import STATIC_DIR
     from tether.demo.chat import ENV_DB, ENV_REDIS, ChatState, create_app
 
-    if args.redis and importlib.util.find_spec("redis") is None:
-        raise SystemExit(
-            "tether demo chat: --redis needs the redis extra: pip install 'tether[redis]'"
-        )
+    if args.redis:
+        try:
+            import redis  # noqa: F401
+        except ImportError:
+            raise SystemExit(
+                "tether demo chat: --redis needs the redis extra: pip install 'tether[redis]'"
+            ) from None
     db = args.db if args.db == ":memory:" else os.path.abspath(args.db)
     scheme = "https" if args.certfile else "http"
 
