@@ -112,6 +112,7 @@
     const answer = await call("history", payload);
     if (answer.error) {
       if (button) button.disabled = false;
+      else state.fetched.delete(key);  // the first page of a DM: asked again next time
       return showError(answer.error);
     }
     const older = answer.messages.filter((m) => !state.seen.has(m.id));
