@@ -11,8 +11,11 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -49,8 +52,8 @@ def pytest_configure(config: pytest.Config) -> None:
 class ChatServer:
     """The chat demo on 127.0.0.1:<free port>, in a thread."""
 
-    def __init__(self, port: int = 0) -> None:
-        self.state = ChatState()
+    def __init__(self, port: int = 0, state: ChatState | None = None) -> None:
+        self.state = state if state is not None else ChatState()
         self.loop = asyncio.new_event_loop()
         self.io: Any = None  # built in the loop
         self.port = port
@@ -71,6 +74,7 @@ class ChatServer:
         self._ready.set()
         await self._stop.wait()
         await listener.shutdown(grace=0.5)
+        await self.state.history.close()
 
     def start(self) -> None:
         self._thread.start()
@@ -93,6 +97,10 @@ class ChatServer:
             return func()
 
         return asyncio.run_coroutine_threadsafe(run(), self.loop).result(5)
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` in the server's loop and return its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
 
     def online(self, nick: str) -> bool:
         return self.call(lambda: self.state.sid_of(nick) is not None)
@@ -177,6 +185,67 @@ def restartable() -> Iterator[Chat]:
         yield holder
     finally:
         holder.server.stop()
+
+
+class DemoProcess:
+    """``tether demo chat`` in a process of its own, as a user starts it (``args``: its
+    options); :meth:`kill` ends it at once (SIGKILL: nothing is flushed at exit)."""
+
+    def __init__(self, *args: str) -> None:
+        self.args = args
+        self.port = 0
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tether", "demo", "chat", "--port", str(self.port), *self.args],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        ready = threading.Event()
+        lines: list[str] = []
+
+        def read() -> None:
+            assert self.process is not None and self.process.stdout is not None
+            lines.append(self.process.stdout.readline())
+            ready.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        if not ready.wait(20) or "open http://" not in lines[0]:
+            self.kill()
+            pytest.fail(f"the demo did not start: {lines}", pytrace=False)
+        self.port = int(lines[0].rstrip().rstrip("/").rsplit(":", 1)[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def kill(self) -> None:
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.kill()
+            self._reap()
+
+    def stop(self) -> None:
+        """SIGTERM, as Ctrl+C would: the workers too."""
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.send_signal(signal.SIGTERM)
+                try:
+                    self.process.wait(20)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+            self._reap()
+
+    def _reap(self) -> None:
+        assert self.process is not None
+        self.process.wait(10)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        self.process = None
 
 
 def screenshot(page: Any, name: str) -> Path:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.browser.conftest import Chat, ChatServer, screenshot
+from tests.browser.conftest import Chat, ChatServer, DemoProcess, screenshot
+from tether.demo import ChatState
+from tether.demo.history import dm_key
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -34,6 +37,10 @@ class Users:
         page = context.new_page()
         page.on("pageerror", lambda error: self.errors.append(f"{nick}: {error}"))
         page.goto(self.chat.url + "/" + query)
+        return self.login(page, nick)
+
+    def login(self, page: Page, nick: str) -> Page:
+        """Sign ``page`` in as ``nick`` (it shows #general then)."""
         page.fill("#nick", nick)
         page.click("#login button")
         expect(page.locator("#me")).to_have_text(nick, timeout=WAIT)
@@ -218,7 +225,7 @@ def test_server_restart_the_page_signs_in_again(browser: Browser, restartable: C
         ada.fill("#new-channel", "ops")
         ada.click("#create button")
         expect(ada.locator("#title")).to_have_text("# ops", timeout=WAIT)
-        restartable.restart()  # a new process would lose everything the same way
+        restartable.restart()  # a new process on --db :memory: loses everything the same way
         users.chat = restartable.server
         assert not restartable.server.online("ada")
         expect(ada.locator("#conn")).to_have_text("websocket", timeout=WAIT)
@@ -254,7 +261,7 @@ def test_a_flood_of_creates_and_typing_is_refused_with_a_visible_error(
     created = [a for a in answers if a.get("ok")]
     assert 1 <= len(created) <= 5  # the burst of channel creations
     assert all("flood limit" in a["error"] for a in answers if not a.get("ok")), answers
-    channels = chat.call(lambda: sorted(chat.state.channels))
+    channels = chat.run(chat.state.channels())
     assert len(channels) == 2 + len(created)
     ada.evaluate(
         """() => {
@@ -268,3 +275,169 @@ def test_a_flood_of_creates_and_typing_is_refused_with_a_visible_error(
     screenshot(ada, "flood-typing-error")
     send(bob, "still here")  # the server and the other page carry on
     expect(messages(ada).last).to_have_text("still here", timeout=WAIT)
+
+
+def test_history_and_channels_survive_a_killed_server(browser: Browser, tmp_path: Path) -> None:
+    demo = DemoProcess("--db", str(tmp_path / "chat.db"))
+    demo.start()
+    users = Users(browser, demo)  # type: ignore[arg-type]  # only its url is used
+    try:
+        ada, bob = users.open("ada"), users.open("bob")
+        send(ada, "this one stays")
+        ada.fill("#new-channel", "ops")
+        ada.click("#create button")
+        expect(ada.locator("#title")).to_have_text("# ops", timeout=WAIT)
+        send(ada, "ops stays too")
+        ada.click('#members button[data-nick="bob"]')
+        send(ada, "a secret that stays")
+        expect(ada.locator("#log .msg.sent")).to_have_count(1, timeout=WAIT)  # stored: ✓
+        expect(messages(bob)).to_have_text(["this one stays"], timeout=WAIT)
+
+        demo.kill()  # SIGKILL: no clean shutdown
+        expect(ada.locator("#conn")).to_have_text("reconnecting…", timeout=WAIT)
+        demo.start()  # the same port and file
+        for page in (ada, bob):
+            page.reload()
+        ada, bob = users.login(ada, "ada"), users.login(bob, "bob")
+        expect(messages(ada)).to_have_text(["this one stays"], timeout=WAIT)
+        expect(messages(bob)).to_have_text(["this one stays"], timeout=WAIT)
+        ada.click('#channels button[data-channel="ops"]')
+        expect(messages(ada)).to_have_text(["ops stays too"], timeout=WAIT)
+        bob.click('#members button[data-nick="ada"]')
+        expect(messages(bob)).to_have_text(["a secret that stays"], timeout=WAIT)
+        expect(bob.locator("#older")).to_have_count(0)
+        screenshot(bob, "history-after-restart")
+    finally:
+        users.close()
+        demo.kill()
+    assert not users.errors, users.errors
+
+
+def test_load_older_goes_back_to_the_first_message(browser: Browser, tmp_path: Path) -> None:
+    server = ChatServer(state=ChatState(db=str(tmp_path / "chat.db")))
+    server.start()
+    users = Users(browser, server)
+    try:
+        for i in range(120):
+            entry = {"id": f"seed-{i}", "from": "old", "text": f"old {i}", "ts": 1_000_000 + i}
+            server.run(server.state.history.add("#general", entry))
+        for i in range(60):
+            entry = {"id": f"dm-{i}", "from": "bob", "to": "ada", "text": f"dm {i}", "ts": i}
+            server.run(server.state.history.add(dm_key("ada", "bob"), entry))
+        ada, _bob = users.open("ada"), users.open("bob")
+        expect(messages(ada)).to_have_count(50, timeout=WAIT)
+        expect(messages(ada).first).to_have_text("old 70")
+        older = ada.locator("#older")
+        expect(older).to_have_text("load older messages")
+        older.click()
+        expect(messages(ada)).to_have_count(100, timeout=WAIT)
+        expect(messages(ada).first).to_have_text("old 20")
+        screenshot(ada, "load-older")
+        ada.locator("#older").click()
+        expect(messages(ada)).to_have_count(120, timeout=WAIT)
+        expect(ada.locator("#older")).to_have_count(0)  # nothing more
+        assert messages(ada).all_inner_texts() == [f"old {i}" for i in range(120)]
+        send(ada, "new one")
+        expect(messages(ada).last).to_have_text("new one", timeout=WAIT)
+
+        ada.click('#members button[data-nick="bob"]')
+        expect(messages(ada)).to_have_count(50, timeout=WAIT)
+        expect(messages(ada).first).to_have_text("dm 10")
+        ada.locator("#older").click()
+        expect(messages(ada)).to_have_count(60, timeout=WAIT)
+        expect(ada.locator("#older")).to_have_count(0)
+        assert messages(ada).all_inner_texts() == [f"dm {i}" for i in range(60)]
+    finally:
+        users.close()
+        server.stop()
+    assert not users.errors, users.errors
+
+
+def on_worker(users: Users, nick: str, worker: int) -> Page:
+    """A page of ``nick`` whose Engine.IO session is on ``worker`` (its sid's prefix):
+    reloaded until the parent's round robin hands it there."""
+    context = users.browser.new_context(viewport={"width": 1000, "height": 640})
+    users.contexts.append(context)
+    page = context.new_page()
+    page.on("pageerror", lambda error: users.errors.append(f"{nick}: {error}"))
+    for _ in range(12):
+        page.goto(users.chat.url + "/")
+        page.wait_for_function("() => window.chatSocket && window.chatSocket.connected")
+        if page.evaluate("window.chatSocket.io.engine.id").startswith(f"{worker}."):
+            return users.login(page, nick)
+    pytest.fail(f"no session of {nick} on worker {worker}")
+
+
+@pytest.mark.parametrize("redis", [False, True], ids=["hub", "redis"])
+def test_two_workers_share_the_chat(
+    browser: Browser, tmp_path: Path, request: pytest.FixtureRequest, redis: bool
+) -> None:
+    args = ["--workers", "2", "--db", str(tmp_path / "chat.db")]
+    if redis:
+        args += ["--redis", request.getfixturevalue("redis_server").url]
+    demo = DemoProcess(*args)
+    demo.start()
+    users = Users(browser, demo)  # type: ignore[arg-type]  # only its url is used
+    try:
+        ada, bob = on_worker(users, "ada", 0), on_worker(users, "bob", 1)
+        for page in (ada, bob):  # presence: each sees the other, though on another worker
+            expect(page.locator("#members li")).to_have_count(2, timeout=WAIT)
+        send(ada, "across workers")
+        expect(messages(bob)).to_have_text(["across workers"], timeout=WAIT)
+        bob.type("#text", "typing over")
+        expect(ada.locator("#typing")).to_have_text("bob is typing…", timeout=WAIT)
+        send(bob, "typed over")
+        expect(messages(ada).last).to_have_text("typed over", timeout=WAIT)
+        expect(ada.locator("#typing")).to_have_text("", timeout=WAIT)
+        bob.select_option("#status", "away")
+        expect(ada.locator('#members button[data-nick="bob"]')).to_have_attribute(
+            "data-status", "away", timeout=WAIT
+        )
+
+        ada.fill("#new-channel", "ops")  # created on worker 0, visible on worker 1
+        ada.click("#create button")
+        expect(ada.locator("#title")).to_have_text("# ops", timeout=WAIT)
+        bob.click('#channels button[data-channel="ops"]')
+        expect(bob.locator("#title")).to_have_text("# ops", timeout=WAIT)
+        send(ada, "in ops")
+        expect(messages(bob)).to_have_text(["in ops"], timeout=WAIT)
+        bob.click('#members button[data-nick="ada"]')
+        send(bob, "a dm across")
+        expect(ada.locator('#members button[data-nick="bob"] .unread')).to_have_text(
+            "1", timeout=WAIT
+        )
+        ada.click('#members button[data-nick="bob"]')
+        expect(messages(ada)).to_have_text(["a dm across"], timeout=WAIT)
+
+        # a nickname is the cluster's: taken on worker 0, refused on worker 1
+        late = on_worker_login_page(users, 1)
+        late.fill("#nick", "ada")
+        late.click("#login button")
+        expect(late.locator("#login-error")).to_have_text(
+            "The nickname ada is taken.", timeout=WAIT
+        )
+        # history written by worker 0 read by worker 1, from the one file
+        cy = users.login(late, "cy")
+        expect(messages(cy)).to_have_text(["across workers", "typed over"], timeout=WAIT)
+        expect(ada.locator("#members li")).to_have_count(3, timeout=WAIT)
+        users.contexts[1].close()  # bob leaves: gone from the lists of both workers
+        expect(ada.locator("#members li")).to_have_count(2, timeout=WAIT)
+        expect(cy.locator("#members li")).to_have_count(2, timeout=WAIT)
+        screenshot(ada, f"two-workers-{'redis' if redis else 'hub'}")
+    finally:
+        users.close()
+        demo.stop()
+    assert not users.errors, users.errors
+
+
+def on_worker_login_page(users: Users, worker: int) -> Page:
+    """A page at its login screen whose session is on ``worker``."""
+    context = users.browser.new_context(viewport={"width": 1000, "height": 640})
+    users.contexts.append(context)
+    page = context.new_page()
+    for _ in range(12):
+        page.goto(users.chat.url + "/")
+        page.wait_for_function("() => window.chatSocket && window.chatSocket.connected")
+        if page.evaluate("window.chatSocket.io.engine.id").startswith(f"{worker}."):
+            return page
+    pytest.fail(f"no session on worker {worker}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.server.helpers import SioClient
-from tests.support import serving
+from tests.support import RedisServer, serving
 from tether.demo import ChatState, create_app
 from tether.sio import PacketType
 
@@ -103,7 +104,7 @@ async def test_hello_lists_channels_and_refuses_bad_or_taken_nicks(chat: Chat) -
 async def test_join_create_leave_and_history_on_join(chat: Chat) -> None:
     ada, bob = await chat.user("ada"), await chat.user("bob")
     [joined] = await ada.call("join", "general")
-    assert joined == {"ok": True, "channel": "general", "history": []}
+    assert joined == {"ok": True, "channel": "general", "history": [], "more": False}
     assert (await next_event(ada, "notice"))["text"] == "ada joined #general"
     for i in range(3):
         [sent] = await ada.call("message", {"channel": "general", "text": f"  m{i} "})
@@ -281,7 +282,7 @@ async def test_channel_creation_is_capped_and_limited() -> None:
         assert (await ada.call("create", "two"))[0]["ok"]
         [capped] = await bob.call("create", "three")
         assert capped == {"error": "There are 2 channels already: join one of them."}
-        assert sorted(state.channels) == ["general", "one", "random", "two"]
+        assert await state.channels() == ["general", "one", "random", "two"]
         [limited] = await ada.call("create", "four")  # the cap answers before the bucket
         assert "2 channels" in limited["error"]
         for client in room.clients:
@@ -298,7 +299,7 @@ async def test_a_flood_of_creates_is_refused_and_stays_small() -> None:
         assert sum(1 for a in answers if a.get("ok")) == 3  # the burst, then refused
         assert answers[3] == {"error": "Slow down: too many messages (flood limit)."}
         assert all("flood limit" in a["error"] for a in answers[3:])
-        assert len(state.channels) == 2 + 3
+        assert len(await state.channels()) == 2 + 3
         for client in room.clients:
             await client.close()
 
@@ -319,15 +320,188 @@ async def test_an_empty_created_channel_expires() -> None:
         room.clients.remove(ada)
         await drain(bob)
         deadline = asyncio.get_running_loop().time() + 3
-        while ("tmp" in state.channels or "kept" in state.channels) and (
-            asyncio.get_running_loop().time() < deadline
-        ):
+        while await state.history.channels() and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.05)
-        assert sorted(state.channels) == ["general", "random"]  # defaults never expire
-        assert state.created == set()
+        assert await state.channels() == ["general", "random"]  # defaults never expire
         assert await next_event(bob, "channels") in (
             ["general", "kept", "random"],
             ["general", "random"],
         )
         for client in room.clients:
             await client.close()
+
+
+async def test_history_pages_of_a_channel_and_of_dms(chat: Chat) -> None:
+    for i in range(7):  # history_size is 3 here
+        await chat.state.history.add(
+            "#general", {"id": f"s-{i}", "from": "old", "text": f"old {i}", "ts": i}
+        )
+    ada, bob, eve = await chat.user("ada"), await chat.user("bob"), await chat.user("eve")
+    [answer] = await ada.call("history", {"channel": "general"})
+    assert answer == {"error": "Join #general first."}
+    [joined] = await ada.call("join", "general")
+    assert [m["id"] for m in joined["history"]] == ["s-4", "s-5", "s-6"] and joined["more"]
+    pages = []
+    before = joined["history"][0]["id"]
+    while True:
+        [page] = await ada.call("history", {"channel": "general", "before": before, "limit": 50})
+        assert page["ok"] and page["channel"] == "general" and len(page["messages"]) <= 3
+        pages.append([m["text"] for m in page["messages"]])
+        if not page["more"]:
+            break
+        before = page["messages"][0]["id"]
+    assert pages == [["old 1", "old 2", "old 3"], ["old 0"]]
+    [one] = await ada.call("history", {"channel": "general", "before": "s-4", "limit": 1})
+    assert [m["id"] for m in one["messages"]] == ["s-3"] and one["more"]
+    for bad in [
+        {"channel": "general", "limit": 0},
+        {"channel": "general", "limit": "9"},
+        {"channel": "general", "before": 5},
+        {"channel": "general", "before": "x" * 65},
+        {"nothing": True},
+        "general",
+    ]:
+        assert (await ada.call("history", bad))[0] == {"error": "Bad request."}, bad
+    assert "Nicknames are" in (await ada.call("history", {"dm": "no one"}))[0]["error"]
+
+    for i in range(4):
+        [sent] = await ada.call("dm", {"to": "bob", "text": f"dm {i}"})
+        assert sent["ok"]
+    [last] = await bob.call("history", {"dm": "ada"})
+    assert last["dm"] == "ada" and [m["text"] for m in last["messages"]] == ["dm 1", "dm 2", "dm 3"]
+    assert last["more"] and last["messages"][0]["to"] == "bob"
+    [rest] = await bob.call("history", {"dm": "ada", "before": last["messages"][0]["id"]})
+    assert [m["text"] for m in rest["messages"]] == ["dm 0"] and not rest["more"]
+    [mine] = await ada.call("history", {"dm": "bob"})
+    assert mine["messages"] == last["messages"]
+    [others] = await eve.call("history", {"dm": "ada"})  # eve's DMs with ada: none
+    assert others["messages"] == [] and not others["more"]
+    [guess] = await eve.call("history", {"dm": "ada", "before": rest["messages"][0]["id"]})
+    assert guess["messages"] == []
+
+
+async def test_history_requests_are_flood_limited() -> None:
+    state = ChatState()
+    io = create_app(store=state, event_burst=4, event_rate=0.1)
+    async with serving(io) as port:
+        room = Chat(port, state)
+        ada = await room.user("ada")  # hello: one event of the burst
+        await ada.call("join", "general")
+        answers = [(await ada.call("history", {"channel": "general"}))[0] for _ in range(4)]
+        assert [bool(a.get("ok")) for a in answers] == [True, True, False, False]
+        assert answers[2] == {"error": "Slow down: too many requests (flood limit)."}
+        for client in room.clients:
+            await client.close()
+
+
+async def test_history_and_channels_survive_a_restart(tmp_path: Any) -> None:
+    path = str(tmp_path / "chat.db")
+    state = ChatState(db=path)
+    async with serving(create_app(store=state)) as port:
+        room = Chat(port, state)
+        ada, bob = await room.user("ada"), await room.user("bob")
+        await ada.call("join", "general")
+        assert (await ada.call("create", "ops"))[0]["ok"]
+        await ada.call("message", {"channel": "general", "text": "kept"})
+        await ada.call("message", {"channel": "ops", "text": "ops kept"})
+        await ada.call("dm", {"to": "bob", "text": "private kept"})
+        for client in room.clients:
+            await client.close()
+    await state.history.close()
+
+    again = ChatState(db=path)
+    async with serving(create_app(store=again)) as port:
+        room = Chat(port, again)
+        bob = await room.user("bob")
+        [hello] = await bob.call("hello", {"nick": "bob"})
+        assert hello["channels"] == ["general", "ops", "random"]
+        [joined] = await bob.call("join", "general")
+        assert [(m["from"], m["text"]) for m in joined["history"]] == [("ada", "kept")]
+        [ops] = await bob.call("join", "ops")
+        assert [m["text"] for m in ops["history"]] == ["ops kept"]
+        [dms] = await bob.call("history", {"dm": "ada"})
+        assert [m["text"] for m in dms["messages"]] == ["private kept"]
+        for client in room.clients:
+            await client.close()
+    await again.history.close()
+
+
+async def test_two_servers_on_redis_and_one_file_are_one_chat(
+    redis_server: RedisServer, tmp_path: Any
+) -> None:
+    """Two chat servers on one Redis and one database: members, nicknames, messages, DMs,
+    typing, channels and history are the cluster's."""
+    from tether.adapters.redis.streams import create_adapter
+
+    path = str(tmp_path / "chat.db")
+    key = f"chat-{secrets.token_hex(3)}"
+    states = [ChatState(db=path), ChatState(db=path)]
+    servers = [
+        create_app(
+            store=state,
+            empty_channel_seconds=0.2,
+            adapter=create_adapter(
+                redis_server.url,
+                stream_name=key,
+                channel_prefix=key,
+                session_key_prefix=f"{key}:session:",
+                block_time=0.5,
+            ),
+        )
+        for state in states
+    ]
+    async with serving(servers[0]) as port0, serving(servers[1]) as port1:
+        one, two = Chat(port0, states[0]), Chat(port1, states[1])
+        ada = await one.user("ada")
+        bob = await two.user("bob")
+        both = [{"nick": "ada", "status": "online"}, {"nick": "bob", "status": "online"}]
+        assert await until_event(ada, "members", both)
+        [taken] = await (await two.user()).call("hello", {"nick": "ada"})
+        assert taken == {"error": "The nickname ada is taken."}
+
+        await ada.call("join", "general")
+        await bob.call("join", "general")
+        await drain(ada)
+        [sent] = await ada.call("message", {"channel": "general", "text": "over redis"})
+        assert await next_event(bob, "message") == sent["message"]
+        bob.emit("typing", {"channel": "general", "typing": True})
+        assert (await next_event(ada, "typing"))["nick"] == "bob"
+        [dm] = await bob.call("dm", {"to": "ada", "text": "psst"})
+        assert await next_event(ada, "dm") == dm["message"]
+        assert (await bob.call("presence", {"status": "away"}))[0] == {"ok": True}
+        away = [{"nick": "ada", "status": "online"}, {"nick": "bob", "status": "away"}]
+        assert await until_event(ada, "members", away)
+
+        [created] = await ada.call("create", "ops")
+        assert created["ok"]
+        assert await next_event(bob, "channels") == ["general", "ops", "random"]
+        assert (await bob.call("create", "ops"))[0] == {"error": "#ops exists already."}
+        await bob.call("join", "ops")
+        await ada.call("leave", "ops")  # ada's server sees #ops empty here, bob is in it there
+        await asyncio.sleep(0.4)
+        assert await states[0].channels() == ["general", "ops", "random"]
+
+        cy = await two.user("cy")  # history written through server one, read through two
+        [joined] = await cy.call("join", "general")
+        assert [m["text"] for m in joined["history"]] == ["over redis"]
+        [dms] = await bob.call("history", {"dm": "ada"})
+        assert [m["text"] for m in dms["messages"]] == ["psst"]
+
+        await bob.close()
+        two.clients.remove(bob)
+        left = [{"nick": "ada", "status": "online"}, {"nick": "cy", "status": "online"}]
+        assert await until_event(ada, "members", left)
+        for client in one.clients + two.clients:
+            await client.close()
+    for io, state in zip(servers, states, strict=True):
+        await io.close_adapters()
+        await state.history.close()
+
+
+async def until_event(client: User, name: str, value: Any, timeout: float = 5.0) -> bool:
+    """Skip ``name`` events until one is ``value`` (lists that were true on the way may come
+    first, from either server)."""
+    async with asyncio.timeout(timeout):
+        while await next_event(client, name, timeout) != value:
+            pass
+    return True

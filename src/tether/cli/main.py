@@ -14,14 +14,23 @@ from tether.cli.console import register as register_client_commands
 
 
 def _demo(args: argparse.Namespace) -> int:
+    import os
+
     from tether.aio.static import STATIC_DIR
-    from tether.demo import create_app
+    from tether.demo.chat import ENV_DB, ENV_REDIS, ChatState, create_app
 
-    io = create_app()
+    if args.redis:
+        try:
+            import redis  # noqa: F401
+        except ImportError:
+            raise SystemExit(
+                "tether demo chat: --redis needs the redis extra: pip install 'tether[redis]'"
+            ) from None
+    db = args.db if args.db == ":memory:" else os.path.abspath(args.db)
+    scheme = "https" if args.certfile else "http"
 
-    def ready(listener: Listener) -> None:
-        scheme = "https" if args.certfile else "http"
-        print(f"tether demo chat: open {scheme}://{args.host}:{listener.port}/", flush=True)
+    def announce(port: int) -> None:
+        print(f"tether demo chat: open {scheme}://{args.host}:{port}/", flush=True)
         if not (STATIC_DIR / "socket.io.min.js").is_file():
             print(
                 f"tether demo: the socket.io-client bundle is missing from {STATIC_DIR};\n"
@@ -31,7 +40,43 @@ def _demo(args: argparse.Namespace) -> int:
             )
         print("Press Ctrl+C to stop.", flush=True)
 
-    io.run(args.host, args.port, certfile=args.certfile, keyfile=args.keyfile, on_ready=ready)
+    if args.workers > 1:
+        if db == ":memory:":
+            raise SystemExit("tether demo chat: --workers share the chat through a --db file")
+        if args.certfile:
+            raise SystemExit("tether: --workers serves plain HTTP; terminate TLS in front of it")
+        from tether.cli.workers import run_workers
+
+        os.environ[ENV_DB] = db
+        if args.redis:
+            os.environ[ENV_REDIS] = args.redis
+        run_workers(
+            "tether.demo.worker:io",
+            args.host,
+            args.port,
+            args.workers,
+            on_ready=announce,
+            log_level=args.log_level,
+        )
+        return 0
+
+    adapter = None
+    if args.redis:
+        from tether.adapters.redis.streams import create_adapter
+
+        adapter = create_adapter(args.redis)
+    state = ChatState(db=db)
+    io = create_app(store=state, adapter=adapter)
+    try:
+        io.run(
+            args.host,
+            args.port,
+            certfile=args.certfile,
+            keyfile=args.keyfile,
+            on_ready=lambda listener: announce(listener.port),
+        )
+    finally:
+        state.history.close_now()
     return 0
 
 
@@ -82,6 +127,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--certfile")
     demo.add_argument("--keyfile")
+    demo.add_argument(
+        "--db",
+        default="tether-chat.db",
+        help="SQLite file of the history and channels (default ./tether-chat.db; :memory: for none)",
+    )
+    demo.add_argument(
+        "--workers", type=int, default=1, help="worker processes on the one port (default 1)"
+    )
+    demo.add_argument(
+        "--redis", help="a Redis URL: share the chat with other servers through Redis"
+    )
     demo.set_defaults(func=_demo)
     serve = commands.add_parser("serve", help="serve a tether.Server: tether serve module:attr")
     serve.add_argument("app", help="module:attribute of a tether.Server")

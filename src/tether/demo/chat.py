@@ -1,46 +1,65 @@
 """The chat demo's server, written with tether's public API as an application would be.
 
-Everything lives in memory. Events from the page (each answered through its ack with
-``{"ok": True, ...}`` or ``{"error": "..."}``):
+Messages, DMs and user-created channels are kept in SQLite (:mod:`tether.demo.history`:
+``db``, a file shared by every process that serves the chat, or ``":memory:"``), at most
+``max_messages`` per channel and per pair of DM correspondents. Events from the page (each
+answered through its ack with ``{"ok": True, ...}`` or ``{"error": "..."}``):
 
-``hello {nick}``, ``join {channel}``, ``create {channel}``, ``leave {channel}``,
-``message {channel, text}``, ``dm {to, text}``, ``typing {channel, typing}``,
-``presence {status}``.
+``hello {nick}``, ``join {channel}`` (with the last ``history_size`` messages and whether
+there are ``more``), ``create {channel}``, ``leave {channel}``, ``message {channel, text}``,
+``dm {to, text}``, ``history {channel | dm, before, limit}`` (the page of at most
+``history_size`` messages before the message ``before``: "load older"),
+``typing {channel, typing}``, ``presence {status}``.
 
 Events to the page: ``message``, ``dm``, ``typing``, ``members``, ``channels``, ``notice``,
 ``limited`` (an event without an ack, such as ``typing``, was refused by the flood limit).
+
+Several servers can serve one chat (``tether demo chat --workers N``, or servers on a Redis
+adapter): broadcasts go through the adapter, the members online are the sockets of the
+whole cluster with a nickname in their ``socket.data`` (``fetch_sockets``, recomputed on
+every server when one says ``members-changed`` with ``server_side_emit``), each nickname is
+a room (``@nick``, for DMs and to keep nicknames unique), and channels and history come
+from the shared database.
 
 Every event from a page goes through a per-socket flood limit (``event_burst`` at once, then
 ``event_rate`` per second; ``typing`` has a bucket of its own, as pages send it as one
 types); messages, DMs and channel creations also through a stricter one
 (``burst``, ``rate``). Users may create at most ``max_channels`` channels in all, and a
-created channel nobody is in is forgotten after ``empty_channel_seconds``.
-With connection state recovery, a page that was cut off for less than two minutes gets
-back its id, rooms and nickname, and every event it missed.
+created channel nobody is in is forgotten, with its messages, after
+``empty_channel_seconds``. With connection state recovery, a page that was cut off for
+less than two minutes gets back its id, rooms and nickname, and every event it missed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
+import os
 import re
 import secrets
+import sqlite3
 import time
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import tether
+from tether.demo.history import DEFAULT_MAX_MESSAGES, History, dm_key
 from tether.demo.pages import Pages
 
 DEFAULT_CHANNELS = ("general", "random")
 NICK = re.compile(r"[A-Za-z0-9_.\-]{1,24}")
 CHANNEL = re.compile(r"[a-z0-9][a-z0-9_\-]{0,23}")
 MAX_TEXT = 500
+MAX_ID = 64
 STATUSES = ("online", "away")
 STATIC = Path(__file__).resolve().parent / "static"
+#: The database of ``tether demo chat`` (in the working directory) unless ``--db`` says.
+DEFAULT_DB = "tether-chat.db"
+
+log = logging.getLogger("tether.demo")
 
 
 class ChatError(Exception):
@@ -71,34 +90,45 @@ class RateLimit:
 
 @dataclass(slots=True)
 class ChatState:
-    """Channels (with their recent history) and the members online."""
+    """The chat's database (``db``: a file, or ``":memory:"``; ``max_messages`` kept per
+    conversation) and the members connected to this server (the cluster's are found with
+    ``fetch_sockets``)."""
 
     history_size: int = 50
-    channels: dict[str, deque[dict[str, Any]]] = field(default_factory=dict)
-    #: Channels created by users (the default ones never expire nor count against the cap).
-    created: set[str] = field(default_factory=set)
+    db: str = ":memory:"
+    max_messages: int = DEFAULT_MAX_MESSAGES
     members: dict[str, dict[str, Any]] = field(default_factory=dict)  # sid -> member
     boot: str = field(default_factory=lambda: secrets.token_hex(4))
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    history: History = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.history = History(self.db, max_messages=self.max_messages)
 
     def next_id(self) -> str:
-        """A message id, unique across restarts (the page drops ids it has seen)."""
+        """A message id, unique across restarts and servers (the page drops ids it has seen)."""
         return f"{self.boot}-{next(self.ids)}"
 
-    def channel(self, name: str) -> deque[dict[str, Any]]:
-        return self.channels.setdefault(name, deque(maxlen=self.history_size))
-
-    def member_list(self) -> list[dict[str, Any]]:
-        return sorted(
-            ({"nick": m["nick"], "status": m["status"]} for m in self.members.values()),
-            key=lambda m: str(m["nick"]).lower(),
-        )
-
     def sid_of(self, nick: str) -> str | None:
+        """The socket of ``nick`` on this server, if it is here."""
         for sid, member in self.members.items():
             if member["nick"] == nick:
                 return sid
         return None
+
+    async def channels(self) -> list[str]:
+        """Every channel: the default ones and those users created."""
+        return sorted((*DEFAULT_CHANNELS, *await self.history.channels()))
+
+
+def member_list(sockets: list[Any]) -> list[dict[str, Any]]:
+    """The members (nick, status) among ``sockets`` (local or remote), sorted by nick."""
+    found: dict[str, dict[str, Any]] = {}
+    for socket in sockets:
+        data = socket.data
+        if isinstance(data, dict) and isinstance(data.get("nick"), str):
+            found[data["nick"]] = {"nick": data["nick"], "status": data.get("status", "online")}
+    return sorted(found.values(), key=lambda m: str(m["nick"]).lower())
 
 
 def _text(value: Any) -> str:
@@ -116,6 +146,12 @@ def _channel_name(value: Any) -> str:
             "Channel names are 1-24 lowercase letters, digits, '-' or '_' (starting with a letter or digit)."
         )
     return value
+
+
+def _nick(value: Any) -> str:
+    if not isinstance(value, str) or not NICK.fullmatch(value.strip()):
+        raise ChatError("Nicknames are 1-24 letters, digits, '.', '-' or '_'.")
+    return value.strip()
 
 
 def _payload(value: Any) -> dict[str, Any]:
@@ -136,25 +172,53 @@ def create_app(
     recovery_seconds: float = 120.0,
     ping_interval: float = 25.0,
     ping_timeout: float = 20.0,
+    db: str = ":memory:",
+    max_messages: int = DEFAULT_MAX_MESSAGES,
+    adapter: Callable[[tether.Namespace], Any] | None = None,
     store: ChatState | None = None,
 ) -> tether.Server:
     """A :class:`tether.Server` serving the chat: its pages at ``/``, ``/hello`` and
     ``/static/``, the client bundle at ``/socket.io/socket.io.js``, and the chat events.
-    ``store`` is where channels and members live (a new one by default). ``burst`` /
-    ``rate``: the flood limit of messages, DMs and channel creations; ``event_burst`` /
-    ``event_rate``: the one of every event; ``max_channels``: channels users may create;
-    ``empty_channel_seconds``: how long a created channel nobody is in is kept."""
+
+    ``store`` is the chat's state (by default a new one on ``db`` keeping ``max_messages``
+    (10 000) per channel and per DM pair); ``history_size``: messages sent on a join and
+    at most in one "load older" page. ``burst`` / ``rate``: the flood limit of messages,
+    DMs and channel creations; ``event_burst`` / ``event_rate``: the one of every event;
+    ``max_channels``: channels users may create; ``empty_channel_seconds``: how long a
+    created channel nobody is in is kept. ``recovery_seconds``: connection state recovery
+    (0: off). ``adapter``: the server's adapter factory (a Redis one for a cluster)."""
     io = tether.Server(
-        connection_state_recovery=tether.RecoveryOptions(
-            max_disconnection_duration=recovery_seconds
+        connection_state_recovery=(
+            tether.RecoveryOptions(max_disconnection_duration=recovery_seconds)
+            if recovery_seconds > 0
+            else False
         ),
         ping_interval=ping_interval,
         ping_timeout=ping_timeout,
+        adapter=adapter,
     )
-    state = store if store is not None else ChatState(history_size=history_size)
-    for name in DEFAULT_CHANNELS:
-        state.channel(name)
+    state = (
+        store
+        if store is not None
+        else ChatState(history_size=history_size, db=db, max_messages=max_messages)
+    )
+    history = state.history
+    page_size = state.history_size
     io.router.mount(Pages(STATIC))
+    tasks: set[asyncio.Task[Any]] = set()
+    #: Per socket of this server: its flood buckets and when it was last told it is limited.
+    local: dict[str, dict[str, Any]] = {}
+
+    def spawn(coro: Coroutine[Any, Any, Any], what: str) -> None:
+        task = asyncio.ensure_future(coro)
+        tasks.add(task)
+
+        def done(task: asyncio.Task[Any]) -> None:
+            tasks.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                log.error("chat: %s failed", what, exc_info=task.exception())
+
+        task.add_done_callback(done)
 
     def member(socket: tether.Socket) -> dict[str, Any]:
         found = state.members.get(socket.id)
@@ -162,111 +226,171 @@ def create_app(
             raise ChatError("Choose a nickname first.")
         return found
 
+    def bucket(socket: tether.Socket, kind: str, burst: float, rate: float) -> RateLimit:
+        buckets = local.setdefault(socket.id, {})
+        found: RateLimit = buckets.setdefault(kind, RateLimit(burst, rate))
+        return found
+
     def limited(socket: tether.Socket) -> None:
-        bucket: RateLimit = socket.data.setdefault("bucket", RateLimit(burst, rate))
-        if not bucket.allow():
+        if not bucket(socket, "messages", burst, rate).allow():
             raise ChatError("Slow down: too many messages (flood limit).")
 
     def events_allowed(socket: tether.Socket, kind: str = "events") -> bool:
-        bucket: RateLimit = socket.data.setdefault(kind, RateLimit(event_burst, event_rate))
-        return bucket.allow()
+        return bucket(socket, kind, event_burst, event_rate).allow()
 
     def guarded(
-        handler: Callable[[tether.Socket, Any], dict[str, Any]],
-    ) -> Callable[..., dict[str, Any]]:
-        def run(socket: tether.Socket, data: Any = None, *_: Any) -> dict[str, Any]:
+        handler: Callable[[tether.Socket, Any], Awaitable[dict[str, Any]]],
+    ) -> Callable[..., Awaitable[dict[str, Any]]]:
+        async def run(socket: tether.Socket, data: Any = None, *_: Any) -> dict[str, Any]:
             if not events_allowed(socket):
                 return {"error": "Slow down: too many requests (flood limit)."}
             try:
-                return handler(socket, data)
+                return await handler(socket, data)
             except ChatError as error:
                 return {"error": str(error)}
+            except sqlite3.Error:
+                log.exception("chat: the database failed")
+                return {"error": "The server could not reach its database: try again."}
 
         return run
 
+    # -- members, across the cluster ------------------------------------------------------
+
+    refresh: dict[str, Any] = {"dirty": False, "running": False}
+
+    async def send_members() -> None:
+        try:
+            while refresh["dirty"]:
+                refresh["dirty"] = False
+                try:
+                    sockets = await io.fetch_sockets()
+                except Exception:  # a server of the cluster did not answer: try again later
+                    log.warning("chat: could not list the members", exc_info=True)
+                    continue
+                io.local.emit("members", member_list(sockets))
+        finally:
+            refresh["running"] = False
+
+    def members_changed(here: bool = True) -> None:
+        """Send the members list to this server's pages (again, if a change comes while
+        it is being made), and have the other servers do the same when the change is here."""
+        if here:
+            io.server_side_emit("members-changed")
+        refresh["dirty"] = True
+        if not refresh["running"]:
+            refresh["running"] = True
+            spawn(send_members(), "sending the members")
+
+    io.on_server_side("members-changed", lambda *_: members_changed(here=False))
+
+    # -- channels ---------------------------------------------------------------------------
+
     expiring: dict[str, asyncio.TimerHandle] = {}
 
-    def members_of(name: str) -> int:
+    def members_here(name: str) -> int:
         return len(io.sockets.adapter.sockets({"#" + name}))
 
     def watch_empty(name: str) -> None:
-        """Forget a created channel ``empty_channel_seconds`` after its last member left."""
-        if name not in state.created or name in expiring or members_of(name):
+        """Forget a created channel ``empty_channel_seconds`` after its last member here left
+        (if nobody in the cluster is in it then)."""
+        if name in DEFAULT_CHANNELS or name in expiring or members_here(name):
             return
         loop = asyncio.get_running_loop()
-        expiring[name] = loop.call_later(empty_channel_seconds, expire, name)
+        expiring[name] = loop.call_later(
+            empty_channel_seconds, lambda: spawn(expire(name), f"expiring #{name}")
+        )
 
-    def expire(name: str) -> None:
+    async def watch_created() -> None:
+        for name in await history.channels():
+            watch_empty(name)
+
+    async def expire(name: str) -> None:
         expiring.pop(name, None)
-        if name in state.created and not members_of(name):
-            state.created.discard(name)
-            state.channels.pop(name, None)
-            io.emit("channels", sorted(state.channels))
+        if members_here(name) or await io.in_("#" + name).fetch_sockets():
+            return
+        if await history.delete_channel(name):
+            io.emit("channels", await state.channels())
 
-    def announce_members() -> None:
-        io.emit("members", state.member_list())
+    async def exists(name: str) -> bool:
+        return name in DEFAULT_CHANNELS or await history.has_channel(name)
 
     def notice(channel: str, text: str) -> None:
         io.to("#" + channel).emit("notice", {"channel": channel, "text": text, "ts": _now()})
 
+    # -- events -----------------------------------------------------------------------------
+
+    started: list[bool] = []
+
     def connected(socket: tether.Socket) -> None:
+        if not started:  # channels created before a restart expire too, if nobody comes
+            started.append(True)
+            spawn(watch_created(), "watching the created channels")
         nick = socket.data.get("nick") if isinstance(socket.data, dict) else None
         if socket.recovered and nick:
             status = socket.data.get("status") or "online"
             state.members[socket.id] = {"nick": nick, "status": status}
-            announce_members()
+            members_changed()
 
     def disconnected(socket: tether.Socket, *_: Any) -> None:
+        local.pop(socket.id, None)
         if state.members.pop(socket.id, None) is not None:
-            announce_members()
-        for name in list(state.created):  # its rooms are already left (at most max_channels)
-            watch_empty(name)
+            members_changed()
+        # its rooms are already left: look at every created channel (at most max_channels)
+        spawn(watch_created(), "watching the created channels")
 
-    def hello(socket: tether.Socket, data: Any) -> dict[str, Any]:
-        nick = _payload(data).get("nick")
-        if not isinstance(nick, str) or not NICK.fullmatch(nick.strip()):
-            raise ChatError("Nicknames are 1-24 letters, digits, '.', '-' or '_'.")
-        nick = nick.strip()
-        holder = state.sid_of(nick)
-        if holder is not None and holder != socket.id:
+    async def hello(socket: tether.Socket, data: Any) -> dict[str, Any]:
+        nick = _nick(_payload(data).get("nick"))
+        holders = await io.in_("@" + nick).fetch_sockets()
+        if any(holder.id != socket.id for holder in holders):
             raise ChatError(f"The nickname {nick} is taken.")
+        channels = await state.channels()
+        if not socket.connected:
+            raise ChatError("Disconnected.")
+        previous = state.members.get(socket.id)
+        if previous is not None and previous["nick"] != nick:
+            socket.leave("@" + previous["nick"])
+        socket.join("@" + nick)
         state.members[socket.id] = {"nick": nick, "status": "online"}
         socket.data.update(nick=nick, status="online")
-        announce_members()
-        return {"ok": True, "nick": nick, "id": socket.id, "channels": sorted(state.channels)}
+        members_changed()
+        return {"ok": True, "nick": nick, "id": socket.id, "channels": channels}
 
-    def join_channel(socket: tether.Socket, name: str) -> dict[str, Any]:
+    async def join_channel(socket: tether.Socket, name: str) -> dict[str, Any]:
         me = member(socket)
         already = "#" + name in socket.rooms
-        socket.join("#" + name)
+        socket.join("#" + name)  # before reading: a message is in the page or comes after
         timer = expiring.pop(name, None)
         if timer is not None:
             timer.cancel()
         if not already:
             notice(name, f"{me['nick']} joined #{name}")
-        return {"ok": True, "channel": name, "history": list(state.channels[name])}
+        messages, more = await history.page("#" + name, limit=page_size)
+        return {"ok": True, "channel": name, "history": messages, "more": more}
 
-    def join(socket: tether.Socket, name: Any) -> dict[str, Any]:
+    async def join(socket: tether.Socket, name: Any) -> dict[str, Any]:
         name = _channel_name(name)
         member(socket)
-        if name not in state.channels:
+        if not await exists(name):
             raise ChatError(f"No channel #{name} (create it first).")
-        return join_channel(socket, name)
+        return await join_channel(socket, name)
 
-    def create(socket: tether.Socket, name: Any) -> dict[str, Any]:
+    async def create(socket: tether.Socket, name: Any) -> dict[str, Any]:
         name = _channel_name(name)
         member(socket)
-        if name in state.channels:
+        if await exists(name):
             raise ChatError(f"#{name} exists already.")
-        if len(state.created) >= max_channels:
+        if len(await history.channels()) >= max_channels:
             raise ChatError(f"There are {max_channels} channels already: join one of them.")
         limited(socket)
-        state.channel(name)
-        state.created.add(name)
-        io.emit("channels", sorted(state.channels))
-        return join_channel(socket, name)
+        outcome = await history.create_channel(name, max_channels)
+        if outcome == "exists":  # created meanwhile, by someone else
+            raise ChatError(f"#{name} exists already.")
+        if outcome == "full":
+            raise ChatError(f"There are {max_channels} channels already: join one of them.")
+        io.emit("channels", await state.channels())
+        return await join_channel(socket, name)
 
-    def leave(socket: tether.Socket, name: Any) -> dict[str, Any]:
+    async def leave(socket: tether.Socket, name: Any) -> dict[str, Any]:
         name = _channel_name(name)
         me = member(socket)
         if "#" + name not in socket.rooms:
@@ -276,7 +400,7 @@ def create_app(
         watch_empty(name)
         return {"ok": True, "channel": name}
 
-    def message(socket: tether.Socket, data: Any) -> dict[str, Any]:
+    async def message(socket: tether.Socket, data: Any) -> dict[str, Any]:
         data = _payload(data)
         me = member(socket)
         name = _channel_name(data.get("channel"))
@@ -291,31 +415,60 @@ def create_app(
             "text": text,
             "ts": _now(),
         }
-        state.channels[name].append(entry)
+        await history.add("#" + name, entry)  # stored before anyone sees it
         socket.to("#" + name).emit("message", entry)
         return {"ok": True, "message": entry}
 
-    def direct(socket: tether.Socket, data: Any) -> dict[str, Any]:
+    async def direct(socket: tether.Socket, data: Any) -> dict[str, Any]:
         data = _payload(data)
         me = member(socket)
         to = data.get("to")
-        target = state.sid_of(to) if isinstance(to, str) else None
-        if target is None:
-            raise ChatError(f"{to} is not online.")
-        if target == socket.id:
+        if to == me["nick"]:
             raise ChatError("That is you.")
+        if not isinstance(to, str) or not NICK.fullmatch(to):
+            raise ChatError(f"{to} is not online.")
         text = _text(data.get("text"))
+        if not await io.in_("@" + to).fetch_sockets():
+            raise ChatError(f"{to} is not online.")
         limited(socket)
         entry = {"id": state.next_id(), "from": me["nick"], "to": to, "text": text, "ts": _now()}
-        io.to(target).emit("dm", entry)
+        await history.add(dm_key(me["nick"], to), entry)
+        io.to("@" + to).emit("dm", entry)
         return {"ok": True, "message": entry}
 
-    def typing(socket: tether.Socket, data: Any = None, *_: Any) -> None:
+    async def older(socket: tether.Socket, data: Any) -> dict[str, Any]:
+        data = _payload(data)
+        me = member(socket)
+        limit = data.get("limit", page_size)
+        before = data.get("before")
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            raise ChatError("Bad request.")
+        if before is not None and (not isinstance(before, str) or len(before) > MAX_ID):
+            raise ChatError("Bad request.")
+        answer: dict[str, Any] = {"ok": True}
+        if "channel" in data:
+            name = _channel_name(data["channel"])
+            if "#" + name not in socket.rooms:
+                raise ChatError(f"Join #{name} first.")
+            conv = "#" + name
+            answer["channel"] = name
+        elif "dm" in data:
+            other = _nick(data["dm"])
+            conv = dm_key(me["nick"], other)
+            answer["dm"] = other
+        else:
+            raise ChatError("Bad request.")
+        messages, more = await history.page(conv, before=before, limit=min(limit, page_size))
+        answer.update(messages=messages, more=more)
+        return answer
+
+    async def typing(socket: tether.Socket, data: Any = None, *_: Any) -> None:
         if not events_allowed(socket, "typing"):  # a bucket of its own: pages send many
             # No ack to answer with: say it once a second at most.
             now = time.monotonic()
-            if now - socket.data.get("limited_at", 0.0) >= 1.0:
-                socket.data["limited_at"] = now
+            mine = local.setdefault(socket.id, {})
+            if now - mine.get("limited_at", 0.0) >= 1.0:
+                mine["limited_at"] = now
                 socket.emit("limited", {"error": "Slow down: too many requests (flood limit)."})
             return
         me = state.members.get(socket.id)
@@ -326,7 +479,7 @@ def create_app(
             info = {"channel": name, "nick": me["nick"], "typing": bool(data.get("typing"))}
             socket.to("#" + name).emit("typing", info)
 
-    def presence(socket: tether.Socket, data: Any) -> dict[str, Any]:
+    async def presence(socket: tether.Socket, data: Any) -> dict[str, Any]:
         status = _payload(data).get("status")
         if status not in STATUSES:
             raise ChatError("Status is online or away.")
@@ -334,7 +487,7 @@ def create_app(
         if me["status"] != status:
             me["status"] = status
             socket.data["status"] = status
-            announce_members()
+            members_changed()
         return {"ok": True}
 
     io.on("connection", connected)
@@ -347,10 +500,35 @@ def create_app(
         ("leave", leave),
         ("message", message),
         ("dm", direct),
+        ("history", older),
         ("presence", presence),
     ):
         io.on(event, guarded(handler))
     return io
+
+
+#: The environment variables through which ``tether demo chat --workers N`` configures
+#: its workers (:func:`app_from_env`).
+ENV_DB = "TETHER_CHAT_DB"
+ENV_REDIS = "TETHER_CHAT_REDIS"
+
+
+def app_from_env() -> tether.Server:
+    """The chat of one worker of ``tether demo chat --workers N``: the database in
+    ``TETHER_CHAT_DB``, and a Redis Streams adapter on ``TETHER_CHAT_REDIS`` if set
+    (connection state recovery across workers); without Redis the workers share rooms
+    through the parent and recovery is off."""
+    redis = os.environ.get(ENV_REDIS)
+    adapter = None
+    if redis:
+        from tether.adapters.redis.streams import create_adapter
+
+        adapter = create_adapter(redis)
+    return create_app(
+        db=os.environ.get(ENV_DB, DEFAULT_DB),
+        adapter=adapter,
+        recovery_seconds=120.0 if redis else 0.0,
+    )
 
 
 def _now() -> int:

@@ -25,6 +25,8 @@
     members: [],
     view: null,           // "#general" or "@ada"
     typing: new Map(),    // "#name" -> Map(nick -> timer)
+    more: new Map(),      // "#name" or "@nick" -> whether the server has older messages
+    fetched: new Set(),   // "@nick" whose last messages came from the server
   };
 
   // -- connection badge -----------------------------------------------------------------------
@@ -85,10 +87,39 @@
     return row;
   }
 
-  function renderLog() {
+  function renderLog(keepScroll) {
     const log = $("#log");
-    log.replaceChildren(...(state.view ? logOf(state.view) : []).map(renderEntry));
-    log.scrollTop = log.scrollHeight;
+    const fromBottom = log.scrollHeight - log.scrollTop;
+    const rows = (state.view ? logOf(state.view) : []).map(renderEntry);
+    if (state.view && state.more.get(state.view)) {
+      const key = state.view;
+      const button = el("button", "", "load older messages");
+      button.id = "older";
+      button.type = "button";
+      button.onclick = () => loadOlder(key, button);
+      rows.unshift(button);
+    }
+    log.replaceChildren(...rows);
+    log.scrollTop = keepScroll ? log.scrollHeight - fromBottom : log.scrollHeight;
+  }
+
+  // "load older": the page of messages before the oldest one shown
+  async function loadOlder(key, button) {
+    const payload = key.startsWith("#") ? { channel: key.slice(1) } : { dm: key.slice(1) };
+    const oldest = logOf(key).find((e) => e.kind === "message" && e.id && !e.pending);
+    if (oldest) payload.before = oldest.id;
+    if (button) button.disabled = true;
+    const answer = await call("history", payload);
+    if (answer.error) {
+      if (button) button.disabled = false;
+      else state.fetched.delete(key);  // the first page of a DM: asked again next time
+      return showError(answer.error);
+    }
+    const older = answer.messages.filter((m) => !state.seen.has(m.id));
+    for (const m of older) state.seen.add(m.id);
+    logOf(key).unshift(...older.map((m) => ({ kind: "message", ...m })));
+    state.more.set(key, answer.more);
+    if (key === state.view) renderLog(true);
   }
 
   function add(key, entry) {
@@ -156,11 +187,24 @@
     renderLog();
     renderTyping();
     $("#text").focus();
+    if (key.startsWith("@") && !state.fetched.has(key)) {  // the DMs kept by the server
+      state.fetched.add(key);
+      loadOlder(key, null);
+    }
   }
 
   // -- channels ---------------------------------------------------------------------------------
-  function receiveHistory(name, history) {
-    for (const entry of history) add("#" + name, { kind: "message", ...entry });
+  function receiveHistory(name, answer) {
+    const key = "#" + name;
+    if (state.more.has(key)) {  // joined again after a reconnection: what was missed, after
+      for (const entry of answer.history) add(key, { kind: "message", ...entry });
+    } else {  // the first join: the history goes before the notice of this join
+      const older = answer.history.filter((m) => !state.seen.has(m.id));
+      for (const m of older) state.seen.add(m.id);
+      logOf(key).unshift(...older.map((m) => ({ kind: "message", ...m })));
+      state.more.set(key, answer.more);
+    }
+    if (state.view === key) renderLog();
   }
 
   async function openChannel(name) {
@@ -168,7 +212,7 @@
       const answer = await call("join", name);
       if (answer.error) return showError(answer.error);
       state.joined.add(name);
-      receiveHistory(name, answer.history);
+      receiveHistory(name, answer);
     }
     openView("#" + name);
   }
@@ -180,6 +224,7 @@
     if (answer.error) return showError(answer.error);
     input.value = "";
     state.joined.add(answer.channel);
+    receiveHistory(answer.channel, answer);
     if (!state.channels.includes(answer.channel)) state.channels = [...state.channels, answer.channel].sort();
     openView("#" + answer.channel);
   });
@@ -212,7 +257,7 @@
     for (const name of [...state.joined]) {
       const joined = await call("join", name);
       if (joined.error) { state.joined.delete(name); continue; }
-      receiveHistory(name, joined.history);
+      receiveHistory(name, joined);
     }
     if ($("#status").value !== "online") call("presence", { status: $("#status").value });
     renderSidebar();
