@@ -7,9 +7,11 @@ draws the same chart by hand.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import inspect
+import io
 import re
 import sys
 import tempfile
@@ -32,7 +34,7 @@ def on_files(files: Files, config: Any, **kwargs: Any) -> Files:
     """Add the chart and the full tables to the site."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from bench import render
+    from bench import compare, render
 
     results = ROOT / "bench" / "results"
     with tempfile.TemporaryDirectory() as tmp:
@@ -49,6 +51,17 @@ def on_files(files: Files, config: Any, **kwargs: Any) -> Files:
         # one level down: each file is a section of this page
         body = body.replace("\n### ", "\n#### ")
         parts.append(f"## `bench/results/{name}`\n\n{body}")
+    redesign = results / "20261207-engine-redesign"
+    out_text = io.StringIO()
+    with contextlib.redirect_stdout(out_text):
+        compare.main([str(redesign), "r4-"])
+    parts.append(
+        "## The engine redesign: before and after\n\n"
+        f"`python -m bench.compare {redesign.relative_to(ROOT)} r4-`: tether before (2d075eb) "
+        "and after the engine redesign, run alternately in one sitting on the same machine; "
+        "server CPU µs per operation (median, every run in brackets). The story of those "
+        f"runs is in `{redesign.relative_to(ROOT)}/README.md`.\n\n" + out_text.getvalue()
+    )
     files.append(File.generated(config, "benchmarks-full.md", content="\n".join(parts)))
     return files
 
