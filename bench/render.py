@@ -249,7 +249,7 @@ def chart(path: Path, out: Path) -> None:
     ax.set_xlabel(f"server CPU per operation ÷ {REFERENCE} (log scale; lower is better)")
     started = records[0].get("meta", {}).get("started", "")
     ax.set_title(f"{path.name} ({started})", fontsize=9)
-    ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g×"))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g\N{MULTIPLICATION SIGN}"))
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(axis="x", which="both", alpha=0.3)
     fig.tight_layout()

@@ -134,9 +134,11 @@ def options_table(dotted: str, method: str | None = None) -> str:
     else:
         func = getattr(obj, method or "__init__")
         doc = _described((func.__doc__ if method else obj.__doc__) or "", "Args")
-        for param in inspect.signature(func).parameters.values():
-            if param.name != "self" and param.kind is not param.VAR_KEYWORD:
-                rows.append((param.name, param.default))
+        rows.extend(
+            (param.name, param.default)
+            for param in inspect.signature(func).parameters.values()
+            if param.name != "self" and param.kind is not param.VAR_KEYWORD
+        )
     missing = [n for n, _ in rows if n not in doc]
     if missing:
         raise ValueError(f"{dotted}: no docstring entry for {', '.join(missing)}")

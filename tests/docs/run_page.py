@@ -10,6 +10,7 @@ client to it, then sends SIGINT, which stops it as Ctrl+C would, and the page go
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -66,10 +67,9 @@ else:
         options.update(host="127.0.0.1", port=port, log_level="warning")
         # uvicorn prints nothing when it is ready: the test retries until it connects.
         print(f"@@serving {port} {kind} {path}", flush=True)
-        try:
+        # uvicorn raises the captured SIGINT again once it has shut down
+        with contextlib.suppress(KeyboardInterrupt):
             original_uvicorn_run(app, **options)
-        except KeyboardInterrupt:
-            pass  # uvicorn raises the captured SIGINT again once it has shut down
 
     uvicorn.run = uvicorn_run
 
