@@ -153,3 +153,24 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any, **kwargs
     if str(ROOT / "src") not in sys.path:
         sys.path.insert(0, str(ROOT / "src"))
     return OPTIONS_MARK.sub(lambda m: options_table(m.group(1), m.group(2)), markdown)
+
+
+# -- docstrings -----------------------------------------------------------------------------
+
+#: A Sphinx role as it comes out of a docstring: ``:meth:`~tether.x.Y.z``` is rendered as
+#: ``:meth:<code>~tether.x.Y.z</code>``.
+ROLE = re.compile(r":(?:class|meth|mod|func|data|attr|exc|obj):<code>(~?)([\w.]+)</code>")
+
+
+def _role(match: re.Match[str]) -> str:
+    name = match.group(2)
+    if match.group(1):  # "~": the last part only, as Sphinx shows it
+        name = name.rsplit(".", 1)[-1]
+    return f"<code>{name}</code>"
+
+
+def on_page_content(html: str, page: Any, config: Any, files: Any, **kwargs: Any) -> str:
+    """The docstrings use Sphinx roles (``:class:`X```) and ``::`` before a literal block;
+    show the roles as code, drop the ``::``."""
+    html = html.replace("<p>::</p>\n", "").replace("::</p>", ":</p>")
+    return ROLE.sub(_role, html)

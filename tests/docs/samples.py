@@ -5,16 +5,21 @@ A fenced block is a sample; the line right before its fence may annotate it:
 - ``<!-- sample: skip REASON -->``: not run (code of another library, shown for comparison);
 - ``<!-- sample: expect TEXT -->``: its output must contain TEXT;
 - ``<!-- sample: auth JSON -->``: for a block that serves (``io.run``), the auth the test's
-  client connects with.
+  client connects with;
+- ``<!-- sample: probe EVENT JSON-ARGS => JSON-ANSWER -->`` (one line each, several allowed):
+  for a block that serves, the test's client emits EVENT with the arguments and the
+  acknowledgement must be the answer (several values: a list).
 
 Markdown comments are not rendered, so the annotations don't show on the site.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.support import ROOT
 
@@ -30,7 +35,8 @@ EXEMPT = {
 }
 
 FENCE = re.compile(r"^```(\w*)\s*$")
-ANNOTATION = re.compile(r"^<!-- sample: (skip|expect|auth) ?(.*?) ?-->$")
+ANNOTATION = re.compile(r"^<!-- sample: (skip|expect|auth|probe) ?(.*?) ?-->$")
+PROBE = re.compile(r"^(\S+) (.*) => (.*)$")
 #: Where samples look for a Socket.IO server and for Redis.
 SAMPLE_SERVER = "127.0.0.1:3000"
 SAMPLE_REDIS = "127.0.0.1:6379"
@@ -47,6 +53,7 @@ class Sample:
     skip: str | None = None
     expect: str | None = None
     auth: str | None = None
+    probes: tuple[tuple[str, list[Any], Any], ...] = ()
 
     @property
     def name(self) -> str:
@@ -71,9 +78,17 @@ def extract(path: Path, root: Path = ROOT) -> list[Sample]:
             continue
         start = i
         notes: dict[str, str] = {}
+        probes: list[tuple[str, list[Any], Any]] = []
         j = start - 1
         while j >= 0 and (note := ANNOTATION.match(lines[j])):
-            notes[note.group(1)] = note.group(2)
+            if note.group(1) == "probe":
+                probe = PROBE.match(note.group(2))
+                if probe is None:
+                    raise ValueError(f"{page}:{j + 1}: a probe is EVENT ARGS => ANSWER")
+                event, args, answer = probe.groups()
+                probes.insert(0, (event, json.loads(args), json.loads(answer)))
+            else:
+                notes[note.group(1)] = note.group(2)
             j -= 1
         i += 1
         body: list[str] = []
@@ -91,6 +106,7 @@ def extract(path: Path, root: Path = ROOT) -> list[Sample]:
                 skip=notes.get("skip"),
                 expect=notes.get("expect"),
                 auth=notes.get("auth"),
+                probes=tuple(probes),
             )
         )
         i += 1

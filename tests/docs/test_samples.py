@@ -85,8 +85,10 @@ def fetch(url: str) -> bytes:
     return body
 
 
-async def check_serving(port: int, kind: str, path: str, auth: str | None) -> None:
-    """Connect a real client to what a sample serves (retrying while it starts)."""
+async def check_serving(port: int, kind: str, path: str, sample: Sample) -> None:
+    """Connect a real client to what a sample serves (retrying while it starts), and
+    send the sample's probes."""
+    auth = sample.auth
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 15
     while True:
@@ -100,7 +102,13 @@ async def check_serving(port: int, kind: str, path: str, auth: str | None) -> No
                     wait_timeout=5,
                 )
                 assert client.connected
-                await client.disconnect()
+                try:
+                    for event, args, expected in sample.probes:
+                        answer = await client.emit_with_ack(event, *args, timeout=5)
+                        got = json.loads(json.dumps(answer))  # tuples as lists
+                        assert got == expected, f"{sample.name}: {event}{args} answered {got!r}"
+                finally:
+                    await client.disconnect()
             else:
                 url = f"http://127.0.0.1:{port}{path}?EIO=4&transport=polling"
                 body = await asyncio.to_thread(fetch, url)
@@ -145,16 +153,16 @@ async def run_python_page(
                     current = int(line.split()[1])
                 elif line.startswith("@@serving "):
                     _, port, kind, path = line.split()
-                    await check_serving(int(port), kind, path, samples[current].auth)
+                    await check_serving(int(port), kind, path, samples[current])
                     proc.send_signal(signal.SIGINT)
             await proc.wait()
-    except BaseException:
+    except BaseException as exc:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
         text = "".join(output)
         block = samples[current].name if current >= 0 else "?"
-        pytest.fail(f"while running {block}:\n{text}", pytrace=False)
+        pytest.fail(f"while running {block}: {exc!r}\n{text}", pytrace=False)
     text = "".join(output)
     if proc.returncode != 0 or "@@done" not in text:
         pytest.fail(f"the samples failed:\n{text}", pytrace=False)
@@ -293,6 +301,19 @@ socket.on("connect", async () => {
   socket.disconnect();
 });
 ```
+
+<!-- sample: probe add [2, 3] => 5 -->
+```python
+import tether
+
+io = tether.Server()
+
+@io.on("add")
+def add(socket, a, b):
+    return a - b
+
+io.run(port=3000)
+```
 """
 
 
@@ -331,6 +352,13 @@ async def test_a_wrong_js_answer_fails(
 ) -> None:
     with pytest.raises(pytest.fail.Exception, match="no '42'"):
         await test_node_samples(broken[4], sample_server, tmp_path)
+
+
+async def test_a_wrong_answer_to_a_probe_fails(
+    broken: list[Sample], sample_server: int, tmp_path: Path
+) -> None:
+    with pytest.raises(pytest.fail.Exception, match=r"add\[2, 3\] answered -1"):
+        await run_python_page(broken[5:6], sample_server, None, tmp_path)
 
 
 def test_pages_are_found() -> None:

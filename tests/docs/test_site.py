@@ -84,6 +84,10 @@ def test_api_reference_is_made_from_the_docstrings(site: Path) -> None:
     server = text_of(site / "reference" / "server" / "index.html")
     for name in ("emit_with_ack", "fetch_sockets", "connection_state_recovery", "ASGIApp"):
         assert name in server
+    for page in (site / "reference").rglob("*.html"):
+        html = page.read_text()
+        assert not re.search(r":(class|meth|mod|func|data):<code>", html), page
+        assert "<p>::</p>" not in html, page
 
 
 def test_the_chart_is_drawn_from_the_committed_results(site: Path) -> None:
