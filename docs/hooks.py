@@ -114,7 +114,9 @@ def _default(value: Any) -> str:
 
 def _rst_to_md(text: str) -> str:
     text = re.sub(r":\w+:`~?([\w.]+)`", lambda m: f"`{m.group(1).rsplit('.', 1)[-1]}`", text)
-    return text.replace("``", "`").replace("|", "\\|")
+    parts = text.replace("``", "`").split("`")
+    # a pipe ends a table cell, except in a code span
+    return "`".join(part if i % 2 else part.replace("|", "\\|") for i, part in enumerate(parts))
 
 
 def options_table(dotted: str, method: str | None = None) -> str:
