@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -257,6 +259,52 @@ async def test_node_samples(sample: Sample, sample_server: int, tmp_path: Path) 
     text = await run_node(sample, sample_server, tmp_path)
     if sample.expect is not None and sample.expect not in text:
         pytest.fail(f"{sample.name}: no {sample.expect!r} in\n{text}", pytrace=False)
+
+
+# -- `tether emit` lines of shell blocks ----------------------------------------------------
+
+EMIT = re.compile(r"^(tether emit \S+ .*?)\s*(?:#\s*(?:prints )?(.*))?$")
+
+
+def emit_lines() -> list[tuple[str, str, str | None]]:
+    """(where, command, expected JSON or None) of each ``tether emit`` line of a shell block
+    that talks to 127.0.0.1:3000."""
+    out = []
+    for sample in SAMPLES:
+        if sample.lang != "sh":
+            continue
+        for n, line in enumerate(sample.code.splitlines(), sample.line + 1):
+            match = EMIT.match(line.strip())
+            if match and "127.0.0.1:3000" in line:
+                expected = match.group(2)
+                if expected is not None and expected[:1] not in '[{"':
+                    expected = None
+                out.append((f"{sample.page}:{n}", match.group(1), expected))
+    return out
+
+
+@pytest.mark.parametrize("where, command, expected", emit_lines(), ids=lambda v: str(v)[:40])
+def test_emit_commands(where: str, command: str, expected: str | None, sample_server: int) -> None:
+    """Shell blocks are not run, but their ``tether emit`` lines are (the command line tool
+    as a script uses it), and their ``# [...]`` comment is the ack they print."""
+    args = shlex.split(point_at(command, sample_server, None))[1:]
+    done = subprocess.run(
+        [sys.executable, "-m", "tether", *args],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, f"{where}: {command}\n{done.stdout}{done.stderr}"
+    if expected is not None:
+        assert json.loads(done.stdout) == json.loads(expected), f"{where}: {done.stdout}"
+
+
+def test_some_emit_lines_are_checked() -> None:
+    lines = emit_lines()
+    assert len(lines) >= 3
+    assert any(expected for _, _, expected in lines)
 
 
 # -- the harness catches broken samples -----------------------------------------------------
