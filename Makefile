@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 NPM_DIR := tests/interop
 
-.PHONY: setup setup-node test test-fast lint demo bench autobahn eio-client-suite clean
+.PHONY: setup setup-node test test-fast lint demo bench autobahn eio-client-suite clean docs docs-serve
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,13 @@ demo: $(VENV)/.runtime
 	$(VENV)/bin/tether bundle install
 	$(VENV)/bin/tether demo chat --host 127.0.0.1 --port 8000
 
+## The documentation site into site/ (mkdocs build --strict); docs-serve: live on :8000.
+docs: $(VENV)/.installed
+	$(VENV)/bin/mkdocs build --strict --site-dir site
+
+docs-serve: $(VENV)/.installed
+	$(VENV)/bin/mkdocs serve
+
 autobahn: $(VENV)/.installed
 	$(PY) -m pytest -q -m autobahn tests/conformance
 
@@ -74,4 +81,4 @@ bench: setup
 	$(PY) -m bench.render
 
 clean:
-	rm -rf $(VENV) $(NPM_DIR)/node_modules bench/node_modules reports artifacts src/tether/static/socket.io*
+	rm -rf $(VENV) $(NPM_DIR)/node_modules bench/node_modules reports artifacts site src/tether/static/socket.io*

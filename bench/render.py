@@ -4,6 +4,9 @@ One table per scenario; ratios are against Node socket.io in the same run (throu
 is better; CPU and memory: lower is better). Flags: ``GEN`` the generator used most of its
 core (the server may not be the bottleneck), ``FAIL`` a loss / order / content check failed,
 ``DEAD`` the server had exited by the end.
+
+``--chart PATH`` also draws the server CPU per operation of every scenario, as a ratio to Node,
+into PATH (``.svg`` or ``.png``; needs matplotlib, the ``docs`` extra).
 """
 
 from __future__ import annotations
@@ -189,9 +192,76 @@ def render(path: Path) -> str:
     return "\n\n".join([head, *(table(s, rs) for s, rs in by_scenario.items())]) + "\n"
 
 
+# Bar colours of the chart, one per server, in the order the servers are drawn.
+CHART_SERVERS = {
+    "node-socketio": "#7f7f7f",
+    "tether": "#1f77b4",
+    "tether-asgi-uvicorn": "#9ecae1",
+    "psio-uvicorn": "#d62728",
+    "psio-aiohttp": "#ff9896",
+    "floor-uvloop": "#2ca02c",
+}
+
+
+def chart_rows(records: list[Record]) -> dict[str, dict[str, float]]:
+    """Per scenario, each server's CPU per operation divided by Node's in the same file (the
+    median run with ``--repeat``); scenarios without a Node figure are left out."""
+    by_scenario: dict[str, list[Record]] = {}
+    for r in records:
+        by_scenario.setdefault(r["scenario"], []).append(r)
+    rows: dict[str, dict[str, float]] = {}
+    for scenario, runs in by_scenario.items():
+        medians = {r["server"]: cpu_per_op(r) for r, _ in median_records(runs) if "error" not in r}
+        ref = medians.get(REFERENCE)
+        if not ref:
+            continue
+        rows[scenario] = {s: v / ref for s, v in medians.items() if v}
+    return rows
+
+
+def chart(path: Path, out: Path) -> None:
+    """Draw the server CPU per operation of each scenario in ``path``, relative to Node
+    (lower is better, log scale), into ``out`` (SVG or PNG, by its suffix). The SVG is the
+    same bytes for the same input."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = chart_rows(records)
+    if not rows:
+        raise SystemExit(f"{path}: no scenario with a {REFERENCE} record to compare with")
+    servers = [s for s in CHART_SERVERS if any(s in row for row in rows.values())]
+    scenarios = list(rows)
+    height = 0.8 / len(servers)
+    plt.rcParams["svg.hashsalt"] = "tether-bench"
+    fig, ax = plt.subplots(figsize=(10, 1.0 + 0.16 * len(scenarios) * len(servers)))
+    for i, server in enumerate(servers):
+        ys = [n - 0.4 + height * (i + 0.5) for n in range(len(scenarios))]
+        xs = [rows[s].get(server, 0.0) for s in scenarios]
+        ax.barh(ys, xs, height=height, label=server, color=CHART_SERVERS[server])
+    ax.set_xscale("log")
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_yticks(range(len(scenarios)), scenarios)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"server CPU per operation ÷ {REFERENCE} (log scale; lower is better)")
+    started = records[0].get("meta", {}).get("started", "")
+    ax.set_title(f"{path.name} ({started})", fontsize=9)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g\N{MULTIPLICATION SIGN}"))
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.grid(axis="x", which="both", alpha=0.3)
+    fig.tight_layout()
+    metadata = {"Date": None} if out.suffix == ".svg" else {}
+    fig.savefig(out, metadata=metadata)
+    plt.close(fig)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.render", description=__doc__.split("\n")[0])
     ap.add_argument("file", type=Path, nargs="?", help="default: the newest bench/results/*.jsonl")
+    ap.add_argument("--chart", type=Path, metavar="PATH", help="also draw a chart (.svg, .png)")
     args = ap.parse_args(argv)
     path = args.file
     if path is None:
@@ -200,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
             ap.error("no results yet: run python -m bench.run first")
         path = files[-1]
     sys.stdout.write(render(path))
+    if args.chart is not None:
+        chart(path, args.chart)
     return 0
 
 

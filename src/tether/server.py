@@ -52,6 +52,39 @@ class Server:
     all arrived this long after its header closes the connection with ``"parse error"`` and
     drops them. What a packet holds meanwhile is bounded by ``max_attachments`` (10) times
     ``max_http_buffer_size`` (each attachment is one Engine.IO message): 10 MB by default.
+
+    Args:
+        path: where the server answers (and serves the client bundle).
+        cors_origins: origins allowed cross-origin access, or ``"*"`` for any; by default
+            only same-origin pages (and clients that send no ``Origin``).
+        cors_credentials: let cross-origin pages send cookies
+            (``Access-Control-Allow-Credentials``).
+        ping_interval: seconds between the server's pings to each client.
+        ping_timeout: seconds a pong may be late before the connection closes with
+            ``ping timeout``.
+        upgrade_timeout: seconds an upgrade from polling to WebSocket may take.
+        max_http_buffer_size: the largest message or POST body, in bytes.
+        transports: the transports clients may use (``"polling"``, ``"websocket"``).
+        allow_upgrades: whether polling connections may upgrade to WebSocket.
+        allow_request: ``fn(request) -> None | str`` (sync or async): a string refuses the
+            handshake with 403.
+        cookie: name of a cookie set to the session id on the handshake, or ``None``.
+        http_compression: gzip/deflate long-polling answers above 1024 bytes.
+        per_message_deflate: WebSocket permessage-deflate (RFC 7692).
+        max_write_buffer: bytes queued for one slow reader before its connection is closed.
+        connect_timeout: seconds a new connection has to join a namespace.
+        max_attachments: binary attachments one packet may have.
+        max_namespaces_per_connection: namespaces one connection may join.
+        attachment_timeout: seconds the attachments of a binary packet may take to arrive.
+        adapter: ``factory(namespace) -> Adapter``: where rooms live (in memory by default;
+            a Redis adapter for a cluster).
+        connection_state_recovery: ``True`` or a :class:`~tether.recovery.RecoveryOptions`
+            to restore the sessions of clients that reconnect in time.
+        http_limits: limits on each HTTP request (:class:`~tether.http.messages.HttpLimits`;
+            ``max_body`` follows ``max_http_buffer_size``).
+        serve_client: serve the socket.io-client browser bundle at ``<path>socket.io.js``.
+        cleanup_empty_child_namespaces: forget a child of a dynamic namespace when its last
+            socket leaves.
     """
 
     def __init__(

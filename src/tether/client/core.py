@@ -63,7 +63,20 @@ def _consume(future: asyncio.Future[Any]) -> None:
 
 
 class Client:
-    """A Socket.IO client: one Engine.IO connection, one or more namespaces on it."""
+    """A Socket.IO client: one Engine.IO connection, one or more namespaces on it.
+
+    Args:
+        reconnection: reconnect by itself after a lost connection.
+        reconnection_attempts: attempts before giving up (``reconnect_failed``).
+        reconnection_delay: seconds before the first attempt; doubled at each next one.
+        reconnection_delay_max: the longest delay between attempts, in seconds.
+        randomization_factor: jitter of each delay (0 to 1).
+        retries: with more than 0, every emit waits for an ack and is sent again up to
+            this many times (socket.io-client's ``retries``; delivery at least once).
+        ack_timeout: seconds each try of a retried emit waits for its ack.
+        ssl: ``None`` verifies ``https``/``wss`` certificates; an ``ssl.SSLContext`` of
+            yours, or ``False`` not to verify.
+    """
 
     def __init__(
         self,
@@ -189,6 +202,18 @@ class Client:
 
         Raises :class:`ConnectError` when the server cannot be reached, refuses a namespace
         (``data`` holds its CONNECT_ERROR data) or does not answer within ``wait_timeout``.
+
+        Args:
+            url: ``http``, ``https``, ``ws`` or ``wss`` URL of the server; its path, if any,
+                is the namespace.
+            namespaces: the namespaces to join on the connection.
+            auth: the auth object sent with each CONNECT: a dict, or a function (sync or
+                async) returning one, called at each connection.
+            headers: extra HTTP headers of the handshake requests.
+            transports: ``("polling", "websocket")`` starts with polling and upgrades;
+                ``("websocket",)`` opens a WebSocket right away.
+            path: the server's path.
+            wait_timeout: seconds to wait for the connection and every namespace.
         """
         if self._engine is not None and not self._engine.closed:
             raise RuntimeError("already connected")
