@@ -20,7 +20,7 @@ from tether.adapters.base import (
     room_set,
 )
 from tether.errors import AckTimeoutError
-from tether.handlers import ack_value
+from tether.handlers import ack_value, check_loop, handed_to_loop
 from tether.handshake import Handshake
 from tether.sio import RESERVED_EVENTS, Packet, PacketType
 
@@ -34,6 +34,10 @@ class BroadcastNamespace(NamespaceLike, Protocol):
 
     def notify_outgoing(self, opts: BroadcastOptions, data: list[Any]) -> None:
         """Tell the sockets' ``on_any_outgoing`` listeners what a broadcast sends."""
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The server's loop, once known (calls from other threads are handed to it)."""
 
 
 class BroadcastOperator:
@@ -103,9 +107,14 @@ class BroadcastOperator:
         return self._with(timeout=seconds)
 
     def emit(self, event: str, *args: Any) -> None:
-        """Send ``event`` to every targeted socket; encoded once, never blocks."""
+        """Send ``event`` to every targeted socket; encoded once, never blocks.
+
+        Safe from any thread: called outside the server's loop, it is handed to the loop.
+        """
         if event in RESERVED_EVENTS:
             raise ValueError(f'"{event}" is a reserved event name')
+        if handed_to_loop(self._nsp.loop, self.emit, event, *args):
+            return
         data = [event, *args]
         self._nsp.notify_outgoing(self._opts, data)
         self._nsp.adapter.broadcast(Packet(PacketType.EVENT, self._nsp.name, data), self._opts)
@@ -119,6 +128,7 @@ class BroadcastOperator:
         """
         if event in RESERVED_EVENTS:
             raise ValueError(f'"{event}" is a reserved event name')
+        check_loop(self._nsp.loop, "emit_with_ack")
         timeout = self._flags.timeout
         if timeout is None:
             raise ValueError("a broadcast with acknowledgements needs .timeout(seconds)")
@@ -166,21 +176,29 @@ class BroadcastOperator:
     async def fetch_sockets(self) -> list[Any]:
         """The targeted sockets: this server's :class:`~tether.Socket` objects and, with a
         cluster adapter, a :class:`~tether.RemoteSocket` for each one on another server."""
+        check_loop(self._nsp.loop, "fetch_sockets")
         found = await self._nsp.adapter.fetch_sockets(self._opts)
         return [
             RemoteSocket(self._nsp, s) if isinstance(s, RemoteSocketDetails) else s for s in found
         ]
 
     def sockets_join(self, rooms: str | Iterable[str]) -> None:
-        """Make the targeted sockets join ``rooms``."""
+        """Make the targeted sockets join ``rooms`` (from any thread)."""
+        if handed_to_loop(self._nsp.loop, self.sockets_join, rooms):
+            return
         self._nsp.adapter.add_sockets(self._opts, sorted(room_set(rooms)))
 
     def sockets_leave(self, rooms: str | Iterable[str]) -> None:
-        """Make the targeted sockets leave ``rooms``."""
+        """Make the targeted sockets leave ``rooms`` (from any thread)."""
+        if handed_to_loop(self._nsp.loop, self.sockets_leave, rooms):
+            return
         self._nsp.adapter.del_sockets(self._opts, sorted(room_set(rooms)))
 
     def disconnect_sockets(self, close: bool = False) -> None:
-        """Disconnect the targeted sockets (and their whole connections when ``close``)."""
+        """Disconnect the targeted sockets (and their whole connections when ``close``);
+        from any thread."""
+        if handed_to_loop(self._nsp.loop, self.disconnect_sockets, close):
+            return
         self._nsp.adapter.disconnect_sockets(self._opts, close)
 
 

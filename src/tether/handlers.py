@@ -53,6 +53,42 @@ def spawn(awaitable: Awaitable[Any], what: str) -> asyncio.Task[Any]:
     return task
 
 
+def handed_to_loop(
+    loop: asyncio.AbstractEventLoop | None, func: Callable[..., Any], *args: Any
+) -> bool:
+    """Thread safety of the server-side API: when the caller is not in the thread running
+    ``loop`` (a Flask view, a worker thread), schedule ``func(*args)`` in that loop
+    (``call_soon_threadsafe``) and return True; else return False and let the caller go on.
+
+    ``loop`` is the server's loop, ``None`` before it first served (nothing to race with).
+    """
+    if loop is None or not loop.is_running():
+        return False
+    try:
+        if asyncio.get_running_loop() is loop:
+            return False
+    except RuntimeError:
+        pass  # a plain thread
+    loop.call_soon_threadsafe(func, *args)
+    return True
+
+
+def check_loop(loop: asyncio.AbstractEventLoop | None, what: str) -> None:
+    """Raise a clear error when a coroutine of the server-side API (one that waits for an
+    answer) is awaited in another loop than the server's."""
+    if loop is None or not loop.is_running():
+        return
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is not loop:
+        raise RuntimeError(
+            f"{what} must be awaited in the server's event loop; from another thread use "
+            "asyncio.run_coroutine_threadsafe(coro, loop)"
+        )
+
+
 def ack_args(result: Any) -> list[Any]:
     """The ACK arguments of a handler's return value: none for ``None``, a tuple's items,
     else the value itself."""

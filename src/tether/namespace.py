@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Callable, Iterable
@@ -10,7 +11,7 @@ from typing import Any, Protocol
 from tether.adapters.base import Adapter, BroadcastOptions, RestoredSession
 from tether.broadcast import BroadcastOperator
 from tether.errors import ConnectionRefusedError
-from tether.handlers import Handler, ack_args, spawn
+from tether.handlers import Handler, ack_args, handed_to_loop, spawn
 from tether.handshake import Handshake
 from tether.recovery import RecoveryOptions
 from tether.sio import encode_event
@@ -22,6 +23,10 @@ class NamespaceServer(Protocol):
 
     recovery: RecoveryOptions | None
     cleanup_empty_child_namespaces: bool
+
+    @property
+    def serving_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The loop the server runs in, once known."""
 
     def make_adapter(self, namespace: Namespace) -> Adapter:
         """The adapter of a new namespace."""
@@ -67,8 +72,8 @@ class Namespace:
         both fine. Usable as a decorator.
 
         ``connection`` handlers run one after the other before the client is answered, as in
-        python-socketio: one may raise :class:`~tether.errors.ConnectionRefusedError` to
-        refuse the client (it gets ``connect_error`` with the message and data, nothing the
+        python-socketio: one may raise :class:`~tether.errors.ConnectionRefusedError` (or
+        return ``False``, for ``"Connection refused"``) to refuse the client (it gets ``connect_error`` with the message and data, nothing the
         handler sent, and the socket leaves the rooms it joined). The client is connected
         once they have all returned: until then ``socket.connected`` is false and what is
         sent to the socket waits, to go right after the CONNECT answer. Keep them short
@@ -165,6 +170,8 @@ class Namespace:
     def server_side_emit(self, event: str, *args: Any) -> None:
         """Send ``event`` to the :meth:`on_server_side` handlers of the other servers of the
         cluster (nobody without a cluster adapter)."""
+        if handed_to_loop(self.loop, self.server_side_emit, event, *args):
+            return
         self.adapter.server_side_emit([event, *args])
 
     async def server_side_emit_with_ack(
@@ -184,6 +191,11 @@ class Namespace:
         return await self.adapter.server_count()
 
     # -- used by sockets and adapters -------------------------------------------------------
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The server's event loop, once known: calls from other threads are handed to it."""
+        return self.server.serving_loop
 
     @property
     def recovery_duration(self) -> float | None:
@@ -339,7 +351,8 @@ class Namespace:
             return
         for handler in handlers:
             try:
-                handler.func(socket)
+                if handler.func(socket) is False:
+                    raise ConnectionRefusedError()
             except ConnectionRefusedError as exc:
                 socket.refuse(exc)
                 return
@@ -354,7 +367,9 @@ class Namespace:
             try:
                 result = handler.func(socket)
                 if handler.is_async:
-                    await result
+                    result = await result
+                if result is False:
+                    raise ConnectionRefusedError()
             except ConnectionRefusedError as exc:
                 socket.refuse(exc)
                 return

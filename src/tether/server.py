@@ -192,6 +192,12 @@ class Server:
         return None
 
     @property
+    def serving_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop the server runs in (``None`` before it first served): what the
+        server-side API called from another thread is handed to."""
+        return self.engine.serving_loop
+
+    @property
     def uses_default_adapter(self) -> bool:
         """Whether no adapter factory was given (rooms live in this process only)."""
         return self._adapter_factory is None
@@ -341,6 +347,7 @@ class Server:
         :meth:`serve`, :meth:`run` and the ASGI app's startup call it; call it yourself only
         when you drive the server some other way.
         """
+        self.engine.loop  # noqa: B018 - known from now on: calls from other threads go to it
         await asyncio.gather(*(nsp.adapter.init() for nsp in list(self.namespaces.values())))
 
     def run(

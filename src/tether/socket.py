@@ -13,7 +13,7 @@ from tether.broadcast import BroadcastNamespace, BroadcastOperator
 from tether.eio.encoded import Encoded
 from tether.eio.session import new_sid
 from tether.errors import AckTimeoutError, DisconnectedError
-from tether.handlers import Handler, ack_value, spawn
+from tether.handlers import Handler, ack_value, check_loop, handed_to_loop, spawn
 from tether.handshake import Handshake
 from tether.sio import RESERVED_EVENTS, Packet, PacketType, encode, encode_ack, encode_event
 
@@ -188,10 +188,13 @@ class Socket:
     def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> None:
         """Send ``event`` with ``args`` to this client. Never blocks.
 
-        With ``callback``, it is called with the client's acknowledgement arguments.
+        With ``callback``, it is called with the client's acknowledgement arguments. Safe
+        from any thread: called outside the server's loop, it is handed to the loop.
         """
         if event in RESERVED_EVENTS:
             raise ValueError(f'"{event}" is a reserved event name')
+        if handed_to_loop(self.nsp.loop, partial(self.emit, callback=callback), event, *args):
+            return
         if callback is None and self.pid is not None:
             # With connection state recovery, as in Node, an emit to one socket is a broadcast
             # to its own room: it gets an offset and is replayed if the socket comes back.
@@ -222,6 +225,7 @@ class Socket:
         disconnects first. Called by a connection handler, it connects the client first (only
         a connected client can answer).
         """
+        check_loop(self.nsp.loop, "emit_with_ack")
         if not self.connected:
             if self._queue is None:
                 raise DisconnectedError("socket is not connected")
@@ -272,11 +276,15 @@ class Socket:
     # -- rooms and broadcasting -------------------------------------------------------------
 
     def join(self, rooms: str | Iterable[str]) -> None:
-        """Join one room or several."""
+        """Join one room or several (from any thread)."""
+        if handed_to_loop(self.nsp.loop, self.join, rooms):
+            return
         self.nsp.adapter.add_all(self.id, (rooms,) if isinstance(rooms, str) else rooms)
 
     def leave(self, room: str) -> None:
-        """Leave a room."""
+        """Leave a room (from any thread)."""
+        if handed_to_loop(self.nsp.loop, self.leave, room):
+            return
         self.nsp.adapter.delete(self.id, room)
 
     def to(self, rooms: str | Iterable[str]) -> BroadcastOperator:
@@ -300,8 +308,11 @@ class Socket:
         """Disconnect from this namespace (and close the whole connection when ``close``).
 
         Called by a connection handler, it connects the client first, then disconnects it
-        (use :class:`~tether.errors.ConnectionRefusedError` to refuse it instead).
+        (use :class:`~tether.errors.ConnectionRefusedError` to refuse it instead). From
+        another thread, it is handed to the server's loop.
         """
+        if handed_to_loop(self.nsp.loop, self.disconnect, close):
+            return
         if not self.connected:
             if self._queue is None:
                 return

@@ -72,6 +72,11 @@ class EngineServer:
         }
 
     @property
+    def serving_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The loop this server runs in, once known (``None`` before it first served)."""
+        return self._loop
+
+    @property
     def loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
