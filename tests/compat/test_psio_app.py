@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 import socketio as psio
 
 from tests.compat.support import load_app, uvicorn_serving
+from tests.interop.harness import INTEROP_DIR, require_node
 
 #: (the library the app runs on, how it is served)
 SETUPS = [("python-socketio", "uvicorn"), ("tether", "uvicorn"), ("tether", "native")]
@@ -142,3 +144,37 @@ async def test_python_socketio_client(flavour: str, how: str) -> None:
         assert report["callbacks"] == [["got", {"n": 1}]]
         await a.disconnect()
         await b.disconnect()
+
+
+NODE_EXPECTED = {
+    "badToken": {"message": "bad token", "data": {"hint": "secret"}},
+    "refused": {"message": "Connection rejected by server", "data": None},
+    "welcome": [{"room": "lobby"}],
+    "add": 5,
+    "pair": ["one", 2],
+    "caught": ["caught", "mystery", 1, "x"],
+    "ask": {"answer": "node heard how"},
+    "join": ["lobby", "r2"],
+    "said": [{"from": "eve", "text": "from eve"}],
+    "acked": [["node got", {"n": 2}]],
+    "ticks": "started",
+    "tickValues": [0, 1, 2],
+    "kicked": ["io server disconnect", None],
+}
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize(("flavour", "how"), SETUPS, ids=["-".join(s) for s in SETUPS])
+async def test_node_client(flavour: str, how: str) -> None:
+    node = require_node()
+    async with served(flavour, how) as (url, _module):
+        proc = await asyncio.create_subprocess_exec(
+            node,
+            str(INTEROP_DIR / "psio_compat_client.mjs"),
+            url,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, stderr.decode()
+    assert json.loads(stdout) == NODE_EXPECTED
