@@ -37,9 +37,11 @@ __all__ = ["AsyncRedisManager", "RestrictedUnpickler", "loads"]
 
 log = logging.getLogger("tether.compat")
 
-#: The only classes a pickle may name (pickle protocols below 4 name these).
+#: The only classes a pickle may name (protocols below 4 name these; 2 as ``__builtin__``).
 _ALLOWED_CLASSES = frozenset(
-    {("builtins", "set"), ("builtins", "frozenset"), ("builtins", "bytearray")}
+    (module, name)
+    for module in ("builtins", "__builtin__")
+    for name in ("set", "frozenset", "bytearray")
 )
 
 
