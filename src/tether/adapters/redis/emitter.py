@@ -10,6 +10,13 @@ through Redis, as Node's ``@socket.io/redis-emitter`` does.
 
 Every server of the cluster (tether or Node, with a Redis adapter on the same ``key``)
 delivers to its own clients. Nothing comes back: no acks, no ``fetch_sockets``.
+
+:class:`BlockingEmitter` is the same for code without an event loop (a script, a Flask or
+Django view, a Celery task): every call publishes at once through a blocking
+``redis.Redis`` client, which is thread-safe (one emitter may serve every thread)::
+
+    emitter = BlockingEmitter("redis://127.0.0.1:6379/0")
+    emitter.to("room").emit("news", {"title": "hello"})
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis import Redis as BlockingRedis
 
 from tether.adapters.base import BroadcastFlags, BroadcastOptions, room_set
 from tether.adapters.cluster.wire import (
@@ -29,7 +37,32 @@ from tether.adapters.cluster.wire import (
 )
 from tether.sio import RESERVED_EVENTS, Packet, PacketType
 
-__all__ = ["Emitter", "EmitterOperator"]
+__all__ = ["BlockingEmitter", "BlockingEmitterOperator", "Emitter", "EmitterOperator"]
+
+
+def _broadcast(
+    channels: Channels, opts: BroadcastOptions, event: str, args: Any
+) -> tuple[str, bytes]:
+    """The channel and message of an emit."""
+    if event in RESERVED_EVENTS:
+        raise ValueError(f'"{event}" is a reserved event name')
+    packet = Packet(PacketType.EVENT, channels.nsp, [event, *args])
+    return channels.for_rooms(opts.rooms), encode_broadcast(EMITTER_UID, packet, opts)
+
+
+def _request(opts: BroadcastOptions, message: dict[str, Any]) -> bytes:
+    targets = {"rooms": sorted(opts.rooms), "except": sorted(opts.except_rooms)}
+    return encode_json({**message, "opts": targets})
+
+
+def _room_request(kind: RequestType, rooms: str | Iterable[str]) -> dict[str, Any]:
+    return {"type": int(kind), "rooms": sorted(room_set(rooms))}
+
+
+def _server_side(event: str, args: Any) -> bytes:
+    return encode_json(
+        {"uid": EMITTER_UID, "type": int(RequestType.SERVER_SIDE_EMIT), "data": [event, *args]}
+    )
 
 
 class EmitterOperator:
@@ -76,15 +109,10 @@ class EmitterOperator:
 
     async def emit(self, event: str, *args: Any) -> None:
         """Send ``event`` to the targeted sockets of every server."""
-        if event in RESERVED_EVENTS:
-            raise ValueError(f'"{event}" is a reserved event name')
-        packet = Packet(PacketType.EVENT, self._channels.nsp, [event, *args])
-        message = encode_broadcast(EMITTER_UID, packet, self._opts)
-        await self._client.publish(self._channels.for_rooms(self._opts.rooms), message)
+        await self._client.publish(*_broadcast(self._channels, self._opts, event, args))
 
     async def _request(self, message: dict[str, Any]) -> None:
-        opts = {"rooms": sorted(self._opts.rooms), "except": sorted(self._opts.except_rooms)}
-        await self._client.publish(self._channels.request, encode_json({**message, "opts": opts}))
+        await self._client.publish(self._channels.request, _request(self._opts, message))
 
     async def sockets_join(self, rooms: str | Iterable[str]) -> None:
         """The targeted sockets of every server join ``rooms``."""
@@ -136,14 +164,119 @@ class Emitter(EmitterOperator):
 
     async def server_side_emit(self, event: str, *args: Any) -> None:
         """Send ``event`` to the server-side handlers of every server (no acks)."""
-        message = {
-            "uid": EMITTER_UID,
-            "type": int(RequestType.SERVER_SIDE_EMIT),
-            "data": [event, *args],
-        }
-        await self._client.publish(self._channels.request, encode_json(message))
+        await self._client.publish(self._channels.request, _server_side(event, args))
 
     async def close(self) -> None:
         """Close the Redis client if the emitter made it."""
         if self._owns_client:
             await self._client.aclose()
+
+
+class BlockingEmitterOperator:
+    """The targets and flags of one emit of a :class:`BlockingEmitter` (each call returns a
+    new operator); what it sends is published before the call returns."""
+
+    __slots__ = ("_channels", "_client", "_opts")
+
+    def __init__(self, client: BlockingRedis, channels: Channels, opts: BroadcastOptions) -> None:
+        self._client = client
+        self._channels = channels
+        self._opts = opts
+
+    def _with(self, **changes: Any) -> BlockingEmitterOperator:
+        opts = self._opts
+        return BlockingEmitterOperator(
+            self._client,
+            self._channels,
+            BroadcastOptions(
+                rooms=opts.rooms | changes.get("rooms", frozenset()),
+                except_rooms=opts.except_rooms | changes.get("except_rooms", frozenset()),
+                flags=changes.get("flags", opts.flags),
+            ),
+        )
+
+    def to(self, rooms: str | Iterable[str]) -> BlockingEmitterOperator:
+        """Only the sockets in these rooms."""
+        return self._with(rooms=room_set(rooms))
+
+    in_ = to
+
+    def except_(self, rooms: str | Iterable[str]) -> BlockingEmitterOperator:
+        """Not the sockets in these rooms."""
+        return self._with(except_rooms=room_set(rooms))
+
+    @property
+    def volatile(self) -> BlockingEmitterOperator:
+        """Dropped for clients that cannot receive it now."""
+        return self._with(flags=BroadcastFlags(True, self._opts.flags.compress))
+
+    def compress(self, compress: bool) -> BlockingEmitterOperator:
+        """Whether the servers compress the packet (with permessage-deflate on)."""
+        return self._with(flags=BroadcastFlags(self._opts.flags.volatile, compress))
+
+    def emit(self, event: str, *args: Any) -> None:
+        """Send ``event`` to the targeted sockets of every server."""
+        self._client.publish(*_broadcast(self._channels, self._opts, event, args))
+
+    def sockets_join(self, rooms: str | Iterable[str]) -> None:
+        """The targeted sockets of every server join ``rooms``."""
+        message = _room_request(RequestType.REMOTE_JOIN, rooms)
+        self._client.publish(self._channels.request, _request(self._opts, message))
+
+    def sockets_leave(self, rooms: str | Iterable[str]) -> None:
+        """The targeted sockets of every server leave ``rooms``."""
+        message = _room_request(RequestType.REMOTE_LEAVE, rooms)
+        self._client.publish(self._channels.request, _request(self._opts, message))
+
+    def disconnect_sockets(self, close: bool = False) -> None:
+        """Disconnect the targeted sockets of every server."""
+        message = {"type": int(RequestType.REMOTE_DISCONNECT), "close": close}
+        self._client.publish(self._channels.request, _request(self._opts, message))
+
+
+class BlockingEmitter(BlockingEmitterOperator):
+    """:class:`Emitter` for code without an event loop: a blocking emitter for the
+    namespace ``nsp`` of the cluster under ``key``.
+
+    ``redis``: a URL or a ``redis.Redis`` client (closed by :meth:`close` only when the
+    emitter made it). Safe to share between threads.
+    """
+
+    __slots__ = ("_key", "_owns_client")
+
+    def __init__(
+        self,
+        redis: str | BlockingRedis = "redis://127.0.0.1:6379/0",
+        *,
+        key: str = "socket.io",
+        nsp: str = "/",
+    ) -> None:
+        if isinstance(redis, str):
+            client = BlockingRedis.from_url(redis)
+            self._owns_client = True
+        else:
+            client = redis
+            self._owns_client = False
+        if not nsp.startswith("/"):
+            nsp = "/" + nsp
+        self._key = key
+        super().__init__(client, Channels(key, nsp), BroadcastOptions())
+
+    def of(self, nsp: str) -> BlockingEmitter:
+        """The emitter of another namespace (sharing the Redis client)."""
+        return BlockingEmitter(self._client, key=self._key, nsp=nsp)
+
+    def server_side_emit(self, event: str, *args: Any) -> None:
+        """Send ``event`` to the server-side handlers of every server (no acks)."""
+        self._client.publish(self._channels.request, _server_side(event, args))
+
+    def close(self) -> None:
+        """Close the Redis client if the emitter made it."""
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> BlockingEmitter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
