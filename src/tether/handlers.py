@@ -13,6 +13,9 @@ from typing import Any
 
 log = logging.getLogger("tether")
 
+#: The running loop of this thread, or ``None`` (without raising, unlike get_running_loop).
+_running_loop = asyncio.events._get_running_loop
+
 #: Strong references to running handler tasks (asyncio only keeps weak ones).
 _tasks: set[asyncio.Task[Any]] = set()
 
@@ -62,13 +65,9 @@ def handed_to_loop(
 
     ``loop`` is the server's loop, ``None`` before it first served (nothing to race with).
     """
-    if loop is None or not loop.is_running():
+    # The common case first, in one C call: the caller runs in the server's loop.
+    if loop is None or _running_loop() is loop or not loop.is_running():
         return False
-    try:
-        if asyncio.get_running_loop() is loop:
-            return False
-    except RuntimeError:
-        pass  # a plain thread
     loop.call_soon_threadsafe(func, *args)
     return True
 
@@ -78,11 +77,7 @@ def check_loop(loop: asyncio.AbstractEventLoop | None, what: str) -> None:
     answer) is awaited in another loop than the server's."""
     if loop is None or not loop.is_running():
         return
-    try:
-        running = asyncio.get_running_loop()
-    except RuntimeError:
-        running = None
-    if running is not loop:
+    if _running_loop() is not loop:
         raise RuntimeError(
             f"{what} must be awaited in the server's event loop; from another thread use "
             "asyncio.run_coroutine_threadsafe(coro, loop)"
