@@ -12,6 +12,11 @@ Workers share rooms and broadcasts through the server's adapter when it is a clu
 (Redis), otherwise through the parent, which relays the cluster messages of each worker
 to the others (:class:`tether.adapters.cluster.hub.HubAdapter`, the ClusterAdapter protocol over a
 Unix socket).
+
+The app may be a :class:`tether.ASGIApp`: every worker hosts its other app
+(:mod:`tether.aio.asgi_host`, with its own lifespan) beside the Socket.IO server; an emit from
+the app's handlers reaches every worker through the same adapter. A worker that fails to
+start (its app's lifespan startup failed) stops them all, and the command exits with 1.
 """
 
 from __future__ import annotations
@@ -146,9 +151,11 @@ def run_workers(
     *,
     on_ready: Callable[[int], None] | None = None,
     log_level: str = "WARNING",
+    root_path: str = "",
 ) -> None:
     """Run ``workers`` processes of the server ``app`` (``module:attribute``) on one port
-    until SIGTERM/SIGINT, then stop them (each shuts down gracefully)."""
+    until SIGTERM/SIGINT, then stop them (each shuts down gracefully). Raises
+    ``SystemExit(1)`` when a worker exits on its own (the others are stopped)."""
     listener = socket.create_server((host, port), backlog=4096, reuse_port=False)
     listener.setblocking(False)
     handles: list[_Worker] = []
@@ -172,6 +179,8 @@ def run_workers(
                 str(hub_child.fileno()),
                 "--log-level",
                 log_level,
+                "--root-path",
+                root_path,
             ],
             pass_fds=(fds_child.fileno(), hub_child.fileno()),
         )
@@ -186,7 +195,10 @@ def run_workers(
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
 
+    failed = False
+
     async def main() -> None:
+        nonlocal failed
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
@@ -198,6 +210,7 @@ def run_workers(
             exited = [h.index for h in handles if h.process.poll() is not None]
             if exited:
                 log.error("worker %s exited; stopping", exited)
+                failed = True
                 break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.5)
@@ -219,15 +232,17 @@ def run_workers(
         loop.run_until_complete(main())
     finally:
         loop.close()
+    if failed:
+        raise SystemExit(1)
 
 
 # -- a worker --------------------------------------------------------------------------------
 
 
 def _worker_main(argv: list[str] | None = None) -> None:
+    from tether.aio.asgi_host import LifespanFailed
     from tether.aio.listener import new_event_loop
-    from tether.cli.app import load_app as load
-    from tether.server import Server
+    from tether.cli.app import load_served
 
     parser = argparse.ArgumentParser(prog="tether worker")
     parser.add_argument("app")
@@ -236,11 +251,11 @@ def _worker_main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fds", type=int, required=True)
     parser.add_argument("--hub", type=int, required=True)
     parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument("--root-path", default="")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    io = load(args.app)
-    if not isinstance(io, Server):
-        raise SystemExit(f"tether: {args.app} is not a tether.Server")
+    served = load_served(args.app, args.root_path)
+    io = served.io
     fds = socket.socket(fileno=args.fds)
     fds.setblocking(False)
     hub = Hub(socket.socket(fileno=args.hub), args.workers)
@@ -274,30 +289,33 @@ def _worker_main(argv: list[str] | None = None) -> None:
     async def _adopt(loop: asyncio.AbstractEventLoop, conn: socket.socket, data: bytes) -> None:
         try:
             await loop.connect_accepted_socket(
-                lambda: HttpProtocol(io.router, limits, connections, "http", data), conn
+                lambda: HttpProtocol(served.http_app, limits, connections, "http", data), conn
             )
         except OSError:
             conn.close()
 
     async def main() -> None:
-        await io.start()
+        await served.startup()
         hub_task = asyncio.create_task(hub.run())
         loop.add_reader(fds, on_handover)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         loop.remove_reader(fds)
-        io.engine.shutdown()
+        stop_app: Callable[[], None] = getattr(served.http_app, "shutdown", io.engine.shutdown)
+        stop_app()
         for connection in list(connections):
             connection.shutdown()
         deadline = loop.time() + 5
         while connections and loop.time() < deadline:
             await asyncio.sleep(0.02)
-        await io.close_adapters()
+        await served.close()
         hub_task.cancel()
 
     try:
         loop.run_until_complete(main())
+    except LifespanFailed as exc:
+        raise SystemExit(f"tether worker {args.index}: {exc}") from None
     finally:
         loop.close()
 
