@@ -463,3 +463,48 @@ async def test_the_apps_websocket_route_echoes_with_its_subprotocol() -> None:
             async with ws_connect(f"ws://127.0.0.1:{port}/refuse"):
                 pass
         assert refused.value.response.status_code == 403
+
+
+async def test_a_body_silent_past_body_timeout_ends_with_a_disconnect() -> None:
+    messages: list[dict[str, Any]] = []
+    done = asyncio.Event()
+
+    async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        messages.append(await receive())
+        messages.append(await receive())
+        done.set()
+
+    async with hosting(app, body_timeout=0.2) as (port, _):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"POST /slow HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nab")
+        await asyncio.wait_for(done.wait(), 5)
+        assert await asyncio.wait_for(reader.read(), 5) == b""  # closed, no answer
+        writer.close()
+    assert messages == [
+        {"type": "http.request", "body": b"ab", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+
+
+async def test_the_apps_websocket_hears_the_client_go_and_the_server_stop() -> None:
+    disconnects: list[dict[str, Any]] = []
+    accepted = asyncio.Event()
+
+    async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        accepted.set()
+        disconnects.append(await receive())
+        disconnects.append(await receive())  # asked again: the same answer
+
+    async with hosting(app) as (port, host):
+        async with ws_connect(f"ws://127.0.0.1:{port}/a") as ws:
+            await ws.close(4001)
+        await until(lambda: len(disconnects) == 2, "the disconnect")
+        assert disconnects == [{"type": "websocket.disconnect", "code": 4001}] * 2
+        accepted.clear()
+        ws = await ws_connect(f"ws://127.0.0.1:{port}/b")
+        await asyncio.wait_for(accepted.wait(), 5)
+        host.shutdown()  # the server stops: 1012, service restart
+        await ws.wait_closed()
+        assert ws.close_code == 1012

@@ -217,7 +217,7 @@ class AsgiHost:
             log.exception("error in the ASGI app for %s %s", request.method, request.path)
             cycle.failed()
         else:
-            if not cycle.complete:
+            if not cycle.complete and not cycle.disconnected:
                 log.error(
                     "the ASGI app returned without %s its answer to %s %s",
                     "completing" if cycle.started else "starting",
@@ -445,6 +445,8 @@ class _WebSocketCycle:
         self._queued = 0
         self._paused = False
         self._waiter: asyncio.Future[None] | None = None
+        #: What receive() returns once the connection is gone, as often as it is called.
+        self._disconnect: Message = {"type": "websocket.disconnect", "code": 1006}
 
     # -- the WebSocket's handler ------------------------------------------------------------
 
@@ -456,7 +458,8 @@ class _WebSocketCycle:
 
     def on_websocket_close(self, code: int, error: bool) -> None:
         self._closed = True
-        self._push({"type": "websocket.disconnect", "code": code}, 0)
+        self._disconnect = {"type": "websocket.disconnect", "code": code}
+        self._push(self._disconnect, 0)
 
     def _push(self, message: Message, size: int) -> None:
         self._messages.append((message, size))
@@ -483,8 +486,8 @@ class _WebSocketCycle:
             self._connected = True
             return {"type": "websocket.connect"}
         while not self._messages:
-            if self._refused:
-                return {"type": "websocket.disconnect", "code": 1006}
+            if self._refused or self._closed:
+                return self._disconnect
             waiter = self._waiter
             if waiter is None or waiter.done():
                 waiter = self._waiter = asyncio.get_running_loop().create_future()
