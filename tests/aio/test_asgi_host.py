@@ -508,3 +508,33 @@ async def test_the_apps_websocket_hears_the_client_go_and_the_server_stop() -> N
         host.shutdown()  # the server stops: 1012, service restart
         await ws.wait_closed()
         assert ws.close_code == 1012
+
+
+async def test_a_streamed_answer_waits_for_a_slow_client() -> None:
+    sent: list[int] = []
+    chunk = b"w" * 1_000_000
+
+    async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for _ in range(64):
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            sent.append(len(chunk))
+        await send({"type": "http.response.body", "body": b""})
+
+    async with hosting(app) as (port, host):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1024)
+        writer.write(render_request("GET", "/big"))
+        await until(lambda: sent, "the answer to start")
+        (protocol,) = host.connections  # type: ignore[attr-defined]
+        assert protocol.writer is not None
+        await until(lambda: protocol.writer.paused, "the client's buffers to fill")
+        # The app waits: what the server holds stays near the transport's high-water mark
+        # (one chunk past it at most), far from the 64 MB it would send, and nothing is cut.
+        assert len(sent) < 64
+        assert protocol.writer.buffered <= 64 * 1024 + 2 * len(chunk)
+        assert not protocol.writer.overflowed
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert b"transfer-encoding: chunked" in head.lower()
+        total = sum(len(c) for c in await asyncio.wait_for(read_chunked(reader), 30))
+        writer.close()
+    assert total == 64 * len(chunk)

@@ -192,14 +192,21 @@ class Writer:
         self._release()
 
     async def drained(self) -> None:
-        """Wait while the peer reads slowly: returns at once unless paused, and as soon as
-        the transport drains or the connection closes (for a producer that can wait, as a
-        streamed response does, instead of being cut off at ``max_buffer``)."""
-        while self.paused and not self.closed:
-            if self._drain is None:
-                self._drain = self._flusher.loop.create_future()
-            # Shielded: one waiter cancelled must not cancel the others' future.
-            await asyncio.shield(self._drain)
+        """Wait until what was written is in the transport's hands and the peer reads again:
+        for a producer that can wait (a streamed response) instead of being cut off at
+        ``max_buffer``. Returns at once when nothing waits, and when the connection closes."""
+        while not self.closed:
+            if self.paused:
+                if self._drain is None:
+                    self._drain = self._flusher.loop.create_future()
+                # Shielded: one waiter cancelled must not cancel the others' future.
+                await asyncio.shield(self._drain)
+            elif self._buffer:
+                # Coalesced: the flusher hands it to the transport at the end of this loop
+                # iteration (which may then pause).
+                await asyncio.sleep(0)
+            else:
+                return
 
     def _release(self) -> None:
         drain, self._drain = self._drain, None
