@@ -16,7 +16,7 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import InvalidStatus
 
 import tether
-from tests.aio.helpers import read_response, render_request
+from tests.aio.helpers import read_chunked, read_response, render_request
 from tests.support import until
 from tether.aio.asgi_host import AsgiHost, HostOptions, LifespanFailed
 from tether.aio.http_protocol import BODY_HIGH_WATER
@@ -69,16 +69,6 @@ async def read_body(receive: Receive) -> bytes:
 async def answer(send: Send, status: int, body: bytes, headers: list[Any] | None = None) -> None:
     await send({"type": "http.response.start", "status": status, "headers": headers or []})
     await send({"type": "http.response.body", "body": body})
-
-
-async def read_chunked(reader: asyncio.StreamReader) -> list[bytes]:
-    chunks = []
-    while True:
-        size = int((await reader.readuntil(b"\r\n"))[:-2], 16)
-        data = await reader.readexactly(size + 2)
-        if size == 0:
-            return chunks
-        chunks.append(data[:-2])
 
 
 async def test_a_streamed_upload_bigger_than_max_body_reaches_the_app() -> None:

@@ -17,7 +17,7 @@ import pytest
 from websockets.asyncio.client import connect as ws_connect
 
 from tests.adapters.support import NodePeer
-from tests.aio.helpers import read_response, render_request, request
+from tests.aio.helpers import read_chunked, read_response, render_request, request
 from tests.support import ENV, start_tether
 
 pytestmark = [pytest.mark.interop]
@@ -119,9 +119,9 @@ async def test_fastapi_under_tether_serve_with_two_workers(peer: NodePeer) -> No
         writer.write(render_request("GET", "/stream?count=50"))
         head = (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)).lower()
         assert b"transfer-encoding: chunked" in head
-        body = await asyncio.wait_for(reader.read(), 5)
+        chunks = await asyncio.wait_for(read_chunked(reader), 5)
         writer.close()
-        assert body.count(b"line ") == 50 and body.endswith(b"0\r\n\r\n")
+        assert b"".join(chunks) == b"".join(b"line %d\n" % i for i in range(50))
         upload = bytes(range(256)) * 12_000  # 3 MB; Socket.IO's max_http_buffer_size is 1 MB
         response = await request(served.port, "POST", "/upload", upload, timeout=20)
         assert orjson.loads(response.body) == {
@@ -197,3 +197,38 @@ async def test_a_failed_lifespan_startup_stops_tether_serve(tmp_path: Any) -> No
         _, err = await asyncio.wait_for(process.communicate(), 20)
         assert process.returncode == 1, err
         assert "lifespan startup failed: no database" in err.decode()
+
+
+async def test_one_kept_alive_connection_reaches_the_sessions_of_both_workers() -> None:
+    served = await serve("tests.cli.fastapi_app:app", "--workers", "2")
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+
+        async def call(method: str, target: str, body: bytes = b"") -> Any:
+            writer.write(render_request(method, target, body))
+            response = await asyncio.wait_for(read_response(reader), 5)
+            assert response.status == 200, response
+            assert response.headers.get("connection") != "close"
+            return response
+
+        # New sessions on a connection that is kept alive still go to the workers in turn.
+        sids: dict[str, str] = {}
+        for _ in range(4):
+            handshake = await call("GET", "/socket.io/?EIO=4&transport=polling")
+            sid = orjson.loads(handshake.body[1:])["sid"]
+            sids.setdefault(sid.split(".")[0], sid)
+        assert sorted(sids) == ["0", "1"]
+        # Each request reaches the worker of its session, on the same connection.
+        for sid in sids.values():
+            assert (
+                await call("POST", f"/socket.io/?EIO=4&transport=polling&sid={sid}", b"40")
+            ).body == b"ok"
+        for sid in sids.values():
+            packet = (await call("GET", f"/socket.io/?EIO=4&transport=polling&sid={sid}")).body
+            assert packet.startswith(b"40{"), packet
+        # The app's requests stay on the connection's worker, kept alive.
+        first = orjson.loads((await call("GET", "/state")).body)["pid"]
+        assert orjson.loads((await call("GET", "/state")).body)["pid"] == first
+        writer.close()
+    finally:
+        await served.stop()

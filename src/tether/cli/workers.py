@@ -4,9 +4,13 @@
 A light parent accepts every TCP connection, reads its request line, and hands the socket
 itself (with the bytes already read) to the worker that owns the session named by its
 ``sid``: each worker puts its own prefix (``<index>.``) before the sids it makes. A request
-without a sid (a new session) goes to the next worker in turn. Connections are not kept
-alive between HTTP requests, so that every long-polling request is routed on its own; a
-WebSocket stays on the worker it was handed to.
+without a sid (a new session) goes to the next worker in turn. Connections are kept alive:
+when a later request on a connection is a Socket.IO request for a session of another
+worker, or a new session, the worker hands the connection back to the parent with that
+request (:class:`_WorkerProtocol`), and the parent routes it again as a new one. A request
+that cannot be handed back (pipelined behind another, or over :data:`MAX_HANDOVER` bytes) is
+answered where it is. A WebSocket stays on the worker it was handed to; the other requests
+(an ASGI app's) stay on the connection's worker.
 
 Workers share rooms and broadcasts through the server's adapter when it is a cluster one
 (Redis), otherwise through the parent, which relays the cluster messages of each worker
@@ -24,9 +28,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import itertools
 import logging
+import os
 import signal
 import socket
 import subprocess
@@ -34,7 +38,9 @@ import sys
 from collections.abc import Callable
 
 from tether.adapters.cluster.hub import FRAME, Hub
-from tether.aio.http_protocol import HttpProtocol
+from tether.aio.http_protocol import HttpProtocol, StreamedRequest
+from tether.http.exchange import HttpApp
+from tether.http.messages import HttpLimits, Request
 
 __all__ = ["run_workers"]
 
@@ -44,6 +50,8 @@ log = logging.getLogger("tether.workers")
 MAX_REQUEST_LINE = 16 * 1024
 #: Seconds a new connection has to send its request line to the parent.
 REQUEST_LINE_TIMEOUT = 10.0
+#: The largest request a worker hands back to the parent with its connection (one message).
+MAX_HANDOVER = 64 * 1024
 
 
 def route(first_bytes: bytes, workers: int, fallback: Callable[[], int]) -> int:
@@ -72,25 +80,68 @@ class _Worker:
         self.hub: asyncio.StreamWriter | None = None
 
 
-async def _hand_over(
-    loop: asyncio.AbstractEventLoop, worker: _Worker, data: bytes, fd: int
+async def _send_fd(
+    loop: asyncio.AbstractEventLoop, channel: socket.socket, data: bytes, fd: int
 ) -> None:
+    """Send ``data`` and the descriptor ``fd`` as one message on ``channel``."""
     while True:
         try:
-            socket.send_fds(worker.fds, [data], [fd])
+            socket.send_fds(channel, [data], [fd])
             return
         except BlockingIOError:
             ready = loop.create_future()
-            loop.add_writer(worker.fds, ready.set_result, None)
+            loop.add_writer(channel, ready.set_result, None)
             try:
                 await ready
             finally:
-                loop.remove_writer(worker.fds)
+                loop.remove_writer(channel)
+
+
+async def _hand_over(
+    loop: asyncio.AbstractEventLoop, worker: _Worker, data: bytes, fd: int
+) -> None:
+    await _send_fd(loop, worker.fds, data, fd)
+
+
+def _take_back(
+    loop: asyncio.AbstractEventLoop,
+    workers: list[_Worker],
+    worker: _Worker,
+    turn: Callable[[], int],
+    tasks: set[asyncio.Task[None]],
+) -> None:
+    """A connection handed back by ``worker`` with its next request: route it again."""
+    try:
+        data, received, _, _ = socket.recv_fds(worker.fds, MAX_HANDOVER, 1)
+    except BlockingIOError:
+        return
+    except OSError:
+        received, data = [], b""
+    if not data and not received:
+        loop.remove_reader(worker.fds)  # the worker is gone
+        return
+    for fd in received:
+        target = workers[route(data, len(workers), turn)]
+
+        async def pass_on(target: _Worker = target, fd: int = fd) -> None:
+            try:
+                await _hand_over(loop, target, data, fd)
+            except OSError as exc:
+                log.warning("could not hand a connection to worker %d: %s", target.index, exc)
+            finally:
+                os.close(fd)
+
+        task = loop.create_task(pass_on())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
 
 
 async def _accept(listener: socket.socket, workers: list[_Worker]) -> None:
     loop = asyncio.get_running_loop()
     turn = itertools.cycle(range(len(workers))).__next__
+    handed_back: set[asyncio.Task[None]] = set()
+    for worker in workers:
+        loop.add_reader(worker.fds, _take_back, loop, workers, worker, turn, handed_back)
 
     async def serve(conn: socket.socket) -> None:
         with conn:
@@ -239,6 +290,115 @@ def run_workers(
 # -- a worker --------------------------------------------------------------------------------
 
 
+def _render(request: Request) -> bytes:
+    """``request`` as bytes again, for the worker it is handed to (its body decoded, so
+    with a Content-Length)."""
+    target = request.path + "?" + request.query_string if request.query_string else request.path
+    lines = [f"{request.method} {target} HTTP/1.1"]
+    lines.extend(
+        f"{name}: {value}"
+        for name, value in request.headers.items()
+        if name not in ("content-length", "transfer-encoding")
+    )
+    if request.body or request.method in ("POST", "PUT", "PATCH"):
+        lines.append(f"content-length: {len(request.body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + request.body
+
+
+class _WorkerProtocol(HttpProtocol):
+    """A worker's connection: kept alive, and handed back to the parent when a later
+    request on it is a Socket.IO request that another worker should answer (its session's,
+    or the next in turn for a new session)."""
+
+    __slots__ = ("_fresh", "_give_back", "_index", "_leaving", "_path", "_workers")
+
+    def __init__(
+        self,
+        app: HttpApp,
+        limits: HttpLimits,
+        connections: set[HttpProtocol],
+        received: bytes,
+        *,
+        path: str,
+        index: int,
+        workers: int,
+        give_back: Callable[[bytes, int], None],
+    ) -> None:
+        super().__init__(app, limits, connections, "http", received)
+        self._path = path
+        self._index = index
+        self._workers = workers
+        self._give_back = give_back
+        self._fresh = True  # the parent routed its first request
+        self._leaving = False
+
+    def _elsewhere(self, request: Request) -> bool:
+        if not request.path.startswith(self._path) or type(request) is StreamedRequest:
+            return False
+        prefix, dot, _ = request.query.get("sid", "").partition(".")
+        if not dot:
+            return True  # a new session: the parent chooses the worker
+        return prefix.isdigit() and int(prefix) < self._workers and int(prefix) != self._index
+
+    def _enqueue(self, request: Request) -> None:
+        if self._leaving:
+            self._queue.append(request)  # pipelined behind the one handed back: see _leave
+            self._pause_reading()
+            return
+        if self._fresh:
+            self._fresh = False
+        elif self._current is None and not self._queue and self._elsewhere(request):
+            data = _render(request)
+            if len(data) <= MAX_HANDOVER:
+                self._leaving = True
+                self._pause_reading()
+                # Once the parser is done with what it was fed: anything after this request
+                # (pipelined) would be lost with the connection.
+                self.loop.call_soon(self._leave, request, data)
+                return
+        super()._enqueue(request)
+
+    def _leave(self, request: Request, data: bytes) -> None:
+        self._leaving = False
+        if self.closed:
+            return
+        if self._queue or self._reading or not self._hand_back(data):
+            # Bytes past this request were read, or an answer is still being written: it is
+            # answered here (a session elsewhere gets "Session ID unknown"), in order.
+            self._queue.insert(0, request)
+            self._dispatch_queue()
+
+    def _hand_back(self, data: bytes) -> bool:
+        transport = self.transport
+        writer = self.writer
+        if transport is None or writer is None or writer.buffered:
+            return False
+        raw = transport.get_extra_info("socket")
+        if raw is None:
+            return False
+        fd = os.dup(raw.fileno())
+        transport.abort()  # the duplicate keeps the TCP connection open
+        self._give_back(data, fd)
+        return True
+
+    def _start_upgrade(self, tail: bytes) -> None:
+        request = self._upgrade_request
+        if (
+            request is not None
+            and not self._fresh
+            and not tail
+            and self._current is None
+            and not self._queue
+            and self._elsewhere(request)
+        ):
+            # The parser stopped at the upgrade: nothing was read past it.
+            data = _render(request)
+            if len(data) <= MAX_HANDOVER and self._hand_back(data):
+                return
+        self._fresh = False
+        super()._start_upgrade(tail)
+
+
 def _worker_main(argv: list[str] | None = None) -> None:
     from tether.aio.asgi_host import LifespanFailed
     from tether.aio.listener import new_event_loop
@@ -266,7 +426,7 @@ def _worker_main(argv: list[str] | None = None) -> None:
                 "connection state recovery behind --workers needs the Redis Streams adapter"
             )
         io.replace_adapters(hub.factory)
-    limits = dataclasses.replace(io.http_limits, keep_alive=False)
+    limits = io.http_limits
 
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
@@ -275,7 +435,7 @@ def _worker_main(argv: list[str] | None = None) -> None:
 
     def on_handover() -> None:
         try:
-            data, received, _, _ = socket.recv_fds(fds, MAX_REQUEST_LINE, 1)
+            data, received, _, _ = socket.recv_fds(fds, MAX_HANDOVER, 1)
         except BlockingIOError:
             return
         if not data and not received:
@@ -286,11 +446,36 @@ def _worker_main(argv: list[str] | None = None) -> None:
             conn.setblocking(False)
             loop.create_task(_adopt(loop, conn, data))
 
+    giving_back: set[asyncio.Task[None]] = set()
+
+    def give_back(data: bytes, fd: int) -> None:
+        async def send() -> None:
+            try:
+                await _send_fd(loop, fds, data, fd)
+            except OSError as exc:
+                log.warning("could not hand a connection back: %s", exc)
+            finally:
+                os.close(fd)
+
+        task = loop.create_task(send())
+        giving_back.add(task)
+        task.add_done_callback(giving_back.discard)
+
+    def protocol(data: bytes) -> HttpProtocol:
+        return _WorkerProtocol(
+            served.http_app,
+            limits,
+            connections,
+            data,
+            path=io.engine.options.path,
+            index=args.index,
+            workers=args.workers,
+            give_back=give_back,
+        )
+
     async def _adopt(loop: asyncio.AbstractEventLoop, conn: socket.socket, data: bytes) -> None:
         try:
-            await loop.connect_accepted_socket(
-                lambda: HttpProtocol(served.http_app, limits, connections, "http", data), conn
-            )
+            await loop.connect_accepted_socket(lambda: protocol(data), conn)
         except OSError:
             conn.close()
 
