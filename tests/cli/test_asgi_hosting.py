@@ -19,6 +19,7 @@ from websockets.asyncio.client import connect as ws_connect
 from tests.adapters.support import NodePeer
 from tests.aio.helpers import read_chunked, read_response, render_request, request
 from tests.support import ENV, start_tether
+from tether import ws
 
 pytestmark = [pytest.mark.interop]
 
@@ -229,6 +230,21 @@ async def test_one_kept_alive_connection_reaches_the_sessions_of_both_workers() 
         # The app's requests stay on the connection's worker, kept alive.
         first = orjson.loads((await call("GET", "/state")).body)["pid"]
         assert orjson.loads((await call("GET", "/state")).body)["pid"] == first
+        # An upgrade for the session of the worker this connection is not on (it is on the
+        # worker of the last poll) is handed back too, and the probe answered by its session.
+        other = sids["1" if list(sids)[-1] == "0" else "0"]
+        head, key = ws.build_client_request(
+            f"127.0.0.1:{served.port}", f"/socket.io/?EIO=4&transport=websocket&sid={other}"
+        )
+        writer.write(head)
+        response = await asyncio.wait_for(read_response(reader), 5)
+        ws.check_client_response(response.status, response.headers, key)
+        client = ws.Connection(ws.Side.CLIENT)
+        writer.write(client.send_text("2probe"))
+        events = []
+        while not events:
+            events = client.receive_data(await asyncio.wait_for(reader.read(65536), 5))
+        assert events[0] == "3probe"
         writer.close()
     finally:
         await served.stop()
