@@ -528,3 +528,15 @@ async def test_a_streamed_answer_waits_for_a_slow_client() -> None:
         total = sum(len(c) for c in await asyncio.wait_for(read_chunked(reader), 30))
         writer.close()
     assert total == 64 * len(chunk)
+
+
+@pytest.mark.parametrize("deflate", [False, True])
+async def test_the_apps_websockets_compress_when_asked(deflate: bool) -> None:
+    async with (
+        hosting(websocket_app, websocket_per_message_deflate=deflate) as (port, _),
+        ws_connect(f"ws://127.0.0.1:{port}/echo", subprotocols=["chat", "other"]) as ws,
+    ):
+        extensions = ws.response.headers.get("sec-websocket-extensions", "")
+        assert ("permessage-deflate" in extensions) is deflate
+        await ws.send("x" * 10_000)
+        assert await ws.recv() == "x" * 10_000

@@ -40,6 +40,7 @@ from tether.aio.listener import Router
 from tether.aio.websocket import WebSocket, accept_websocket
 from tether.http.exchange import Responder, Upgrade
 from tether.http.messages import Request
+from tether.ws.deflate import DeflateOptions
 
 __all__ = ["AsgiHost", "HostOptions", "LifespanFailed"]
 
@@ -85,6 +86,8 @@ class HostOptions:
         websocket_receive_buffer: bytes of WebSocket messages held for an app that has not
             received them; past it, reading from that client pauses.
         lifespan_timeout: seconds the app's lifespan shutdown may take.
+        websocket_per_message_deflate: accept permessage-deflate (RFC 7692) on the app's
+            WebSockets when the client offers it (off, as for Socket.IO's).
     """
 
     root_path: str = ""
@@ -92,6 +95,7 @@ class HostOptions:
     max_websocket_message: int = 16 * 1024 * 1024
     websocket_receive_buffer: int = 1024 * 1024
     lifespan_timeout: float = 30.0
+    websocket_per_message_deflate: bool = False
 
 
 class LifespanFailed(RuntimeError):
@@ -521,6 +525,7 @@ class _WebSocketCycle:
                 self.upgrade,
                 self,
                 max_message_size=self.options.max_websocket_message,
+                deflate=DeflateOptions() if self.options.websocket_per_message_deflate else None,
                 extra_headers=headers,
             )
             if self.websocket is None:  # a bad handshake (refused with 400) or gone
