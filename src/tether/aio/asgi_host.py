@@ -31,6 +31,7 @@ import logging
 from collections import deque
 from collections.abc import Coroutine
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
 
@@ -60,8 +61,6 @@ _MAX_REMEMBERED = 1024
 def _reason(status: int) -> bytes:
     reason = _REASONS.get(status)
     if reason is None:
-        from http import HTTPStatus
-
         try:
             reason = HTTPStatus(status).phrase.encode()
         except ValueError:
@@ -305,6 +304,8 @@ class _HttpCycle:
         self._written = False  # the head is out
         self._sent = 0  # body bytes the app gave
         responder.on_disconnect(self._gone)
+        if not responder.connected:  # gone between the request and the app's task
+            self.disconnected = True
 
     def _gone(self) -> None:
         self.disconnected = True
