@@ -69,6 +69,22 @@ def route(first_bytes: bytes, workers: int, fallback: Callable[[], int]) -> int:
     return fallback()
 
 
+class Turns:
+    """The parent's round robin for requests that name no session: Engine.IO handshakes (new
+    sessions) take turns apart from other requests, so that the page loads between them can't
+    line every new session up on one worker."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._sessions = itertools.cycle(range(workers)).__next__
+        self._others = itertools.cycle(range(workers)).__next__
+
+    def pick(self, first_bytes: bytes) -> int:
+        """The worker for a request whose first bytes are ``first_bytes`` (see :func:`route`)."""
+        line = first_bytes.split(b"\r\n", 1)[0]
+        return route(first_bytes, self.workers, self._sessions if b"EIO=" in line else self._others)
+
+
 # -- the parent ------------------------------------------------------------------------------
 
 
@@ -107,7 +123,7 @@ def _take_back(
     loop: asyncio.AbstractEventLoop,
     workers: list[_Worker],
     worker: _Worker,
-    turn: Callable[[], int],
+    turns: Turns,
     tasks: set[asyncio.Task[None]],
 ) -> None:
     """A connection handed back by ``worker`` with its next request: route it again."""
@@ -121,7 +137,7 @@ def _take_back(
         loop.remove_reader(worker.fds)  # the worker is gone
         return
     for fd in received:
-        target = workers[route(data, len(workers), turn)]
+        target = workers[turns.pick(data)]
 
         async def pass_on(target: _Worker = target, fd: int = fd) -> None:
             try:
@@ -138,10 +154,10 @@ def _take_back(
 
 async def _accept(listener: socket.socket, workers: list[_Worker]) -> None:
     loop = asyncio.get_running_loop()
-    turn = itertools.cycle(range(len(workers))).__next__
+    turns = Turns(len(workers))
     handed_back: set[asyncio.Task[None]] = set()
     for worker in workers:
-        loop.add_reader(worker.fds, _take_back, loop, workers, worker, turn, handed_back)
+        loop.add_reader(worker.fds, _take_back, loop, workers, worker, turns, handed_back)
 
     async def serve(conn: socket.socket) -> None:
         with conn:
@@ -159,7 +175,7 @@ async def _accept(listener: socket.socket, workers: list[_Worker]) -> None:
                 with contextlib.suppress(OSError):
                     conn.send(b"HTTP/1.1 414 URI Too Long\r\nConnection: close\r\n\r\n")
                 return
-            worker = workers[route(data, len(workers), turn)]
+            worker = workers[turns.pick(data)]
             try:
                 await _hand_over(loop, worker, data, conn.fileno())
             except OSError as exc:
