@@ -48,6 +48,17 @@ async def read_response(reader: asyncio.StreamReader) -> Response:
     return Response(status, headers, body)
 
 
+async def read_chunked(reader: asyncio.StreamReader) -> list[bytes]:
+    """Read a chunked body (after its head); its chunks."""
+    chunks = []
+    while True:
+        size = int((await reader.readuntil(b"\r\n"))[:-2], 16)
+        data = await reader.readexactly(size + 2)
+        if size == 0:
+            return chunks
+        chunks.append(data[:-2])
+
+
 def take_response(buffer: bytearray) -> Response | None:
     """The first response in ``buffer`` (removed from it), or ``None`` while it is incomplete."""
     end = buffer.find(b"\r\n\r\n")

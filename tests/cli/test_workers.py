@@ -102,6 +102,19 @@ def test_route() -> None:
     assert route(b"GET / HTTP/1.1\r\n", 2, lambda: 0) == 0
 
 
+def test_new_sessions_take_turns_apart_from_other_requests() -> None:
+    from tether.cli.workers import Turns
+
+    turns = Turns(2)
+    page = b"GET / HTTP/1.1\r\nHost: h\r\n"
+    handshake = b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\n"
+    # A browser loads a page, then opens a session, again and again: the sessions alternate.
+    picked = [(turns.pick(page), turns.pick(handshake))[1] for _ in range(4)]
+    assert picked == [0, 1, 0, 1]
+    assert turns.pick(b"POST /socket.io/?EIO=4&transport=polling&sid=1.x HTTP/1.1\r\n") == 1
+    assert [turns.pick(page) for _ in range(2)] == [0, 1]
+
+
 async def test_a_namespace_on_one_worker_only_does_not_wait_for_the_others(workers: str) -> None:
     peer = await NodePeer.start(None)
     try:

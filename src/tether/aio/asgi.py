@@ -8,7 +8,8 @@
 
 This is the compatible path: the ASGI server parses HTTP and WebSocket frames and tether
 sees them through ASGI messages. The native server (``io.run``) is the fast path: it owns
-the sockets and writes a broadcast's prebuilt frame once for every WebSocket.
+the sockets and writes a broadcast's prebuilt frame once for every WebSocket; ``tether
+serve module:app`` runs this app on it, the other app hosted by :mod:`tether.aio.asgi_host`.
 """
 
 from __future__ import annotations

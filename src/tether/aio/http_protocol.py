@@ -9,6 +9,14 @@ Limits (all in :class:`HttpLimits`): the request line and headers, the body, the
 request may take to arrive (slowloris) and the time an idle keep-alive connection is kept.
 Breaking one gets a plain 400/408/413/431 and the connection is closed; nothing else is
 affected.
+
+Streaming (for an app hosted beside Socket.IO, :mod:`tether.aio.asgi_host`): an app with a
+``streams_request(target: bytes) -> bool`` method is asked, when a request's headers are
+complete, whether it takes the request now; if so it gets a :class:`StreamedRequest` whose
+body arrives through a :class:`BodyStream` (reading pauses while the app has not taken what
+came, so a large upload holds at most :data:`BODY_HIGH_WATER` bytes and one read), not
+bounded by ``max_body``, and answers with :meth:`HttpResponder.write` and
+:meth:`HttpResponder.finish`. Apps without the method (Socket.IO's router) are not asked.
 """
 
 from __future__ import annotations
@@ -61,6 +69,98 @@ log = logging.getLogger("tether.http")
 #: Requests a client may pipeline behind one that waits (a long-poll GET) before it is cut off.
 MAX_PIPELINED = 64
 
+#: Bytes of a streamed request body held for an app that has not taken them: past it, reading
+#: pauses until the app takes them.
+BODY_HIGH_WATER = 64 * 1024
+
+
+class BodyStream:
+    """The body of a :class:`StreamedRequest`, delivered as it arrives, one consumer.
+
+    :meth:`take` returns what came since the last call (reading resumes if it had paused),
+    :meth:`wait` waits for more, the end, or :meth:`wake`. Once the answer is finished
+    before the body, the rest is read and dropped (:meth:`discard`).
+    """
+
+    __slots__ = ("_chunks", "_protocol", "_waiter", "complete", "discarding", "size")
+
+    def __init__(self, protocol: HttpProtocol) -> None:
+        self._protocol = protocol
+        self._chunks: list[bytes] = []
+        self._waiter: asyncio.Future[None] | None = None
+        #: The whole body has arrived.
+        self.complete = False
+        self.discarding = False
+        #: Bytes arrived and not taken yet.
+        self.size = 0
+
+    def feed(self, chunk: bytes) -> None:
+        if self.discarding:
+            return
+        self._chunks.append(chunk)
+        self.size += len(chunk)
+        self.wake()
+        if self.size >= BODY_HIGH_WATER:
+            self._protocol._pause_reading()
+
+    def end(self) -> None:
+        self.complete = True
+        self.wake()
+
+    def take(self) -> bytes:
+        """What arrived since the last call (``b""`` if nothing)."""
+        chunks = self._chunks
+        if not chunks:
+            return b""
+        self._chunks = []
+        self.size = 0
+        if not self.complete:
+            # Only this request is being read (nothing is parsed past an incomplete body).
+            self._protocol._resume_reading()
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    async def wait(self) -> None:
+        """Until more arrives, the body is complete, or :meth:`wake` is called."""
+        waiter = self._waiter
+        if waiter is None or waiter.done():  # done: a waiter before this one was cancelled
+            waiter = self._waiter = self._protocol.loop.create_future()
+        await waiter
+
+    def wake(self) -> None:
+        """Let :meth:`wait` return (the client went away, the answer is done)."""
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def discard(self) -> None:
+        """Drop what arrived and what is still to come."""
+        self.discarding = True
+        self._chunks = []
+        self.size = 0
+        self.wake()
+
+
+class StreamedRequest(Request):
+    """A request taken when its headers were complete: ``body`` is empty, the body comes
+    through :attr:`stream`."""
+
+    __slots__ = ("http_version", "stream")
+
+    def __init__(
+        self,
+        method: str,
+        target: bytes,
+        headers: dict[str, str],
+        client: tuple[str, int] | None,
+        scheme: str,
+        keep_alive: bool,
+        http_version: str,
+        stream: BodyStream,
+    ) -> None:
+        super().__init__(method, target, headers, b"", client, scheme, keep_alive)
+        self.http_version = http_version
+        self.stream = stream
+
 
 class HttpResponder:
     """Answers one request, once. Safe to call after the client went away (it does nothing)."""
@@ -88,6 +188,38 @@ class HttpResponder:
         """Call ``callback`` if the client goes away before the answer is sent."""
         self._protocol.disconnect_callback = callback
 
+    # A streamed answer: raw bytes framed by the caller, then finish() (or close()).
+
+    def write(self, data: bytes) -> None:
+        """Send part of the answer as raw bytes: the head, then the body as the caller frames
+        it (Content-Length or chunked); :meth:`send` does nothing afterwards."""
+        self.done = True
+        writer = self._protocol.writer
+        if writer is not None and not self._protocol.closed:
+            writer.write(data)
+
+    async def drain(self) -> None:
+        """Wait while the client reads slower than the answer is written."""
+        writer = self._protocol.writer
+        if writer is not None:
+            await writer.drained()
+
+    def finish(self, keep_alive: bool) -> None:
+        """The answer written with :meth:`write` is complete: go on with the next request
+        (the rest of an unread body is dropped), or close the connection."""
+        self.done = True
+        self._protocol.end_response(self, keep_alive)
+
+    def close(self) -> None:
+        """Close the connection, the answer cut short (an app that failed mid-answer)."""
+        self.done = True
+        self._protocol._close()
+
+    @property
+    def local_address(self) -> tuple[str, int] | None:
+        """The server's end of the connection (host, port)."""
+        return self._protocol.local_address()
+
 
 class HttpUpgrade:
     """A pending WebSocket upgrade: accept it with a handler, or refuse it."""
@@ -110,6 +242,11 @@ class HttpUpgrade:
     def reject(self, status: int, headers: Headers, body: bytes = b"") -> None:
         """Answer with an HTTP error and close the connection."""
         self._protocol.write_and_close(status, headers, body)
+
+    @property
+    def local_address(self) -> tuple[str, int] | None:
+        """The server's end of the connection (host, port)."""
+        return self._protocol.local_address()
 
     def open_websocket(
         self,
@@ -146,6 +283,8 @@ class HttpProtocol(asyncio.Protocol):
         "_reading",
         "_received",
         "_refusal",
+        "_stream",
+        "_streams",
         "_timer",
         "_upgrade_request",
         "_url",
@@ -200,6 +339,9 @@ class HttpProtocol(asyncio.Protocol):
         self._refusal = 400
         self._dispatching = False
         self._paused = False
+        #: The app's hook that takes requests at headers-complete time, if it has one.
+        self._streams: Callable[[bytes], bool] | None = getattr(app, "streams_request", None)
+        self._stream: BodyStream | None = None  # the body being read, of a streamed request
 
     # -- asyncio.Protocol -------------------------------------------------------------------
 
@@ -234,7 +376,11 @@ class HttpProtocol(asyncio.Protocol):
             # httptools wraps what a callback raises: the limit that was hit is kept aside.
             status, self._refusal = self._refusal, 400
             log.debug("bad HTTP request from %s (%d): %s", self.client, status, exc)
-            self.write_and_close(status, [], b"")
+            current = self._current
+            if current is not None and current.done:  # a streamed answer is under way
+                self._close()
+            else:
+                self.write_and_close(status, [], b"")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -298,11 +444,22 @@ class HttpProtocol(asyncio.Protocol):
         self._headers[key] = text if previous is None else f"{previous}, {text}"
 
     def on_headers_complete(self) -> None:
+        streams = self._streams
+        if streams is not None and streams(self._url):
+            parser = self.parser
+            assert parser is not None  # it is what calls this
+            if not parser.should_upgrade():  # an upgrade goes to handle_upgrade, as always
+                self._stream_request()
+                return
         length = self._headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.limits.max_body:
             self._refuse(413)
 
     def on_body(self, body: bytes) -> None:
+        stream = self._stream
+        if stream is not None:
+            stream.feed(body)
+            return
         self._body_size += len(body)
         if self._body_size > self.limits.max_body:
             self._refuse(413)
@@ -311,6 +468,13 @@ class HttpProtocol(asyncio.Protocol):
     def on_message_complete(self) -> None:
         self._reading = False
         self._disarm()
+        stream = self._stream
+        if stream is not None:  # dispatched at headers-complete time
+            self._stream = None
+            stream.end()
+            if self._current is None and not self._queue and not self.closed:
+                self._arm(self.limits.keep_alive_timeout)  # answered before the body ended
+            return
         parser = self.parser
         assert parser is not None  # it is what calls this
         request = Request(
@@ -325,6 +489,28 @@ class HttpProtocol(asyncio.Protocol):
         if parser.should_upgrade():
             self._upgrade_request = request
             return
+        self._enqueue(request)
+
+    def _stream_request(self) -> None:
+        parser = self.parser
+        assert parser is not None  # it is what calls this
+        stream = self._stream = BodyStream(self)
+        request = StreamedRequest(
+            parser.get_method().decode("latin-1"),
+            self._url,
+            self._headers,
+            self.client,
+            self.scheme,
+            parser.should_keep_alive() and self.limits.keep_alive,
+            parser.get_http_version(),
+            stream,
+        )
+        # The body comes at the app's pace (reading pauses while it has not taken it): no
+        # deadline for its arrival here; the app's idle timeout (see asgi_host) bounds it.
+        self._disarm()
+        self._enqueue(request)
+
+    def _enqueue(self, request: Request) -> None:
         self._queue.append(request)
         if len(self._queue) > MAX_PIPELINED:
             log.debug(
@@ -388,6 +574,28 @@ class HttpProtocol(asyncio.Protocol):
             return
         if not self._dispatching:
             self._dispatch_queue()
+
+    def end_response(self, responder: HttpResponder, keep_alive: bool) -> None:
+        """The current request's streamed answer is complete (see :meth:`HttpResponder.finish`)."""
+        if self.closed or self._current is not responder:
+            return
+        self.disconnect_callback = None
+        self._current = None
+        request = responder.request
+        if isinstance(request, StreamedRequest):
+            request.stream.discard()
+        if not keep_alive:
+            self._close()
+            return
+        if not self._dispatching:
+            self._dispatch_queue()
+
+    def local_address(self) -> tuple[str, int] | None:
+        """The server's end of the connection (host, port), if it is an IP socket."""
+        if self.transport is None:
+            return None
+        address = self.transport.get_extra_info("sockname")
+        return (str(address[0]), int(address[1])) if isinstance(address, tuple) else None
 
     def write_and_close(self, status: int, headers: Headers, body: bytes) -> None:
         """Answer with an error and close the connection."""
@@ -470,7 +678,7 @@ class HttpProtocol(asyncio.Protocol):
         self._deadline = None
         if self.websocket is not None or self._current is not None or self.closed:
             return
-        if self._reading:
+        if self._reading and self._stream is None:
             log.debug("request from %s too slow, closing", self.client)
             self.write_and_close(408, [], b"")
         else:

@@ -74,6 +74,7 @@ class Writer:
     __slots__ = (
         "_buffer",
         "_buffered",
+        "_drain",
         "_epoch",
         "_flusher",
         "_queued",
@@ -104,6 +105,7 @@ class Writer:
         self._buffered = 0
         self._epoch = -1  # the flusher's epoch when this writer last wrote through
         self._queued = False  # in the flusher's list
+        self._drain: asyncio.Future[None] | None = None  # what drained() waits on
         self._flusher = _flusher_for(loop or asyncio.get_running_loop())
         transport.set_write_buffer_limits(high=high_water)
 
@@ -187,6 +189,29 @@ class Writer:
         if self._buffer and not self._queued:
             self._queued = True
             self._flusher.add(self)
+        self._release()
+
+    async def drained(self) -> None:
+        """Wait until what was written is in the transport's hands and the peer reads again:
+        for a producer that can wait (a streamed response) instead of being cut off at
+        ``max_buffer``. Returns at once when nothing waits, and when the connection closes."""
+        while not self.closed:
+            if self.paused:
+                if self._drain is None:
+                    self._drain = self._flusher.loop.create_future()
+                # Shielded: one waiter cancelled must not cancel the others' future.
+                await asyncio.shield(self._drain)
+            elif self._buffer:
+                # Coalesced: the flusher hands it to the transport at the end of this loop
+                # iteration (which may then pause).
+                await asyncio.sleep(0)
+            else:
+                return
+
+    def _release(self) -> None:
+        drain, self._drain = self._drain, None
+        if drain is not None and not drain.done():
+            drain.set_result(None)
 
     def finish(self, last: bytes = b"") -> bool:
         """Hand what is queued, then ``last`` (a close frame), to the transport even while
@@ -226,6 +251,7 @@ class Writer:
             self.closed = True
             self._buffer = _EMPTY
             self._buffered = 0
+        self._release()
 
     @property
     def buffered(self) -> int:
@@ -247,6 +273,7 @@ class Writer:
         self.closed = True
         self._buffer = _EMPTY
         self._buffered = 0
+        self._release()
         if self.on_overflow is not None:
             self.on_overflow()
         self.transport.abort()

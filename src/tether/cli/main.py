@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from tether.aio.listener import Listener
-from tether.cli.app import load_app
+from tether.cli.app import load_served
 from tether.cli.bundle import register as register_bundle_commands
 from tether.cli.console import register as register_client_commands
 
@@ -81,11 +81,10 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from tether.server import Server
+    from tether.aio.asgi_host import LifespanFailed
+    from tether.aio.listener import make_ssl_context, run
 
-    io = load_app(args.app)
-    if not isinstance(io, Server):
-        raise SystemExit(f"tether: {args.app} is not a tether.Server")
+    served = load_served(args.app, args.root_path)
     if args.workers > 1:
         if args.certfile:
             raise SystemExit("tether: --workers serves plain HTTP; terminate TLS in front of it")
@@ -105,6 +104,7 @@ def _serve(args: argparse.Namespace) -> int:
             args.workers,
             on_ready=workers_ready,
             log_level=args.log_level,
+            root_path=args.root_path,
         )
         return 0
 
@@ -112,7 +112,19 @@ def _serve(args: argparse.Namespace) -> int:
         scheme = "https" if args.certfile else "http"
         print(f"tether: serving {args.app} on {scheme}://{args.host}:{listener.port}", flush=True)
 
-    io.run(args.host, args.port, certfile=args.certfile, keyfile=args.keyfile, on_ready=ready)
+    try:
+        run(
+            served.http_app,
+            args.host,
+            args.port,
+            ssl=make_ssl_context(args.certfile, args.keyfile) if args.certfile else None,
+            limits=served.io.http_limits,
+            on_ready=ready,
+            on_startup=served.startup,
+            on_shutdown=served.close,
+        )
+    except LifespanFailed as exc:
+        raise SystemExit(f"tether: {exc}") from None
     return 0
 
 
@@ -139,8 +151,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--redis", help="a Redis URL: share the chat with other servers through Redis"
     )
     demo.set_defaults(func=_demo)
-    serve = commands.add_parser("serve", help="serve a tether.Server: tether serve module:attr")
-    serve.add_argument("app", help="module:attribute of a tether.Server")
+    serve = commands.add_parser(
+        "serve", help="serve a tether.Server or a tether.ASGIApp: tether serve module:attr"
+    )
+    serve.add_argument(
+        "app",
+        help="module:attribute of a tether.Server, or of a tether.ASGIApp(io, other_asgi_app=...) "
+        "(the other app is hosted by the native server; Socket.IO stays on the fast path)",
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=3000)
     serve.add_argument("--certfile")
@@ -150,6 +168,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=int,
         default=1,
         help="worker processes on the one port; no sticky sessions needed (default 1)",
+    )
+    serve.add_argument(
+        "--root-path",
+        default="",
+        help="the ASGI root_path of the hosted app (the prefix a proxy mounts it under)",
     )
     serve.set_defaults(func=_serve)
     register_client_commands(commands)

@@ -44,8 +44,7 @@ class HttpLimits:
             ``max_http_buffer_size``.
         request_timeout: seconds a request may take to arrive completely (408 past it).
         keep_alive_timeout: seconds an idle keep-alive connection is kept open.
-        keep_alive: whether to keep connections open between requests at all (off behind
-            ``--workers``, where each request must be routed to its session's worker).
+        keep_alive: whether to keep connections open between requests at all.
         max_write_buffer: bytes queued for one slow reader before its connection is closed.
         close_timeout: seconds a closing connection may take to drain before it is aborted
             (a peer that stops reading cannot hold a connection open).
