@@ -4,7 +4,8 @@ Flask keeps serving the pages and the HTTP API; tether serves Socket.IO; both on
 one process, under uvicorn (Flask through a2wsgi):
 
     pip install tether flask a2wsgi uvicorn
-    python app.py            # http://127.0.0.1:5000
+    python app.py            # http://127.0.0.1:5000, under uvicorn
+    tether serve app:asgi    # or on tether's native server, Flask hosted beside it
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """examples/flask_socketio_chat: the Flask-SocketIO chat moved to tether, run as its README
-says (``python app.py``), driven by two clients and an HTTP announcement."""
+says (``python app.py``: uvicorn; ``tether serve app:asgi``: the native server hosting Flask),
+driven by two clients and an HTTP announcement."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import json
 import sys
 import urllib.request
 from typing import Any
+
+import pytest
 
 from tests.support import ENV, ROOT, free_port, until
 from tether import Client
@@ -27,12 +30,16 @@ def _post(url: str, data: Any) -> Any:
         return json.load(response)
 
 
-async def test_the_example_runs() -> None:
+@pytest.mark.parametrize("how", ["python app.py", "tether serve app:asgi"])
+async def test_the_example_runs(how: str) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "app.py"]  # the port from PORT
+    if how != "python app.py":
+        serve = ["serve", "app:asgi", "--host", "127.0.0.1", "--port", str(port)]
+        command = [sys.executable, "-m", "tether", *serve]
     proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "app.py",
+        *command,
         cwd=EXAMPLE,
         env={**ENV, "PORT": str(port)},
         stdout=asyncio.subprocess.DEVNULL,

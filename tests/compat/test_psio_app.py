@@ -9,21 +9,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import tempfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import socketio as psio
 
-from tests.compat.support import load_app, uvicorn_serving
+from tests.compat.support import load_app, tether_serving, tether_source, uvicorn_serving
 from tests.interop.harness import INTEROP_DIR, require_node
 
-#: (the library the app runs on, how it is served)
-SETUPS = [("python-socketio", "uvicorn"), ("tether", "uvicorn"), ("tether", "native")]
+#: (the library the app runs on, how it is served): "native" is sio.tether_server.serve()
+#: in the test's loop, "tether-serve" the command line hosting the module's ASGIApp.
+SETUPS = [
+    ("python-socketio", "uvicorn"),
+    ("tether", "uvicorn"),
+    ("tether", "native"),
+    ("tether", "tether-serve"),
+]
 
 
 @contextlib.asynccontextmanager
 async def served(flavour: str, how: str) -> AsyncIterator[tuple[str, Any]]:
+    if how == "tether-serve":
+        with tempfile.TemporaryDirectory() as folder:
+            (Path(folder) / "psio_app_on_tether.py").write_text(tether_source())
+            async with tether_serving("psio_app_on_tether:app", Path(folder)) as port:
+                yield f"http://127.0.0.1:{port}", None
+        return
     module = load_app(flavour)
     if how == "uvicorn":
         async with uvicorn_serving(module.app) as port:

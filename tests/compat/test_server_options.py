@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import socketio as psio
 
-from tests.compat.support import uvicorn_serving
+from tests.compat.support import tether_serving, uvicorn_serving
 from tests.support import serving
 from tether.compat import socketio
 
@@ -145,3 +145,32 @@ async def test_asgi_app_path_static_files_and_lifespan(tmp_path: pathlib.Path) -
         await client.disconnect()
         assert events == ["startup"]
     assert events == ["startup", "shutdown"]
+
+
+async def test_asgi_app_under_tether_serve(tmp_path: pathlib.Path) -> None:
+    """The same options with the native server hosting the app (static files and hooks sit in
+    front of the other app, so the host serves them)."""
+    (tmp_path / "index.html").write_text("<h1>native</h1>")
+    (tmp_path / "served.py").write_text(
+        "import pathlib\n"
+        "from tether.compat import socketio\n"
+        "sio = socketio.AsyncServer()\n"
+        "sio.on('echo', lambda sid, data: data)\n"
+        "def started():\n"
+        "    pathlib.Path('started').write_text('yes')\n"
+        "app = socketio.ASGIApp(sio, static_files={'/': 'index.html'},\n"
+        "                       socketio_path='custom/io', on_startup=started)\n"
+    )
+    async with tether_serving("served:app", tmp_path) as port:
+        base = f"http://127.0.0.1:{port}"
+
+        def get(path: str) -> str:
+            with urllib.request.urlopen(base + path, timeout=5) as response:
+                return str(response.read().decode())
+
+        assert await asyncio.to_thread(get, "/") == "<h1>native</h1>"
+        client = psio.AsyncClient(reconnection=False)
+        await client.connect(base, socketio_path="custom/io", wait_timeout=3)
+        assert await client.call("echo", "native") == "native"
+        await client.disconnect()
+        assert (tmp_path / "started").read_text() == "yes"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import mimetypes
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from tether.aio.asgi import ASGIApp as TetherASGIApp
@@ -25,6 +25,8 @@ class ASGIApp(TetherASGIApp):
     ``{"/": {"filename": ..., "content_type": ...}}``) or to directories
     (``{"/static": "./public"}``); what they don't match goes to ``other_asgi_app``.
     ``on_startup`` and ``on_shutdown`` (sync or async) run at the ASGI lifespan events.
+    Both sit in front of the other app, so they work under any ASGI server and under
+    ``tether serve`` (which hosts the other app on the native server).
     """
 
     def __init__(
@@ -37,24 +39,52 @@ class ASGIApp(TetherASGIApp):
         on_shutdown: Callable[[], Any] | None = None,
     ) -> None:
         socketio_server.set_path(socketio_path)
-        self.static_files = static_files or {}
+        other = other_asgi_app
+        if static_files or on_startup or on_shutdown:
+            other = _Extras(other_asgi_app, static_files or {}, on_startup, on_shutdown)
+        super().__init__(socketio_server.tether_server, other)
+
+
+class _Extras:
+    """Static files and lifespan hooks in front of the other app (if any)."""
+
+    def __init__(
+        self,
+        other: ASGIApplication | None,
+        static_files: StaticFiles,
+        on_startup: Callable[[], Any] | None,
+        on_shutdown: Callable[[], Any] | None,
+    ) -> None:
+        self.other = other
+        self.static_files = static_files
         self.on_startup = on_startup
         self.on_shutdown = on_shutdown
-        super().__init__(socketio_server.tether_server, other_asgi_app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if kind == "lifespan" and (self.on_startup or self.on_shutdown):
-            await super().__call__(scope, receive, self._lifespan_hooks(send))
+        if kind == "lifespan":
+            await self._lifespan(scope, receive, send)
             return
-        if kind == "http" and self.static_files and not self.io.router.handles(scope["path"]):
+        if kind == "http" and self.static_files:
             found = self._static(scope["path"])
             if found is not None:
                 await _send_file(send, *found)
                 return
-        await super().__call__(scope, receive, send)
+        if self.other is not None:
+            await self.other(scope, receive, send)
+        elif kind == "http":
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 404,
+                    "headers": [(b"content-type", b"text/plain")],
+                }
+            )
+            await send({"type": "http.response.body", "body": b"Not Found"})
+        elif kind == "websocket":
+            await send({"type": "websocket.close", "code": 1000})
 
-    def _lifespan_hooks(self, send: Send) -> Callable[[Message], Awaitable[None]]:
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def hooked(message: Message) -> None:
             if message["type"] == "lifespan.startup.complete" and self.on_startup:
                 await call(self.on_startup)
@@ -62,7 +92,16 @@ class ASGIApp(TetherASGIApp):
                 await call(self.on_shutdown)
             await send(message)
 
-        return hooked
+        if self.other is not None:
+            await self.other(scope, receive, hooked)
+            return
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await hooked({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await hooked({"type": "lifespan.shutdown.complete"})
+                return
 
     def _static(self, path: str) -> tuple[str, str | None] | None:
         """The file and content type ``static_files`` gives for ``path``, if any."""
