@@ -121,6 +121,19 @@ async def test_mixed_cluster(redis_server: RedisServer) -> None:
         assert await b.emit_with_ack("to_room", "y", "b to y") == "ok"
         assert await a_got.next() == ("room", "b to y")
 
+        # external emitters (write-only managers in a process that is not a server): ours
+        # and python-socketio's, to a room and to everybody
+        for cls in (compat.AsyncRedisManager, psio.AsyncRedisManager):
+            external = cls(url, write_only=True)
+            await external.emit("shout", ("external", cls.__module__[:6]), room="r")
+            expected = ("shout", ("external", cls.__module__[:6]))
+            assert await a_got.next() == expected
+            assert await b_got.next() == expected
+            if cls is compat.AsyncRedisManager:
+                await external.close()
+            else:
+                await close_reference(external)
+
         # a disconnect across servers
         gone = asyncio.Event()
         a.on("disconnect", lambda *reason: gone.set())

@@ -19,6 +19,7 @@ What python-socketio's format carries is less than tether's own adapters: no
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import logging
@@ -96,6 +97,28 @@ def _has_binary(data: Any) -> bool:
     return False
 
 
+def _emit_message(event: str, args: list[Any], room: Any, skip_sid: Any) -> dict[str, Any]:
+    """python-socketio's ``emit`` message (without ``namespace`` and ``host_id``): binary
+    arguments as placeholders followed by their base64 attachments."""
+    binary = _has_binary(args)
+    data: list[Any] = args
+    if binary:
+        attachments: list[bytes] = []
+        data = [
+            _deconstruct(args, attachments),
+            *(base64.b64encode(a).decode() for a in attachments),
+        ]
+    return {
+        "method": "emit",
+        "event": event,
+        "data": data,
+        "binary": binary,
+        "room": room,
+        "skip_sid": skip_sid,
+        "callback": None,
+    }
+
+
 def _names(value: Any) -> list[str]:
     """A ``room``/``skip_sid`` field: one name, a list of them, or none."""
     if value is None:
@@ -130,23 +153,10 @@ class PythonSocketioAdapter(MemoryAdapter):
         """Deliver here, and publish an ``emit`` for the other servers."""
         if not opts.flags.local:
             event, *args = packet.data
-            binary = _has_binary(args)
-            if binary:
-                attachments: list[bytes] = []
-                args = [
-                    _deconstruct(args, attachments),
-                    *(base64.b64encode(a).decode() for a in attachments),
-                ]
             rooms = sorted(opts.rooms)
-            self._publish(
-                "emit",
-                event=event,
-                data=args,
-                binary=binary,
-                room=None if not rooms else rooms[0] if len(rooms) == 1 else rooms,
-                skip_sid=sorted(opts.except_rooms) or None,
-                callback=None,
-            )
+            room = None if not rooms else rooms[0] if len(rooms) == 1 else rooms
+            message = _emit_message(event, args, room, sorted(opts.except_rooms) or None)
+            self.manager.publish({**message, "namespace": self.nsp.name})
         super().broadcast(packet, opts)
 
     def add_sockets(self, opts: BroadcastOptions, rooms: list[str]) -> None:
@@ -243,7 +253,8 @@ class AsyncRedisManager:
     Args:
         url: the Redis URL (``redis://``, ``rediss://``, ``unix://``).
         channel: the pub/sub channel, the same on every server.
-        write_only: accepted for compatibility (a tether server always reads).
+        write_only: publish only (an emitter in a process that is not a server: call
+            :meth:`emit`, then :meth:`close`).
         logger: where refused or broken messages are logged (``tether.compat`` by default).
         json: not supported (tether writes JSON with orjson).
         redis_options: keyword arguments of ``redis.asyncio.Redis.from_url``.
@@ -282,7 +293,8 @@ class AsyncRedisManager:
 
             client = aioredis.Redis.from_url(self.url, **self.redis_options)
             link = RedisLink(client, owns_client=True, max_pending=self.max_pending)
-            link.add({}, {self.channel: self._on_message})
+            if not self.write_only:
+                link.add({}, {self.channel: self._on_message})
             self._link = link
         return self._link
 
@@ -297,6 +309,30 @@ class AsyncRedisManager:
     def publish(self, message: dict[str, Any]) -> None:
         """Publish a message of this server (JSON)."""
         self.link.publish(self.channel, orjson.dumps({**message, "host_id": self.host_id}))
+
+    async def emit(
+        self,
+        event: str,
+        data: Any = None,
+        namespace: str | None = None,
+        room: str | list[str] | None = None,
+        skip_sid: str | list[str] | None = None,
+        callback: Any = None,
+        to: str | list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Emit to the clients of every server, as python-socketio's manager does: a
+        ``write_only`` manager in a process that is not a server (a worker, a script)."""
+        if callback is not None:
+            raise ValueError("callbacks cannot go through the Redis manager")
+        args = list(data) if isinstance(data, tuple) else [] if data is None else [data]
+        message = _emit_message(event, args, to if to is not None else room, skip_sid)
+        message.update(namespace=namespace or "/", host_id=self.host_id)
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.link.send(("PUBLISH", self.channel, orjson.dumps(message)), done.set_result)
+        reply = await done
+        if isinstance(reply, Exception):
+            raise reply
 
     def _on_message(self, channel: str, data: bytes) -> None:
         try:
