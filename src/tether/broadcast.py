@@ -20,7 +20,7 @@ from tether.adapters.base import (
     room_set,
 )
 from tether.errors import AckTimeoutError
-from tether.handlers import ack_value, check_loop, handed_to_loop
+from tether.handlers import ack_value, check_loop, off_loop
 from tether.handshake import Handshake
 from tether.sio import RESERVED_EVENTS, Packet, PacketType
 
@@ -35,9 +35,8 @@ class BroadcastNamespace(NamespaceLike, Protocol):
     def notify_outgoing(self, opts: BroadcastOptions, data: list[Any]) -> None:
         """Tell the sockets' ``on_any_outgoing`` listeners what a broadcast sends."""
 
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop | None:
-        """The server's loop, once known (calls from other threads are handed to it)."""
+    #: The server's loop once it started (calls from other threads are handed to it).
+    loop: asyncio.AbstractEventLoop | None
 
 
 class BroadcastOperator:
@@ -113,7 +112,9 @@ class BroadcastOperator:
         """
         if event in RESERVED_EVENTS:
             raise ValueError(f'"{event}" is a reserved event name')
-        if handed_to_loop(self._nsp.loop, self.emit, event, *args):
+        loop = self._nsp.loop
+        if off_loop(loop):
+            loop.call_soon_threadsafe(self.emit, event, *args)
             return
         data = [event, *args]
         self._nsp.notify_outgoing(self._opts, data)
@@ -184,20 +185,26 @@ class BroadcastOperator:
 
     def sockets_join(self, rooms: str | Iterable[str]) -> None:
         """Make the targeted sockets join ``rooms`` (from any thread)."""
-        if handed_to_loop(self._nsp.loop, self.sockets_join, rooms):
+        loop = self._nsp.loop
+        if off_loop(loop):
+            loop.call_soon_threadsafe(self.sockets_join, rooms)
             return
         self._nsp.adapter.add_sockets(self._opts, sorted(room_set(rooms)))
 
     def sockets_leave(self, rooms: str | Iterable[str]) -> None:
         """Make the targeted sockets leave ``rooms`` (from any thread)."""
-        if handed_to_loop(self._nsp.loop, self.sockets_leave, rooms):
+        loop = self._nsp.loop
+        if off_loop(loop):
+            loop.call_soon_threadsafe(self.sockets_leave, rooms)
             return
         self._nsp.adapter.del_sockets(self._opts, sorted(room_set(rooms)))
 
     def disconnect_sockets(self, close: bool = False) -> None:
         """Disconnect the targeted sockets (and their whole connections when ``close``);
         from any thread."""
-        if handed_to_loop(self._nsp.loop, self.disconnect_sockets, close):
+        loop = self._nsp.loop
+        if off_loop(loop):
+            loop.call_soon_threadsafe(self.disconnect_sockets, close)
             return
         self._nsp.adapter.disconnect_sockets(self._opts, close)
 

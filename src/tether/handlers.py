@@ -9,7 +9,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 log = logging.getLogger("tether")
 
@@ -56,20 +56,15 @@ def spawn(awaitable: Awaitable[Any], what: str) -> asyncio.Task[Any]:
     return task
 
 
-def handed_to_loop(
-    loop: asyncio.AbstractEventLoop | None, func: Callable[..., Any], *args: Any
-) -> bool:
-    """Thread safety of the server-side API: when the caller is not in the thread running
-    ``loop`` (a Flask view, a worker thread), schedule ``func(*args)`` in that loop
-    (``call_soon_threadsafe``) and return True; else return False and let the caller go on.
+def off_loop(loop: asyncio.AbstractEventLoop | None) -> TypeGuard[asyncio.AbstractEventLoop]:
+    """Thread safety of the server-side API: whether the caller is outside the thread running
+    ``loop`` (a Flask view, a worker thread), so that it must hand its call to the loop
+    (``loop.call_soon_threadsafe``) instead of doing it.
 
-    ``loop`` is the server's loop, ``None`` before it first served (nothing to race with).
+    ``loop`` is the server's loop, ``None`` before it started (nothing to race with).
     """
     # The common case first, in one C call: the caller runs in the server's loop.
-    if loop is None or _running_loop() is loop or not loop.is_running():
-        return False
-    loop.call_soon_threadsafe(func, *args)
-    return True
+    return loop is not None and _running_loop() is not loop and loop.is_running()
 
 
 def check_loop(loop: asyncio.AbstractEventLoop | None, what: str) -> None:

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from tether.adapters.base import Adapter, BroadcastOptions, RestoredSession
 from tether.broadcast import BroadcastOperator
 from tether.errors import ConnectionRefusedError
-from tether.handlers import Handler, ack_args, handed_to_loop, spawn
+from tether.handlers import Handler, ack_args, off_loop, spawn
 from tether.handshake import Handshake
 from tether.recovery import RecoveryOptions
 from tether.sio import encode_event
@@ -56,6 +56,8 @@ class Namespace:
         #: How many sockets have ``on_any_outgoing`` listeners (broadcasts skip the scan at 0).
         self.outgoing_listeners = 0
         self.adapter: Adapter = server.make_adapter(self)
+        #: The server's event loop once it started: calls from other threads are handed to it.
+        self.loop: asyncio.AbstractEventLoop | None = server.serving_loop
         self._ack_ids = 0
 
     def __repr__(self) -> str:
@@ -72,9 +74,10 @@ class Namespace:
         both fine. Usable as a decorator.
 
         ``connection`` handlers run one after the other before the client is answered, as in
-        python-socketio: one may raise :class:`~tether.errors.ConnectionRefusedError` (or
-        return ``False``, for ``"Connection refused"``) to refuse the client (it gets ``connect_error`` with the message and data, nothing the
-        handler sent, and the socket leaves the rooms it joined). The client is connected
+        python-socketio: one may raise :class:`~tether.errors.ConnectionRefusedError`, or
+        return ``False`` (``"Connection refused"``), to refuse the client (it gets
+        ``connect_error`` with the message and data, nothing the handler sent, and the socket
+        leaves the rooms it joined). The client is connected
         once they have all returned: until then ``socket.connected`` is false and what is
         sent to the socket waits, to go right after the CONNECT answer. Keep them short
         (run long work as a task): the connection closes if they outlast the server's
@@ -170,7 +173,9 @@ class Namespace:
     def server_side_emit(self, event: str, *args: Any) -> None:
         """Send ``event`` to the :meth:`on_server_side` handlers of the other servers of the
         cluster (nobody without a cluster adapter)."""
-        if handed_to_loop(self.loop, self.server_side_emit, event, *args):
+        loop = self.loop
+        if off_loop(loop):
+            loop.call_soon_threadsafe(self.server_side_emit, event, *args)
             return
         self.adapter.server_side_emit([event, *args])
 
@@ -191,11 +196,6 @@ class Namespace:
         return await self.adapter.server_count()
 
     # -- used by sockets and adapters -------------------------------------------------------
-
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop | None:
-        """The server's event loop, once known: calls from other threads are handed to it."""
-        return self.server.serving_loop
 
     @property
     def recovery_duration(self) -> float | None:

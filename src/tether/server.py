@@ -193,7 +193,7 @@ class Server:
 
     @property
     def serving_loop(self) -> asyncio.AbstractEventLoop | None:
-        """The event loop the server runs in (``None`` before it first served): what the
+        """The event loop the server runs in (``None`` before it started): what the
         server-side API called from another thread is handed to."""
         return self.engine.serving_loop
 
@@ -235,7 +235,16 @@ class Server:
     def open_session(self, socket: EngineSocket) -> ClientSession:
         """A new Engine.IO session (the engine's :class:`~tether.aio.engine.EngineIoHandler`
         side): it carries the Socket.IO sockets of one client."""
+        if self.sockets.loop is None:
+            self._adopt_loop()  # served without start() (an ASGI server without lifespan)
         return ClientSession(self, socket)
+
+    def _adopt_loop(self) -> None:
+        """The loop the server runs in is known from now on (called in it): the server-side
+        API called from other threads is handed to it."""
+        loop = self.engine.loop
+        for nsp in [*self.namespaces.values(), *(parent for _, parent in self._parents)]:
+            nsp.loop = loop
 
     # -- the main namespace -----------------------------------------------------------------
 
@@ -347,7 +356,7 @@ class Server:
         :meth:`serve`, :meth:`run` and the ASGI app's startup call it; call it yourself only
         when you drive the server some other way.
         """
-        self.engine.loop  # noqa: B018 - known from now on: calls from other threads go to it
+        self._adopt_loop()
         await asyncio.gather(*(nsp.adapter.init() for nsp in list(self.namespaces.values())))
 
     def run(

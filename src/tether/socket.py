@@ -13,7 +13,7 @@ from tether.broadcast import BroadcastNamespace, BroadcastOperator
 from tether.eio.encoded import Encoded
 from tether.eio.session import new_sid
 from tether.errors import AckTimeoutError, DisconnectedError
-from tether.handlers import Handler, ack_value, check_loop, handed_to_loop, spawn
+from tether.handlers import Handler, ack_value, check_loop, off_loop, spawn
 from tether.handshake import Handshake
 from tether.sio import RESERVED_EVENTS, Packet, PacketType, encode, encode_ack, encode_event
 
@@ -193,7 +193,9 @@ class Socket:
         """
         if event in RESERVED_EVENTS:
             raise ValueError(f'"{event}" is a reserved event name')
-        if handed_to_loop(self.nsp.loop, partial(self.emit, callback=callback), event, *args):
+        loop = self.nsp.loop
+        if off_loop(loop):
+            loop.call_soon_threadsafe(partial(self.emit, event, *args, callback=callback))
             return
         if callback is None and self.pid is not None:
             # With connection state recovery, as in Node, an emit to one socket is a broadcast
@@ -277,13 +279,17 @@ class Socket:
 
     def join(self, rooms: str | Iterable[str]) -> None:
         """Join one room or several (from any thread)."""
-        if handed_to_loop(self.nsp.loop, self.join, rooms):
+        loop = self.nsp.loop
+        if off_loop(loop):
+            loop.call_soon_threadsafe(self.join, rooms)
             return
         self.nsp.adapter.add_all(self.id, (rooms,) if isinstance(rooms, str) else rooms)
 
     def leave(self, room: str) -> None:
         """Leave a room (from any thread)."""
-        if handed_to_loop(self.nsp.loop, self.leave, room):
+        loop = self.nsp.loop
+        if off_loop(loop):
+            loop.call_soon_threadsafe(self.leave, room)
             return
         self.nsp.adapter.delete(self.id, room)
 
@@ -311,7 +317,9 @@ class Socket:
         (use :class:`~tether.errors.ConnectionRefusedError` to refuse it instead). From
         another thread, it is handed to the server's loop.
         """
-        if handed_to_loop(self.nsp.loop, self.disconnect, close):
+        loop = self.nsp.loop
+        if off_loop(loop):
+            loop.call_soon_threadsafe(self.disconnect, close)
             return
         if not self.connected:
             if self._queue is None:

@@ -36,11 +36,16 @@ def load_app(flavour: str, source: Path = APP_SOURCE) -> types.ModuleType:
 
 
 @contextlib.asynccontextmanager
-async def uvicorn_serving(app: Any) -> AsyncIterator[int]:
+async def uvicorn_serving(app: Any, lifespan: str = "on") -> AsyncIterator[int]:
     """Serve an ASGI app with uvicorn on 127.0.0.1 in this loop; its port."""
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="websockets-sansio"
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan=lifespan,
+        ws="websockets-sansio",
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from tests.compat.support import uvicorn_serving
 from tests.support import serving, until
-from tether import Client, ConnectError, Server, Socket
+from tether import ASGIApp, Client, ConnectError, Server, Socket
 
 THREADS = 16
 PER_THREAD = 50
@@ -83,6 +84,29 @@ async def test_emits_joins_and_disconnects_from_many_threads(transports: tuple[s
         await until(lambda: not clients[2].connected, "the third client disconnected")
         for client in clients:
             await client.disconnect()
+
+
+async def test_under_an_asgi_server_without_lifespan() -> None:
+    """No lifespan, so no start(): the first connection tells the server its loop."""
+    io = Server()
+    workers: set[int] = set()
+    sockets: list[Socket] = []
+
+    @io.on("connection")
+    def connected(socket: Socket) -> None:
+        socket.on_any_outgoing(lambda *args: workers.add(threading.get_ident()))
+        sockets.append(socket)
+
+    async with uvicorn_serving(ASGIApp(io), lifespan="off") as port:
+        client = Client(reconnection=False)
+        got: asyncio.Queue[Any] = asyncio.Queue()
+        client.on("news", got.put_nowait)
+        await client.connect(f"http://127.0.0.1:{port}")
+        await until(lambda: bool(sockets), "the socket")
+        await asyncio.to_thread(io.emit, "news", "from a thread")
+        assert await asyncio.wait_for(got.get(), 5) == "from a thread"
+        assert workers == {threading.get_ident()}
+        await client.disconnect()
 
 
 async def test_waiting_calls_from_another_thread_raise_a_clear_error() -> None:
