@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from tether.adapters.base import Adapter
@@ -152,6 +152,13 @@ class Server:
         if serve_client:
             self._mount_client_bundle(path)
         self.listener: Listener | None = None
+        #: The admin UI's hooks (set by :func:`tether.admin.instrument`); ``None`` otherwise.
+        self.monitor: Any = None
+        #: The class of the Socket.IO side of each Engine.IO session (instrumenting may
+        #: substitute a subclass that counts what goes through).
+        self.session_class: type[ClientSession] = ClientSession
+        #: Awaited by :meth:`start` after the adapters are ready (the admin UI's stats).
+        self.startup_hooks: list[Callable[[], Awaitable[None]]] = []
         self.sockets = self.of("/")
 
     # -- namespaces -------------------------------------------------------------------------
@@ -229,7 +236,7 @@ class Server:
     def open_session(self, socket: EngineSocket) -> ClientSession:
         """A new Engine.IO session (the engine's :class:`~tether.aio.engine.EngineIoHandler`
         side): it carries the Socket.IO sockets of one client."""
-        return ClientSession(self, socket)
+        return self.session_class(self, socket)
 
     # -- the main namespace -----------------------------------------------------------------
 
@@ -342,6 +349,8 @@ class Server:
         when you drive the server some other way.
         """
         await asyncio.gather(*(nsp.adapter.init() for nsp in list(self.namespaces.values())))
+        for hook in self.startup_hooks:
+            await hook()
 
     def run(
         self,

@@ -46,6 +46,8 @@ class SocketNamespace(BroadcastNamespace, Protocol):
 
     handlers: dict[str, Handler]
     outgoing_listeners: int
+    #: The admin UI's hooks (:mod:`tether.admin`), ``None`` unless instrumented.
+    monitor: Any
 
     def to(self, rooms: str | Iterable[str]) -> BroadcastOperator:
         """A broadcast to ``rooms`` of this namespace."""
@@ -273,11 +275,20 @@ class Socket:
 
     def join(self, rooms: str | Iterable[str]) -> None:
         """Join one room or several."""
-        self.nsp.adapter.add_all(self.id, (rooms,) if isinstance(rooms, str) else rooms)
+        joined = (rooms,) if isinstance(rooms, str) else rooms
+        monitor = self.nsp.monitor
+        if monitor is None:
+            self.nsp.adapter.add_all(self.id, joined)
+            return
+        joined = tuple(joined)
+        self.nsp.adapter.add_all(self.id, joined)
+        monitor.rooms_joined(self, joined)
 
     def leave(self, room: str) -> None:
         """Leave a room."""
         self.nsp.adapter.delete(self.id, room)
+        if self.nsp.monitor is not None:
+            self.nsp.monitor.room_left(self, room)
 
     def to(self, rooms: str | Iterable[str]) -> BroadcastOperator:
         """Broadcast to these rooms, except this socket."""
@@ -512,6 +523,8 @@ class Socket:
         conn.send_parts([_connect_packet(self.nsp.name, data)])
         for send in queue or ():
             send()
+        if self.nsp.monitor is not None:
+            self.nsp.monitor.socket_connected(self)
 
     def on_close(self, reason: str) -> None:
         """Disconnected, for ``reason`` (Node's words)."""
@@ -533,6 +546,8 @@ class Socket:
                 future.set_exception(DisconnectedError(f"socket disconnected: {reason}"))
         if self._any_outgoing:
             nsp.outgoing_listeners -= 1
+        if nsp.monitor is not None:
+            nsp.monitor.socket_disconnected(self, reason)
         nsp.adapter.delete_all(self.id)
         nsp.remove(self)
         self.conn.remove(self)
