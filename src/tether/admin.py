@@ -7,9 +7,9 @@ handshake, transport and rooms, room and socket events as they happen and, in de
 mode, every event received and sent; the UI's actions (emit, join, leave, disconnect)
 unless ``read_only``.
 
-The UI itself is served by tether (``Server(admin_ui=True)`` or ``tether serve --admin``:
-see :class:`AdminUi`), or use the hosted one at https://admin.socket.io (allow its origin
-with ``cors_origins``).
+The UI itself is served by tether (``instrument(io, ..., ui_path="/admin/")``,
+:func:`serve_ui` or ``tether serve app:io --admin``; see :class:`tether.aio.static.AdminUi`),
+or use the hosted one at https://admin.socket.io (allow its origin with ``cors_origins``).
 
 When :func:`instrument` is not called, the server pays one ``None`` check when a socket
 connects, disconnects, joins or leaves a room, and nothing per event.
@@ -26,6 +26,7 @@ import re
 import secrets
 import socket as socket_module
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -50,6 +51,8 @@ _BCRYPT_HASH = re.compile(r"^\$2[abxy]\$\d\d\$[./A-Za-z0-9]{53}$")
 _START = time.monotonic()
 
 AuthCheck = Callable[[dict[str, Any]], bool]
+
+_instrumented: weakref.WeakKeyDictionary[Server, Instrumentation] = weakref.WeakKeyDictionary()
 
 
 def _now() -> str:
@@ -372,6 +375,7 @@ def instrument(
     namespace_name: str = "/admin",
     server_id: str | None = None,
     max_sessions: int = 1000,
+    ui_path: str | None = None,
 ) -> Instrumentation:
     """Let the official Socket.IO admin UI watch and act on ``io``.
 
@@ -389,6 +393,7 @@ def instrument(
         server_id: this server's name in the UI (default: the host name, with the process
             id after ``#``).
         max_sessions: login sessions remembered (the oldest forgotten first).
+        ui_path: serve the UI at this path too (``"/admin/"``; see :func:`serve_ui`).
 
     Call it before serving. The stats start with the server (:meth:`tether.Server.start`).
     """
@@ -415,4 +420,26 @@ def instrument(
     )
     io.session_class = _counted_session_class(instrumentation.events)
     io.startup_hooks.append(instrumentation.start)
+    _instrumented[io] = instrumentation
+    if ui_path is not None:
+        serve_ui(io, ui_path)
     return instrumentation
+
+
+def instrumentation_of(io: Server) -> Instrumentation | None:
+    """What :func:`instrument` set up on ``io``, if it was called."""
+    return _instrumented.get(io)
+
+
+def serve_ui(io: Server, path: str = "/admin/") -> None:
+    """Serve the admin UI's page and files at ``path`` on the server's port (the files of
+    ``tether bundle install``, shipped in the package). Log in with the server's URL (the
+    page's own origin), the admin namespace and the credentials of :func:`instrument`."""
+    from tether.aio.static import ADMIN_UI_DIR, AdminUi
+
+    if not (ADMIN_UI_DIR / "index.html").is_file():
+        log.warning(
+            "the admin UI is missing from %s: install it with `tether bundle install`",
+            ADMIN_UI_DIR,
+        )
+    io.router.apps.insert(0, AdminUi(path))

@@ -80,12 +80,45 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _admin(io: object, args: argparse.Namespace) -> None:
+    """``--admin``: the admin UI at ``/admin/``; an app not instrumented yet is, with the
+    credentials of ``TETHER_ADMIN_USER`` (default ``admin``) and
+    ``TETHER_ADMIN_PASSWORD_HASH`` (a bcrypt hash)."""
+    import os
+
+    from tether.admin import instrument, instrumentation_of, serve_ui
+    from tether.server import Server
+
+    assert isinstance(io, Server)
+    if args.workers > 1:
+        raise SystemExit(
+            "tether: --admin with --workers: call tether.admin.instrument(io, ..., "
+            'ui_path="/admin/") in the app instead'
+        )
+    if instrumentation_of(io) is None:
+        password = os.environ.get("TETHER_ADMIN_PASSWORD_HASH")
+        if not password:
+            raise SystemExit(
+                "tether: --admin needs TETHER_ADMIN_PASSWORD_HASH (a bcrypt hash of the "
+                "password; user TETHER_ADMIN_USER, default admin), or an app that calls "
+                "tether.admin.instrument(io, auth=...)"
+            )
+        user = os.environ.get("TETHER_ADMIN_USER", "admin")
+        try:
+            instrument(io, auth={"username": user, "password": password})
+        except (ValueError, RuntimeError) as error:
+            raise SystemExit(f"tether: --admin: {error}") from None
+    serve_ui(io, "/admin/")
+
+
 def _serve(args: argparse.Namespace) -> int:
     from tether.server import Server
 
     io = load_app(args.app)
     if not isinstance(io, Server):
         raise SystemExit(f"tether: {args.app} is not a tether.Server")
+    if args.admin:
+        _admin(io, args)
     if args.workers > 1:
         if args.certfile:
             raise SystemExit("tether: --workers serves plain HTTP; terminate TLS in front of it")
@@ -150,6 +183,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=int,
         default=1,
         help="worker processes on the one port; no sticky sessions needed (default 1)",
+    )
+    serve.add_argument(
+        "--admin",
+        action="store_true",
+        help="serve the Socket.IO admin UI at /admin/ (see tether.admin)",
     )
     serve.set_defaults(func=_serve)
     register_client_commands(commands)
