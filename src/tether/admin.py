@@ -121,10 +121,11 @@ class _EventBuffer:
         ]
 
 
-def _counted_session_class(events: _EventBuffer) -> type[ClientSession]:
-    """A :class:`ClientSession` that counts connections, packets and bytes."""
+def _counted_session_class(base: type[ClientSession], events: _EventBuffer) -> type[ClientSession]:
+    """A subclass of ``base`` (the server's session class) that counts connections, packets
+    and bytes for the UI's charts."""
 
-    class CountedSession(ClientSession):
+    class CountedSession(base):  # type: ignore[valid-type,misc]
         __slots__ = ()
 
         def __init__(self, server: Any, engine: Any) -> None:
@@ -418,7 +419,7 @@ def instrument(
         server_id or f"{socket_module.gethostname()}#{os.getpid()}",
         max_sessions,
     )
-    io.session_class = _counted_session_class(instrumentation.events)
+    io.session_class = _counted_session_class(io.session_class, instrumentation.events)
     io.startup_hooks.append(instrumentation.start)
     _instrumented[io] = instrumentation
     if ui_path is not None:

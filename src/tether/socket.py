@@ -523,6 +523,16 @@ class Socket:
         conn.send_parts([_connect_packet(self.nsp.name, data)])
         for send in queue or ():
             send()
+        if log.isEnabledFor(logging.DEBUG):
+            client = conn.engine.request.client
+            log.debug(
+                "socket %s connected to %s (session %s, %s, %s)",
+                self.id,
+                self.nsp.name,
+                conn.engine.sid,
+                self.transport,
+                client[0] if client else "?",
+            )
         if self.nsp.monitor is not None:
             self.nsp.monitor.socket_connected(self)
 
@@ -530,6 +540,8 @@ class Socket:
         """Disconnected, for ``reason`` (Node's words)."""
         if not self.connected:
             return
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("socket %s disconnected from %s: %s", self.id, self.nsp.name, reason)
         self._emit_local("disconnecting", [reason])
         self.connected = False
         nsp = self.nsp

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -11,6 +10,7 @@ from tether.aio.listener import Listener
 from tether.cli.app import load_app
 from tether.cli.bundle import register as register_bundle_commands
 from tether.cli.console import register as register_client_commands
+from tether.cli.logs import configure as configure_logging
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -153,6 +153,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tether`` command."""
     parser = argparse.ArgumentParser(prog="tether", description="Socket.IO for Python.")
     parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
+    parser.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default=None,
+        help="text (default) or json: one JSON object a line",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="start the demo: tether demo [chat]")
     demo.add_argument("app", nargs="?", default="chat", choices=["chat"], help="the demo (chat)")
@@ -193,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     register_client_commands(commands)
     register_bundle_commands(commands)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(args.log_level, args.log_format)
     result: int = args.func(args)
     return result
 

@@ -237,7 +237,9 @@ def _worker_main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hub", type=int, required=True)
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    from tether.cli.logs import configure
+
+    configure(args.log_level)
     io = load(args.app)
     if not isinstance(io, Server):
         raise SystemExit(f"tether: {args.app} is not a tether.Server")
