@@ -101,11 +101,15 @@ class Counts:
 
 
 # Event packets: "2" (EVENT) and "5" (BINARY_EVENT) first.
-_EVENT_TYPES = frozenset("25")
+_EVENT_TYPES = ("2", "5")
 
 
 def counting_session_class(base: type[ClientSession], counts: Counts) -> type[ClientSession]:
     """A subclass of ``base`` (the server's session class) that counts into ``counts``."""
+
+    # The base methods called directly: cheaper than super() on the path of every message.
+    base_on_message = base.on_message
+    base_send_parts = base.send_parts
 
     class CountingSession(base):  # type: ignore[valid-type,misc]
         __slots__ = ()
@@ -117,18 +121,18 @@ def counting_session_class(base: type[ClientSession], counts: Counts) -> type[Cl
         def on_message(self, data: str | bytes) -> None:
             counts.packets_in += 1
             counts.bytes_in += len(data)
-            if type(data) is str and data[:1] in _EVENT_TYPES:
+            if type(data) is str and data.startswith(_EVENT_TYPES):
                 counts.events_in += 1
-            super().on_message(data)
+            base_on_message(self, data)
 
         def send_parts(self, parts: list[str | bytes]) -> None:
             counts.packets_out += 1
             first = parts[0]
-            if type(first) is str and first[:1] in _EVENT_TYPES:
+            if type(first) is str and first.startswith(_EVENT_TYPES):
                 counts.events_out += 1
             for part in parts:
                 counts.bytes_out += len(part)
-            super().send_parts(parts)
+            base_send_parts(self, parts)
 
         def write_encoded(self, parts: list[Any], volatile: bool) -> None:
             if volatile and not self.engine.writable:
