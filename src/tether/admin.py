@@ -367,6 +367,10 @@ class Instrumentation:
             self._timer.cancel()
             self._timer = None
 
+    async def close(self) -> None:
+        """The server is closing (:meth:`tether.Server.close_adapters`): stop the stats."""
+        self.stop()
+
 
 def instrument(
     io: Server,
@@ -421,6 +425,7 @@ def instrument(
     )
     io.session_class = _counted_session_class(io.session_class, instrumentation.events)
     io.startup_hooks.append(instrumentation.start)
+    io.shutdown_hooks.append(instrumentation.close)
     _instrumented[io] = instrumentation
     if ui_path is not None:
         serve_ui(io, ui_path)

@@ -24,26 +24,36 @@ is a state (sockets, sessions, the adapter) is read when Prometheus scrapes.
 ``tether_packets_sent_total``             packets sent to one client (acks excluded)
 ``tether_events_sent_total``              of which events
 ``tether_sent_bytes_total``               their size
+``tether_broadcasts_total``               broadcasts made on this server
 ``tether_broadcast_deliveries_total``     packets of broadcasts written to a client (fan-out)
+``tether_ack_seconds``                    histogram: from an emit to one client to its ack
+                                          (``emit(..., callback=)``, ``emit_with_ack``)
+``tether_ack_timeouts_total``             ``emit_with_ack`` to one client timed out
 ``tether_volatile_dropped_total``         volatile broadcast packets dropped (slow reader)
 ``tether_slow_reader_closes_total``       connections closed for reading too slowly
                                           (``max_write_buffer``; every server of the process)
 ``tether_adapter_connected``              1 when the cluster adapter's link is up, else 0
 ``tether_adapter_pending``                messages waiting for the adapter's link
 ``tether_adapter_dropped_total``          messages the adapter's link dropped (outbox full)
+``tether_adapter_requests_timed_out_total`` cluster requests (``fetch_sockets``...) that not
+                                          every server answered in time (every server of
+                                          the process)
 ========================================= =====================================================
 
-Not counted yet: acknowledgement round trips and timeouts, broadcasts themselves (their
-fan-out is), cluster requests that timed out.
+Not counted: the acks of broadcasts with acknowledgements (their timeouts raise to the
+caller).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+import time
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from tether.adapters.pending import PendingRequest
 from tether.aio.writer import Writer
 from tether.client_session import ClientSession
 
@@ -57,10 +67,19 @@ if TYPE_CHECKING:
 log = logging.getLogger("tether.metrics")
 
 
+#: The upper bounds of the ack round-trip histogram (seconds).
+ACK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
 class Counts:
     """What moved through one server since :func:`enable`."""
 
     __slots__ = (
+        "ack_buckets",
+        "ack_count",
+        "ack_sum",
+        "ack_timeouts",
+        "broadcasts",
         "bytes_in",
         "bytes_out",
         "deliveries",
@@ -84,7 +103,12 @@ class Counts:
         self.events_out = 0
         self.bytes_out = 0
         self.deliveries = 0
+        self.broadcasts = 0
         self.volatile_dropped = 0
+        self.ack_timeouts = 0
+        self.ack_buckets = [0] * (len(ACK_BUCKETS) + 1)
+        self.ack_count = 0
+        self.ack_sum = 0.0
         self.refusals: dict[str, int] = {}
         self.upgrades: dict[str, int] = {}
         self.disconnections: dict[str, int] = {}
@@ -98,6 +122,21 @@ class Counts:
     def upgraded(self, transport: str) -> None:
         """A session upgraded."""
         self.upgrades[transport] = self.upgrades.get(transport, 0) + 1
+
+    # -- acks -------------------------------------------------------------------------------
+
+    def timed_ack(self, callback: Callable[[list[Any]], None]) -> Callable[[list[Any]], None]:
+        """``callback``, timing the round trip from now to its call."""
+        start = time.monotonic()
+
+        def timed(args: list[Any]) -> None:
+            elapsed = time.monotonic() - start
+            self.ack_buckets[bisect_left(ACK_BUCKETS, elapsed)] += 1
+            self.ack_count += 1
+            self.ack_sum += elapsed
+            callback(args)
+
+        return timed
 
 
 # Event packets: "2" (EVENT) and "5" (BINARY_EVENT) first.
@@ -165,7 +204,11 @@ class Collector:
 
     def collect(self) -> Iterator[Any]:
         """The metric families (``prometheus_client``'s collector protocol)."""
-        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+        from prometheus_client.core import (
+            CounterMetricFamily,
+            GaugeMetricFamily,
+            HistogramMetricFamily,
+        )
 
         io, counts = self.io, self.counts
         sessions = GaugeMetricFamily(
@@ -210,6 +253,24 @@ class Collector:
             "tether_broadcast_deliveries",
             "Broadcast packets written to a client",
             counts.deliveries,
+        )
+        yield counter("tether_broadcasts", "Broadcasts made", counts.broadcasts)
+        buckets, total = [], 0
+        for bound, count in zip(ACK_BUCKETS, counts.ack_buckets, strict=False):
+            total += count
+            buckets.append((str(bound), total))
+        buckets.append(("+Inf", counts.ack_count))
+        yield HistogramMetricFamily(
+            "tether_ack_seconds",
+            "From an emit to one client to its ack",
+            buckets=buckets,
+            sum_value=counts.ack_sum,
+        )
+        yield counter("tether_ack_timeouts", "emit_with_ack timed out", counts.ack_timeouts)
+        yield counter(
+            "tether_adapter_requests_timed_out",
+            "Cluster requests not every server answered in time",
+            PendingRequest.timed_out,
         )
         yield counter(
             "tether_volatile_dropped", "Volatile packets dropped", counts.volatile_dropped
@@ -312,6 +373,9 @@ def enable(
     registry.register(Collector(io, counts))
     io.session_class = counting_session_class(io.session_class, counts)
     io.engine.observer = counts
+    io.metrics = counts
+    for namespace in [*io.namespaces.values(), *(parent for _, parent in io._parents)]:
+        namespace.metrics = counts
     metrics = Metrics(counts, registry)
     if path is not None:
         io.router.apps.insert(0, MetricsEndpoint(registry, path))

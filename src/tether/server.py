@@ -157,8 +157,12 @@ class Server:
         #: The class of the Socket.IO side of each Engine.IO session (instrumenting may
         #: substitute a subclass that counts what goes through).
         self.session_class: type[ClientSession] = ClientSession
-        #: Awaited by :meth:`start` after the adapters are ready (the admin UI's stats).
+        #: Awaited by :meth:`start` after the adapters are ready (the admin UI's stats), and
+        #: by :meth:`close_adapters` before they close.
         self.startup_hooks: list[Callable[[], Awaitable[None]]] = []
+        self.shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
+        #: What :func:`tether.metrics.enable` counts into; ``None`` otherwise.
+        self.metrics: Any = None
         self.sockets = self.of("/")
 
     # -- namespaces -------------------------------------------------------------------------
@@ -385,6 +389,8 @@ class Server:
 
     async def close_adapters(self) -> None:
         """Close the adapters of every namespace (and the factory's shared resources)."""
+        for hook in self.shutdown_hooks:
+            await hook()
         for nsp in list(self.namespaces.values()):
             await nsp.adapter.close()
         close = getattr(self._adapter_factory, "close", None)

@@ -48,6 +48,8 @@ class SocketNamespace(BroadcastNamespace, Protocol):
     outgoing_listeners: int
     #: The admin UI's hooks (:mod:`tether.admin`), ``None`` unless instrumented.
     monitor: Any
+    #: The counts of :mod:`tether.metrics`, ``None`` unless metrics are on.
+    metrics: Any
 
     def to(self, rooms: str | Iterable[str]) -> BroadcastOperator:
         """A broadcast to ``rooms`` of this namespace."""
@@ -205,7 +207,10 @@ class Socket:
         if callback is not None:
             ack_id = self.nsp.next_ack_id()
             cb = callback
-            self._acks[ack_id] = lambda args: cb(*args)
+            if self.nsp.metrics is None:
+                self._acks[ack_id] = lambda args: cb(*args)
+            else:
+                self._acks[ack_id] = self.nsp.metrics.timed_ack(lambda args: cb(*args))
         if self._any_outgoing:
             self._notify(self._any_outgoing, [event, *args])
         parts = encode_event(self.nsp.name, event, args, ack_id)
@@ -235,7 +240,8 @@ class Socket:
                 future.set_result(ack_value(args))
 
         ack_id = self.nsp.next_ack_id()
-        self._acks[ack_id] = resolve
+        metrics = self.nsp.metrics
+        self._acks[ack_id] = resolve if metrics is None else metrics.timed_ack(resolve)
         waiting = self._waiting
         if waiting is None:
             waiting = self._waiting = set()
@@ -246,6 +252,8 @@ class Socket:
         try:
             return await asyncio.wait_for(future, timeout)
         except TimeoutError:
+            if metrics is not None:
+                metrics.ack_timeouts += 1
             raise AckTimeoutError() from None
         finally:
             self._acks.pop(ack_id, None)

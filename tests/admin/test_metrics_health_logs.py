@@ -93,6 +93,14 @@ async def test_metrics_count_what_the_test_did_and_refusals_are_logged(
         for client in clients:
             await client.event("news")
         await until(lambda: enabled.counts.upgrades, "the polling client's upgrade")
+        # Acks: two answered (a callback, emit_with_ack), one that never comes.
+        [socket, _] = io.sockets.sockets.values()
+        answered = asyncio.get_running_loop().create_future()
+        socket.emit("ping", 1, callback=lambda *args: answered.set_result(args))
+        assert await answered == (1,)
+        assert await socket.emit_with_ack("ping", 2, timeout=5) == 2
+        with pytest.raises(tether.AckTimeoutError):
+            await socket.emit_with_ack("noack", timeout=0.2)
 
         # Refusals, each for its own reason, each logged at INFO saying why.
         base = "/socket.io/?EIO=4&transport="
@@ -114,8 +122,13 @@ async def test_metrics_count_what_the_test_did_and_refusals_are_logged(
         assert status == 200 and headers["content-type"].startswith("text/plain")
     found = samples(body.decode())
     assert found[("tether_events_received_total", ())] == 6
-    assert found[("tether_events_sent_total", ())] == 6
+    assert found[("tether_events_sent_total", ())] == 6 + 3  # the echoes, the pings
+    assert found[("tether_broadcasts_total", ())] == 1
     assert found[("tether_broadcast_deliveries_total", ())] == 2
+    assert found[("tether_ack_seconds_count", ())] == 2
+    assert found[("tether_ack_seconds_bucket", (("le", "+Inf"),))] == 2
+    assert 0 < found[("tether_ack_seconds_sum", ())] < 5
+    assert found[("tether_ack_timeouts_total", ())] == 1
     assert found[("tether_handshakes_total", ())] == 3
     assert found[("tether_sockets", (("namespace", "/"),))] == 2
     # the two clients (the refused one's session may be open still, or closed by its client)

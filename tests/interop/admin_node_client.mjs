@@ -5,7 +5,8 @@
 //
 // Connects to NAMESPACE with AUTH_JSON as `auth` over TRANSPORTS_JSON (the UI's "WebSocket
 // only" option is ["websocket"]); prints one JSON line per thing seen: {"connect": true}, {"connect_error":
-// message}, {"disconnect": reason}, {"event": name, "args": [...]}. Each stdin line is a
+// message}, {"disconnect": reason}, {"event": name, "args": [...]} (acknowledged with its
+// arguments when the server asks, unless its name starts with "noack"). Each stdin line is a
 // JSON array [event, ...args] to emit. Exits when stdin closes.
 
 import { io } from "socket.io-client";
@@ -21,7 +22,15 @@ const print = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 socket.on("connect", () => print({ connect: true, id: socket.id }));
 socket.on("connect_error", (err) => print({ connect_error: err.message }));
 socket.on("disconnect", (reason) => print({ disconnect: reason }));
-socket.onAny((event, ...args) => print({ event, args }));
+socket.onAny((event, ...args) => {
+  // An event the server wants acknowledged is answered with its arguments, unless its
+  // name starts with "noack".
+  if (typeof args[args.length - 1] === "function") {
+    const ack = args.pop();
+    if (!event.startsWith("noack")) ack(...args);
+  }
+  print({ event, args });
+});
 
 const lines = createInterface({ input: process.stdin });
 lines.on("line", (line) => {
