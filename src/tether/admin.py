@@ -185,6 +185,22 @@ class Monitor:
             self.admin.emit("room_left", nsp, room, sid, now)
         self.admin.emit("socket_disconnected", nsp, sid, reason, now)
 
+    def refused(self, reason: str) -> None:
+        """A request refused (the engine's observer): nothing for the UI."""
+
+    def upgraded(self, engine: Any) -> None:
+        """A session upgraded: its sockets' transport changed."""
+        sockets = getattr(engine.handler, "sockets", None)
+        if not sockets:
+            return
+        transport = engine.transport.name
+        for socket in list(sockets.values()):
+            if isinstance(socket.data, dict) and isinstance(socket.data.get("_admin"), dict):
+                socket.data["_admin"]["transport"] = transport
+            self.admin.emit(
+                "socket_updated", {"id": socket.id, "nsp": socket.nsp.name, "transport": transport}
+            )
+
     def rooms_joined(self, socket: Socket, rooms: Iterable[str]) -> None:
         """A socket joined rooms."""
         now = _now()
@@ -412,6 +428,7 @@ def instrument(
     if development:
         monitor = Monitor(admin)
         io.monitor = monitor
+        io.engine.observe(monitor)
         for namespace in [*io.namespaces.values(), *(p for _, p in io._parents)]:
             namespace.monitor = monitor
     instrumentation = Instrumentation(

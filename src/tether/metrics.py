@@ -119,8 +119,9 @@ class Counts:
         """A request or a CONNECT refused."""
         self.refusals[reason] = self.refusals.get(reason, 0) + 1
 
-    def upgraded(self, transport: str) -> None:
-        """A session upgraded."""
+    def upgraded(self, socket: Any) -> None:
+        """A session (an :class:`~tether.aio.engine_socket.EngineSocket`) upgraded."""
+        transport = socket.transport.name
         self.upgrades[transport] = self.upgrades.get(transport, 0) + 1
 
     # -- acks -------------------------------------------------------------------------------
@@ -372,7 +373,7 @@ def enable(
     counts = Counts()
     registry.register(Collector(io, counts))
     io.session_class = counting_session_class(io.session_class, counts)
-    io.engine.observer = counts
+    io.engine.observe(counts)
     io.metrics = counts
     for namespace in [*io.namespaces.values(), *(parent for _, parent in io._parents)]:
         namespace.metrics = counts

@@ -103,6 +103,14 @@ async def test_development_mode_shows_sockets_rooms_and_events(clients: list[Nod
         await ui.event("room_left", lambda a: a[1:3] == ["lobby", other_sid])
         assert sid in io.sockets.sockets and other_sid not in io.sockets.sockets
 
+        # A client that upgrades from long-polling: its transport is updated.
+        late = await start(clients, url, "/", transports=("polling", "websocket"))
+        late_sid = await late.connected()
+        updated = await ui.event(
+            "socket_updated", lambda a: a[0]["id"] == late_sid and "transport" in a[0]
+        )
+        assert updated[0] == {"id": late_sid, "nsp": "/", "transport": "websocket"}
+
         # The aggregated events of the charts: connections and packets.
         def counted(args: list[dict[str, object]]) -> bool:
             kinds = {e["type"] for e in args[0]["aggregatedEvents"]}  # type: ignore[union-attr]

@@ -58,8 +58,8 @@ class EngineServer:
         #: Put before every new sid (``--workers`` routes requests to their worker by it).
         self.sid_prefix = ""
         self.sessions: dict[str, EngineSocket] = {}
-        #: Told of refusals (``refused(reason)``), upgrades (``upgraded(transport)``) and
-        #: slow readers (``slow_reader(dropped)``) when set (:mod:`tether.metrics`).
+        #: Told of refusals (``refused(reason)``) and upgrades (``upgraded(socket)``) when
+        #: set (:meth:`observe`: :mod:`tether.metrics`, :mod:`tether.admin`).
         self.observer: Any = None
         self._lingering: dict[str, EngineSocket] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -330,6 +330,11 @@ class EngineServer:
     def _reject(self, upgrade: Upgrade, error: RequestError) -> None:
         upgrade.reject(error.status, list(JSON), error.body())
 
+    def observe(self, observer: Any) -> None:
+        """Tell ``observer`` too of refusals and upgrades."""
+        current = self.observer
+        self.observer = observer if current is None else _Observers(current, observer)
+
     def _refused(self, request: Request, reason: str, detail: str) -> None:
         """A request refused: an INFO line saying why, and the observer told."""
         if log.isEnabledFor(logging.INFO):
@@ -383,3 +388,19 @@ class EngineServer:
         for queue in (self._ping_queue, self._pong_queue):
             if queue is not None:
                 queue.clear()
+
+
+class _Observers:
+    """Two observers of one engine (see :meth:`EngineServer.observe`)."""
+
+    def __init__(self, first: Any, second: Any) -> None:
+        self.first = first
+        self.second = second
+
+    def refused(self, reason: str) -> None:
+        self.first.refused(reason)
+        self.second.refused(reason)
+
+    def upgraded(self, socket: EngineSocket) -> None:
+        self.first.upgraded(socket)
+        self.second.upgraded(socket)

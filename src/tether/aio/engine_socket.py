@@ -297,7 +297,7 @@ class EngineSocket:
             log.debug("session %s: upgraded to %s", self.sid, kind.name)
         observer = getattr(self.host, "observer", None)
         if observer is not None:
-            observer.upgraded(kind.name)
+            observer.upgraded(self)
 
     def _cancel_upgrade(self) -> None:
         self.session.probe_failed()
