@@ -280,3 +280,22 @@ async def test_tether_serve_logs_json_lines() -> None:
     finally:
         process.terminate()
         await process.wait()
+
+
+async def test_tether_serve_metrics_and_health() -> None:
+    from tests.support import free_port, start_tether
+
+    port = free_port()
+    process = await start_tether(
+        "serve", "tests.cli.app:io", "--port", str(port), "--metrics", "/prom", "--health"
+    )
+    try:
+        assert process.stdout is not None
+        await asyncio.wait_for(process.stdout.readline(), 20)
+        status, _, body = await get(port, "/prom")
+        assert status == 200 and b"tether_handshakes_total 0.0" in body
+        status, _, body = await get(port, "/readyz")
+        assert status == 200 and json.loads(body)["ready"] is True
+    finally:
+        process.terminate()
+        await process.wait()

@@ -119,6 +119,23 @@ def _serve(args: argparse.Namespace) -> int:
         raise SystemExit(f"tether: {args.app} is not a tether.Server")
     if args.admin:
         _admin(io, args)
+    if args.metrics or args.health:
+        if args.workers > 1:
+            raise SystemExit(
+                "tether: --metrics and --health with --workers: call tether.metrics.enable(io) "
+                "and tether.health.enable(io) in the app instead"
+            )
+        if args.metrics:
+            from tether.metrics import enable as enable_metrics
+
+            try:
+                enable_metrics(io, path=args.metrics)
+            except RuntimeError as error:
+                raise SystemExit(f"tether: --metrics: {error}") from None
+        if args.health:
+            from tether.health import enable as enable_health
+
+            enable_health(io)
     if args.workers > 1:
         if args.certfile:
             raise SystemExit("tether: --workers serves plain HTTP; terminate TLS in front of it")
@@ -194,6 +211,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--admin",
         action="store_true",
         help="serve the Socket.IO admin UI at /admin/ (see tether.admin)",
+    )
+    serve.add_argument(
+        "--metrics",
+        nargs="?",
+        const="/metrics",
+        metavar="PATH",
+        help="Prometheus metrics at PATH (default /metrics; see tether.metrics)",
+    )
+    serve.add_argument(
+        "--health", action="store_true", help="answer /healthz and /readyz (see tether.health)"
     )
     serve.set_defaults(func=_serve)
     register_client_commands(commands)
