@@ -407,8 +407,11 @@ def instrument(
             ``pip install 'tether[admin]'``; refused at once without it), or a function of
             the client's auth dict returning whether it may in. A login gets a session id
             the UI reconnects with.
-        mode: ``"development"``: every socket, room and event as it happens;
-            ``"production"``: the stats only (cheaper: the server's hot paths are untouched).
+        mode: ``"development"``: every socket, room and event as it happens (each
+            socket's ``data`` dict gets an ``_admin`` entry, its client id and transport,
+            as Node's does: the other servers of a cluster list it from there);
+            ``"production"``: the stats only, and the counts of the UI's charts
+            (connections, packets, bytes: a few additions per message).
         read_only: refuse the UI's actions (emit, join, leave, disconnect).
         namespace_name: the namespace the UI connects to.
         server_id: this server's name in the UI (default: the host name, with the process
