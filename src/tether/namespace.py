@@ -55,6 +55,10 @@ class Namespace:
         )
         #: How many sockets have ``on_any_outgoing`` listeners (broadcasts skip the scan at 0).
         self.outgoing_listeners = 0
+        #: The admin UI's hooks (:mod:`tether.admin`), ``None`` unless instrumented.
+        self.monitor: Any = getattr(server, "monitor", None)
+        #: What :mod:`tether.metrics` counts acks and broadcasts into; ``None`` unless on.
+        self.metrics: Any = getattr(server, "metrics", None)
         self.adapter: Adapter = server.make_adapter(self)
         #: The server's event loop once it started: calls from other threads are handed to it.
         self.loop: asyncio.AbstractEventLoop | None = server.serving_loop

@@ -41,8 +41,8 @@ def test_options_map_to_tethers_server() -> None:
         socketio.AsyncServer(async_mode="eventlet")
     with pytest.raises(ValueError, match="msgpack"):
         socketio.AsyncServer(serializer="msgpack")
-    with pytest.raises(NotImplementedError):
-        sio.instrument(auth=False)
+    with pytest.raises(ValueError, match="auth"):
+        sio.instrument()
     with pytest.raises(NotImplementedError):
         sio.attach(object())
 
@@ -174,3 +174,29 @@ async def test_asgi_app_under_tether_serve(tmp_path: pathlib.Path) -> None:
         assert await client.call("echo", "native") == "native"
         await client.disconnect()
         assert (tmp_path / "started").read_text() == "yes"
+
+
+@pytest.mark.parametrize("how", ["dict", "list", "async function"])
+async def test_instrument_for_the_admin_ui(how: str) -> None:
+    """python-socketio's ``instrument`` on tether's admin: plain credentials compared whole."""
+    credentials = {"username": "admin", "password": "secret"}
+    sio = socketio.AsyncServer()
+
+    async def allowed(auth: dict[str, Any]) -> bool:
+        return auth == credentials
+
+    auth: Any = {"dict": credentials, "list": [{"username": "x"}, credentials]}.get(how, allowed)
+    sio.instrument(auth=auth, mode="development", server_id="compat")
+    async with serving(sio.tether_server) as port:
+        url = f"http://127.0.0.1:{port}"
+        refused = psio.AsyncClient(reconnection=False)
+        with pytest.raises(psio.exceptions.ConnectionError):
+            await refused.connect(
+                url, namespaces=["/admin"], auth={**credentials, "password": "no"}, wait_timeout=3
+            )
+        admin = psio.AsyncClient(reconnection=False)
+        config: asyncio.Queue[Any] = asyncio.Queue()
+        admin.on("config", config.put_nowait, namespace="/admin")
+        await admin.connect(url, namespaces=["/admin"], auth=credentials, wait_timeout=3)
+        assert "supportedFeatures" in await asyncio.wait_for(config.get(), 5)
+        await admin.disconnect()

@@ -293,6 +293,11 @@ class EngineSocket:
         buffered = self.session.take()
         if buffered:
             websocket.send_messages(buffered)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("session %s: upgraded to %s", self.sid, kind.name)
+        observer = getattr(self.host, "observer", None)
+        if observer is not None:
+            observer.upgraded(self)
 
     def _cancel_upgrade(self) -> None:
         self.session.probe_failed()
@@ -323,6 +328,8 @@ class EngineSocket:
         probing = session.state is State.PROBING or session.state is State.PROBED
         if not session.close(reason):
             return
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("session %s closed: %s", self.sid, reason)
         self._beat.socket = None
         if probing:
             self._drop_probe()

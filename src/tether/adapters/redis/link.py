@@ -136,6 +136,21 @@ class RedisLink:
         self._subscribe_failing = False
         self.dropped = 0
 
+    @property
+    def connected(self) -> bool:
+        """Whether the link is up: subscribed, and publishing without errors."""
+        return (
+            not self._closed
+            and self._pubsub is not None
+            and not self._subscribe_failing
+            and not self._publish_failing
+        )
+
+    @property
+    def pending(self) -> int:
+        """Messages and commands waiting to be written to Redis."""
+        return len(self._outbox)
+
     @classmethod
     def connect(
         cls, redis: str | aioredis.Redis, max_pending: int, stall_after: float = 5.0

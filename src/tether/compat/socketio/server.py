@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hmac
 import inspect
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
+
+import orjson
 
 from tether.errors import AckTimeoutError, DisconnectedError
 from tether.handlers import Handler, spawn
@@ -511,11 +514,60 @@ class AsyncServer:
         """Not supported: wrap the server in :class:`ASGIApp` instead."""
         raise NotImplementedError("tether.compat.socketio serves through ASGIApp(sio, ...) only")
 
-    def instrument(self, *args: Any, **kwargs: Any) -> None:
-        """Not supported yet (the admin UI)."""
-        raise NotImplementedError(
-            "the Socket.IO admin UI is not supported by tether.compat.socketio yet"
+    def instrument(
+        self,
+        auth: Any = None,
+        mode: str = "development",
+        read_only: bool = False,
+        server_id: str | None = None,
+        namespace: str = "/admin",
+        server_stats_interval: float = 2,
+    ) -> Any:
+        """Let the official Socket.IO admin UI watch this server (:func:`tether.admin.instrument`).
+
+        ``auth``: a dict of the expected credentials (``{"username": ..., "password": ...}``,
+        compared whole and in constant time, as python-socketio does), a list of such dicts,
+        a function (sync or async) of the client's auth dict, or ``False`` for none.
+        ``server_stats_interval`` is tether's own (ignored). Call it before serving.
+        """
+        from tether.admin import instrument
+
+        if auth is None:
+            raise ValueError("auth must be specified")
+        return instrument(
+            self.tether_server,
+            auth if auth is False else self._admin_check(auth),
+            mode="production" if mode == "production" else "development",
+            read_only=read_only,
+            namespace_name=namespace,
+            server_id=server_id,
         )
+
+    def _admin_check(self, auth: Any) -> Callable[[dict[str, Any]], bool]:
+        """python-socketio's admin credentials as the check tether's admin runs (in a
+        worker thread)."""
+        if callable(auth):
+            if not inspect.iscoroutinefunction(auth):
+                return lambda client: bool(auth(client))
+
+            def run_async(client: dict[str, Any]) -> bool:
+                loop = self.tether_server.serving_loop
+                assert loop is not None
+                return bool(asyncio.run_coroutine_threadsafe(auth(client), loop).result(30))
+
+            return run_async
+        allowed = [auth] if isinstance(auth, dict) else list(auth)
+        expected = [orjson.dumps(entry, option=orjson.OPT_SORT_KEYS) for entry in allowed]
+
+        def check(client: dict[str, Any]) -> bool:
+            given = {key: value for key, value in client.items() if key != "sessionId"}
+            try:
+                sent = orjson.dumps(given, option=orjson.OPT_SORT_KEYS)
+            except TypeError:
+                return False
+            return any(hmac.compare_digest(sent, entry) for entry in expected)
+
+        return check
 
     def set_path(self, socketio_path: str) -> None:
         """Serve at ``/<socketio_path>/`` (what :class:`ASGIApp` does with its argument)."""
