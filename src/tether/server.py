@@ -9,6 +9,7 @@ from typing import Any
 
 from tether.adapters.base import Adapter
 from tether.adapters.memory import MemoryAdapter, SessionAwareAdapter
+from tether.aio.cluster import ClusterEngine
 from tether.aio.engine import EngineServer, EngineSocket
 from tether.aio.listener import Listener, Router, make_ssl_context, run, serve
 from tether.broadcast import BroadcastOperator
@@ -85,6 +86,10 @@ class Server:
         serve_client: serve the socket.io-client browser bundle at ``<path>socket.io.js``.
         cleanup_empty_child_namespaces: forget a child of a dynamic namespace when its last
             socket leaves.
+        cluster_engine: serve the sessions of the other servers of a cluster behind a load
+            balancer that is not sticky (``tether.adapters.redis.create_engine(url)``, whose
+            arguments are its settings; see :mod:`tether.aio.cluster`). ``None``: a request
+            for a session this server doesn't hold gets 400 "Session ID unknown".
     """
 
     def __init__(
@@ -113,6 +118,7 @@ class Server:
         http_limits: HttpLimits | None = None,
         serve_client: bool = True,
         cleanup_empty_child_namespaces: bool = False,
+        cluster_engine: ClusterEngine | None = None,
     ) -> None:
         if max_namespaces_per_connection < 1:
             raise ValueError("max_namespaces_per_connection must be >= 1")
@@ -137,6 +143,8 @@ class Server:
             ),
             self,
         )
+        if cluster_engine is not None:
+            self.engine.attach_cluster(cluster_engine)
         self.connect_timeout = connect_timeout
         self.max_attachments = max_attachments
         self.max_namespaces_per_connection = max_namespaces_per_connection
@@ -342,6 +350,8 @@ class Server:
         when you drive the server some other way.
         """
         await asyncio.gather(*(nsp.adapter.init() for nsp in list(self.namespaces.values())))
+        if self.engine.cluster is not None:
+            await self.engine.cluster.start()
 
     def run(
         self,
@@ -381,3 +391,5 @@ class Server:
         close = getattr(self._adapter_factory, "close", None)
         if close is not None:
             await close()
+        if self.engine.cluster is not None:
+            await self.engine.cluster.close()

@@ -136,6 +136,11 @@ class RedisLink:
         self._subscribe_failing = False
         self.dropped = 0
 
+    @property
+    def healthy(self) -> bool:
+        """False once closed, or while publishing or the subscriber fails."""
+        return not (self._closed or self._publish_failing or self._subscribe_failing)
+
     @classmethod
     def connect(
         cls, redis: str | aioredis.Redis, max_pending: int, stall_after: float = 5.0
