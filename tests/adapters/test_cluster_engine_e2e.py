@@ -182,34 +182,25 @@ async def test_round_robin_nginx_two_servers_one_stopped_mid_run(
             await server.wait()
 
 
-async def test_uvicorn_with_two_workers_and_redis(redis_server: RedisServer) -> None:
-    env = app_env(redis_server)
+@contextlib.asynccontextmanager
+async def uvicorn_workers(
+    redis: RedisServer, tmp: Path, **env: str
+) -> AsyncIterator[tuple[int, Path]]:
+    """``uvicorn --workers 2`` serving the ASGI app; its port and the file of its stderr."""
     port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "uvicorn",
-        f"{APP}:app",
-        "--workers",
-        "2",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        cwd=ROOT,
-        env={**ENV, **env},
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    log = tmp / "uvicorn.log"
+    with log.open("wb") as stderr:
+        process = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "uvicorn", f"{APP}:app", "--workers", "2"),
+            *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
+            cwd=ROOT,
+            env={**ENV, **app_env(redis), **env},
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=stderr,
+        )
     try:
         await wait_port(port, process)
-        started = time.monotonic()
-        _, result = await run_clients(f"http://127.0.0.1:{port}")
-        elapsed = time.monotonic() - started
-        check_result(result)
-        print(f"uvicorn --workers 2: {elapsed:.1f} s")
+        yield port, log
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -217,3 +208,27 @@ async def test_uvicorn_with_two_workers_and_redis(redis_server: RedisServer) -> 
         except TimeoutError:
             process.kill()
             await process.wait()
+
+
+async def test_uvicorn_with_two_workers_and_redis(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    async with uvicorn_workers(redis_server, tmp_path) as (port, log):
+        started = time.monotonic()
+        _, result = await run_clients(f"http://127.0.0.1:{port}")
+        elapsed = time.monotonic() - started
+        check_result(result)
+        assert "without a cluster engine" not in log.read_text()
+        print(f"uvicorn --workers 2: {elapsed:.1f} s")
+
+
+async def test_uvicorn_with_two_workers_warns_without_the_cluster_engine(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    async with uvicorn_workers(redis_server, tmp_path, TETHER_TEST_NO_ENGINE="1") as (_, log):
+        deadline = time.monotonic() + 20
+        while log.read_text().count("without a cluster engine") < 2:
+            assert time.monotonic() < deadline, log.read_text()
+            await asyncio.sleep(0.05)
+    assert "one of 2 worker processes" in log.read_text()
+    assert "cluster_engine=tether.adapters.redis.create_engine(redis_url)" in log.read_text()
