@@ -29,11 +29,17 @@ APP = "tests.adapters.cluster_engine_app"
 CLIENTS = INTEROP_DIR / "cluster_engine_clients.mjs"
 
 
-def docs_nginx_block() -> str:
-    """The nginx block of docs/deployment.md for a cluster without stickiness."""
-    text = (ROOT / "docs" / "deployment.md").read_text()
-    blocks = re.findall(r"```nginx\n(.*?)```", text, re.S)
+def nginx_block(page: Path) -> str:
+    """The nginx block of ``page`` for a cluster without stickiness."""
+    blocks = re.findall(r"```nginx\n(.*?)```", page.read_text(), re.S)
     return next(b for b in blocks if "upstream tether_cluster" in b and "ip_hash;" not in b)
+
+
+def docs_nginx_block() -> str:
+    """The block of docs/deployment.md (the README shows the same)."""
+    block = nginx_block(ROOT / "docs" / "deployment.md")
+    assert nginx_block(ROOT / "README.md") == block
+    return block
 
 
 def nginx_config(tmp: Path, port: int, upstreams: list[int]) -> str:
