@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import re
 import secrets
 import shutil
@@ -238,3 +239,48 @@ async def test_uvicorn_with_two_workers_warns_without_the_cluster_engine(
             await asyncio.sleep(0.05)
     assert "one of 2 worker processes" in log.read_text()
     assert "cluster_engine=tether.adapters.redis.create_engine(redis_url)" in log.read_text()
+
+
+NODE_ENGINE = os.environ.get("TETHER_NODE_CLUSTER_ENGINE", "")
+
+
+@pytest.mark.skipif(
+    not NODE_ENGINE,
+    reason="@socket.io/cluster-engine is not on npm: set TETHER_NODE_CLUSTER_ENGINE to the "
+    "dist/index.js of a build of packages/socket.io-cluster-engine (socket.io monorepo)",
+)
+async def test_a_node_server_with_cluster_engine_and_a_tether_server_share_sessions(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    env = app_env(redis_server)
+    tether_port = free_port()
+    tether_server = await start_tether("serve", f"{APP}:io", "--port", str(tether_port), env=env)
+    node = await asyncio.create_subprocess_exec(
+        *(require_node(), str(INTEROP_DIR / "cluster_engine_node_server.mjs")),
+        *("--redis", redis_server.url, "--key", env["TETHER_TEST_KEY"], "--engine", NODE_ENGINE),
+        stdout=asyncio.subprocess.PIPE,
+        cwd=INTEROP_DIR,
+        # The build's own require()s (engine.io, debug, @msgpack/msgpack) resolve here.
+        env={**os.environ, "NODE_PATH": str(INTEROP_DIR / "node_modules")},
+    )
+    try:
+        assert tether_server.stdout is not None and node.stdout is not None
+        await asyncio.wait_for(tether_server.stdout.readline(), 20)
+        node_port = json.loads(await asyncio.wait_for(node.stdout.readline(), 20))["port"]
+        pids: set[int] = set()
+
+        async def both_serve(half: list[dict[str, Any]]) -> None:
+            pids.update(c["pid"] for c in half)
+
+        async with nginx(tmp_path, [tether_port, node_port]) as port:
+            started = time.monotonic()
+            _, result = await run_clients(f"http://127.0.0.1:{port}", both_serve)
+            elapsed = time.monotonic() - started
+        check_result(result)
+        assert pids == {tether_server.pid, node.pid}
+        print(f"nginx + tether + Node: {elapsed:.1f} s")
+    finally:
+        for process in (tether_server, node):
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
