@@ -14,8 +14,12 @@ from tether.adapters.redis.streams import create_adapter
 
 _redis = os.environ["TETHER_TEST_REDIS"]
 _key = os.environ["TETHER_TEST_KEY"]
+# TETHER_TEST_PINGS="interval,timeout" (seconds): shorter heartbeats, to notice a dead server.
+_pings = [float(x) for x in os.environ.get("TETHER_TEST_PINGS", "25,20").split(",")]
 
 io = tether.Server(
+    ping_interval=_pings[0],
+    ping_timeout=_pings[1],
     adapter=create_adapter(
         _redis,
         stream_name=_key,

@@ -22,8 +22,10 @@ from tether.adapters.redis import create_adapter, create_engine
 pytestmark = [pytest.mark.cluster]
 
 
-def make_server(url: str, prefix: str, **engine: Any) -> tether.Server:
+def make_server(url: str, prefix: str, pings: tuple[float, float], **engine: Any) -> tether.Server:
     io = tether.Server(
+        ping_interval=pings[0],
+        ping_timeout=pings[1],
         adapter=create_adapter(url, key=prefix),
         cluster_engine=create_engine(url, channel_prefix=prefix, **engine),
     )
@@ -37,10 +39,10 @@ def make_server(url: str, prefix: str, **engine: Any) -> tether.Server:
 
 @contextlib.asynccontextmanager
 async def pair(
-    url: str, **engine: Any
+    url: str, pings: tuple[float, float] = (25, 20), **engine: Any
 ) -> AsyncIterator[tuple[tether.Server, int, tether.Server, int]]:
     prefix = "t" + secrets.token_hex(4)
-    a, b = make_server(url, prefix, **engine), make_server(url, prefix, **engine)
+    a, b = make_server(url, prefix, pings, **engine), make_server(url, prefix, pings, **engine)
     try:
         async with serving(a) as port_a, serving(b) as port_b:
             yield a, port_a, b, port_b
@@ -197,3 +199,36 @@ async def test_with_redis_away_foreign_sessions_fail_clearly_and_local_ones_work
             assert (await get_packets(client, port_a, "437"))[-1].startswith('437["7@')
     finally:
         redis.kill()
+
+
+async def test_a_relay_gives_up_on_an_owner_gone_silent(redis_server: RedisServer) -> None:
+    # The owner pings every 0.3 s (through the relay): silence for 0.3 + 0.3 + 0.2 s means
+    # it died, and the client is told so that it reconnects.
+    async with (
+        pair(redis_server.url, pings=(0.3, 0.3), response_timeout=0.2) as (a, port_a, _, port_b),
+        aiohttp.ClientSession() as http,
+    ):
+        polling, upgrading = Polling(http), Polling(http)
+        for client in (polling, upgrading):
+            await client.handshake(port_a)
+            assert await client.post(port_a, "40") == (200, "ok")
+            await get_packets(client, port_a, "40")
+        ws = await upgrade(upgrading, port_b)
+        assert await ws_call(ws, 1) == f'431["1@{a.engine.cluster.node_id}"]'  # type: ignore[union-attr]
+        pending = asyncio.ensure_future(get_packets(polling, port_b, "never"))
+        await asyncio.sleep(0.05)
+        assert a.engine.cluster is not None
+        await a.engine.cluster.close()  # as if a died: it hears and says nothing any more
+        with pytest.raises(AssertionError, match="400"):
+            await asyncio.wait_for(pending, 3)
+
+        async def until_closed() -> None:
+            while True:
+                message = await ws.recv()
+                if message == "2":
+                    ws.send("3")
+                elif message is None or not isinstance(message, str):
+                    return
+
+        await asyncio.wait_for(until_closed(), 3)
+        await ws.close()

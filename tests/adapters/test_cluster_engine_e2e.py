@@ -146,10 +146,12 @@ def check_result(result: dict[str, Any]) -> None:
     assert all(c["upgraded"] for c in clients if "websocket" in c["transports"]), clients
 
 
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 async def test_round_robin_nginx_two_servers_one_stopped_mid_run(
-    redis_server: RedisServer, tmp_path: Path
+    redis_server: RedisServer, tmp_path: Path, stop: signal.Signals
 ) -> None:
-    env = app_env(redis_server)
+    # Killed, a server says nothing: the others notice its silence after the heartbeat.
+    env = {**app_env(redis_server), "TETHER_TEST_PINGS": "1,1"}
     ports = [free_port(), free_port()]
     servers = [await start_tether("serve", f"{APP}:io", "--port", str(p), env=env) for p in ports]
     try:
@@ -162,7 +164,7 @@ async def test_round_robin_nginx_two_servers_one_stopped_mid_run(
         async def stop_first(half: list[dict[str, Any]]) -> None:
             # Sessions live on both servers (nginx alternates the handshakes).
             assert {c["pid"] for c in half} == set(pids), half
-            servers[0].send_signal(signal.SIGTERM)
+            servers[0].send_signal(stop)
             stopped.append(pids[0])
 
         async with nginx(tmp_path, ports) as port:
@@ -173,13 +175,15 @@ async def test_round_robin_nginx_two_servers_one_stopped_mid_run(
         assert stopped
         moved = [c for c, h in zip(result["clients"], half, strict=True) if h["pid"] == pids[0]]
         assert moved and all(c["pids"][-1] == pids[1] for c in moved), moved
-        # They came back through the other server, with their state.
+        # They came back through the other server; stopped cleanly, it saved their state
+        # (the streams adapter), and they recovered it.
         assert all(c["connects"] >= 2 for c in moved)
-        assert sum(c["recovered"] for c in moved) >= len(moved) // 2, moved
+        if stop == signal.SIGTERM:
+            assert all(c["recovered"] for c in moved), moved
         recovered = sum(c["recovered"] for c in moved)
         retries = sum(c["retries"] for c in result["clients"])
         print(
-            f"nginx + 2 servers: {elapsed:.1f} s, {len(moved)} moved, "
+            f"nginx + 2 servers, {stop.name}: {elapsed:.1f} s, {len(moved)} moved, "
             f"{recovered} recovered, {retries} acks sent again"
         )
     finally:

@@ -450,6 +450,14 @@ class ClusterEngine:
         socket.relay_to(_RemoteTransport(self, socket, sender))
         self._send(MessageType.UPGRADE_RESPONSE, {"takeOver": False, "packets": []}, **ids)
 
+    @property
+    def owner_silence(self) -> float:
+        """Seconds after which a relay that heard nothing from the owner of its session takes
+        it for gone: the owner pings at least every ``ping_interval`` and closes a session
+        whose pong is ``ping_timeout`` late (every server of a cluster has the same)."""
+        opts = self.engine.options
+        return opts.ping_interval + opts.ping_timeout + self.options.response_timeout
+
     def drain(self, sid: str, node: str, packets: list[str | bytes]) -> None:
         self._send(
             MessageType.DRAIN,
@@ -496,15 +504,24 @@ class _PollRelay:
         self.sid = sid
         self.owner = owner
         self.responder = responder
+        self.timer = cluster.engine.loop.call_later(cluster.owner_silence, self._owner_lost)
 
     def drain(self, packets: list[str | bytes]) -> None:
+        self.timer.cancel()
         if self.cluster._relays.get(self.sid) is self:
             del self.cluster._relays[self.sid]
         self.cluster.engine.answer(
             self.responder, 200, TEXT_PLAIN, encode_payload(packets).encode()
         )
 
+    def _owner_lost(self) -> None:
+        """The owner died (or lost Redis): the client is told, and reconnects."""
+        if self.cluster._relays.get(self.sid) is self:
+            del self.cluster._relays[self.sid]
+        self.cluster.engine.answer_error(self.responder, RequestError(ErrorCode.UNKNOWN_SID))
+
     def dropped(self) -> None:
+        self.timer.cancel()
         if self.cluster._relays.get(self.sid) is not self:
             return
         del self.cluster._relays[self.sid]
@@ -583,17 +600,39 @@ class _WebSocketRelay:
         self.owner = owner
         self.websocket = websocket
         self.closed = False
-        #: What came before the owner said whether the session moves here (``None`` after).
+        #: What came before the owner said whether the session moves here.
         self.early: list[str | bytes] = []
         self.started = False
+        self._heard = 0.0
+        self._watch: asyncio.TimerHandle | None = None
 
     def start(self) -> None:
         self.started = True
         early, self.early = self.early, []
         for packet in early:
             self._forward(packet)
+        loop = self.cluster.engine.loop
+        self._heard = loop.time()
+        self._watch = loop.call_later(self.cluster.owner_silence, self._check_owner)
+
+    def _check_owner(self) -> None:
+        if self.closed:
+            return
+        loop = self.cluster.engine.loop
+        silence = self.cluster.owner_silence
+        if loop.time() - self._heard < silence:
+            self._watch = loop.call_at(self._heard + silence, self._check_owner)
+            return
+        # The owner died (or lost Redis): drop the WebSocket, the client reconnects.
+        self.closed = True
+        cluster = self.cluster
+        if cluster._relays.get(self.sid) is self:
+            del cluster._relays[self.sid]
+        self.websocket.handler = DETACHED
+        self.websocket.abort()
 
     def drain(self, packets: list[str | bytes]) -> None:
+        self._heard = self.cluster.engine.loop.time()
         if not self.closed:
             self.websocket.send_messages(packets)
             if CLOSE in packets:
@@ -622,6 +661,8 @@ class _WebSocketRelay:
 
     def on_websocket_close(self, code: int, error: bool) -> None:
         self.closed = True
+        if self._watch is not None:
+            self._watch.cancel()
         cluster = self.cluster
         if cluster._relays.get(self.sid) is self:
             del cluster._relays[self.sid]
