@@ -171,15 +171,15 @@ class EngineServer:
                 lambda msg: self._reject(upgrade, RequestError(ErrorCode.FORBIDDEN, 403, msg)),
             )
             return
-        if not self.options.allow_upgrades:
-            self._reject(upgrade, RequestError(ErrorCode.BAD_REQUEST, detail="upgrades disabled"))
-            return
         socket = self.sessions.get(sid)
         if socket is None:
-            if self.cluster is not None:
+            if self.cluster is not None and self.options.allow_upgrades:
                 self.cluster.foreign_upgrade(name, sid, upgrade, TRANSPORTS[name])
                 return
             self._reject(upgrade, RequestError(ErrorCode.UNKNOWN_SID))
+            return
+        if not self.options.allow_upgrades:
+            self._reject(upgrade, RequestError(ErrorCode.BAD_REQUEST, detail="upgrades disabled"))
             return
         if socket.session.polling and name not in socket.transport.upgrades_to:
             self._reject(upgrade, RequestError(ErrorCode.BAD_REQUEST, detail="no such upgrade"))
