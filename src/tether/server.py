@@ -14,6 +14,7 @@ from tether.aio.engine import EngineServer, EngineSocket
 from tether.aio.listener import Listener, Router, make_ssl_context, run, serve
 from tether.broadcast import BroadcastOperator
 from tether.client_session import ClientSession
+from tether.eio.cluster import ClusterBus
 from tether.eio.options import AllowRequest, CorsOptions, EngineOptions
 from tether.handlers import spawn
 from tether.http.messages import HttpLimits
@@ -118,7 +119,7 @@ class Server:
         http_limits: HttpLimits | None = None,
         serve_client: bool = True,
         cleanup_empty_child_namespaces: bool = False,
-        cluster_engine: ClusterEngine | None = None,
+        cluster_engine: ClusterBus | None = None,
     ) -> None:
         if max_namespaces_per_connection < 1:
             raise ValueError("max_namespaces_per_connection must be >= 1")
@@ -144,7 +145,7 @@ class Server:
             self,
         )
         if cluster_engine is not None:
-            self.engine.attach_cluster(cluster_engine)
+            self.engine.attach_cluster(ClusterEngine(cluster_engine))
         self.connect_timeout = connect_timeout
         self.max_attachments = max_attachments
         self.max_namespaces_per_connection = max_namespaces_per_connection

@@ -1,8 +1,8 @@
 """Any server of a cluster serves any session: the asyncio side of :mod:`tether.eio.cluster`.
 
-A :class:`ClusterEngine` is attached to an :class:`~tether.aio.engine.EngineServer`; a
-message bus (:class:`tether.adapters.redis.engine.RedisEngine`) subclasses it to carry its
-messages. When a request names a session this server doesn't hold:
+A :class:`ClusterEngine` is attached to an :class:`~tether.aio.engine.EngineServer`; its
+messages travel on a :class:`~tether.eio.cluster.ClusterBus` (Redis pub/sub:
+:class:`tether.adapters.redis.engine.RedisEngine`). When a request names a session this server doesn't hold:
 
 * a polling GET: the owner lends the session (a *read* lock); the GET waits here, and the
   owner sends what the client is owed (DRAIN), as if the GET were its own;
@@ -26,13 +26,16 @@ import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from tether.aio.engine_socket import EngineSocket, SessionHost
 from tether.aio.websocket import DETACHED
 from tether.eio.cluster import (
+    ClusterBus,
     ClusterOptions,
     MessageType,
     decode_message,
+    encode_message,
     from_packet,
     lockable,
     new_node_id,
@@ -54,8 +57,6 @@ from tether.eio.session import Reason, State
 from tether.http.messages import TEXT_HTML, TEXT_PLAIN, Headers, Request
 
 if TYPE_CHECKING:
-    from tether.aio.engine import EngineServer
-    from tether.aio.engine_socket import EngineSocket
     from tether.aio.transports import TransportKind
     from tether.eio.encoded import Encoded
     from tether.http.exchange import Responder, Upgrade, WebSocketChannel
@@ -68,6 +69,22 @@ _MAX_SID = 64
 # The request of a GET the owner answers for another server: no CORS, no compression (the
 # server that holds the real request applies those).
 _BARE = Request("GET", b"/", {}, b"", None, "http", True)
+
+
+class ClusterHost(SessionHost, Protocol):
+    """What the cluster engine needs of its Engine.IO server
+    (:class:`~tether.aio.engine.EngineServer`)."""
+
+    sessions: dict[str, EngineSocket]
+
+    def answer_error(self, responder: Responder, error: RequestError) -> None:
+        """Answer with the status and JSON body of ``error``."""
+
+    def reject(self, upgrade: Upgrade, error: RequestError) -> None:
+        """Refuse a WebSocket upgrade with ``error``."""
+
+    def open_handler(self, socket: EngineSocket) -> None:
+        """Hand a new session to the layer above."""
 
 
 @dataclass
@@ -94,14 +111,15 @@ class _Delayed:
 
 
 class ClusterEngine:
-    """The cluster side of an Engine.IO server (Node's ``ClusterEngine``): subclasses carry
-    the messages (:meth:`publish`, and :meth:`receive` for what arrives)."""
+    """The cluster side of an Engine.IO server (Node's ``ClusterEngine``), its messages on
+    ``bus``."""
 
-    def __init__(self, options: ClusterOptions | None = None) -> None:
-        self.options = options or ClusterOptions()
+    def __init__(self, bus: ClusterBus) -> None:
+        self.bus = bus
+        self.options = bus.options
         #: This server's id on the bus.
         self.node_id = new_node_id()
-        self._engine: EngineServer | None = None
+        self._engine: ClusterHost | None = None
         self._ids = itertools.count(1)
         self._waiting: dict[int, _Waiting] = {}
         # Sessions of others relayed by this server: a pending GET or a WebSocket.
@@ -110,22 +128,26 @@ class ClusterEngine:
         self._delayed: dict[str, _Delayed] = {}
         self._noop_timers: dict[str, asyncio.TimerHandle] = {}
 
-    # -- what the bus provides --------------------------------------------------------------
+    # -- the bus ----------------------------------------------------------------------------
 
     def publish(self, message: dict[str, Any]) -> None:
         """Send ``message`` to its ``recipientId``, or to every server without one."""
-        raise NotImplementedError
+        channel = self.options.channel(message.get("recipientId"))
+        self.bus.publish(channel, encode_message(message))
 
     @property
     def available(self) -> bool:
         """False while the bus is known to be away (foreign sessions are refused at once)."""
-        return True
+        return self.bus.available
 
     async def start(self) -> None:
         """Join the bus (called by the server's start, before it serves)."""
+        channels = [self.options.channel(), self.options.channel(self.node_id)]
+        await self.bus.start(channels, self.receive)
 
     async def close(self) -> None:
         """Leave the bus."""
+        await self.bus.close()
 
     def receive(self, data: bytes) -> None:
         """A message from the bus, still encoded."""
@@ -139,12 +161,12 @@ class ClusterEngine:
 
     # -- wiring -----------------------------------------------------------------------------
 
-    def attach(self, engine: EngineServer) -> None:
+    def attach(self, engine: ClusterHost) -> None:
         """Serve the foreign sessions of ``engine``."""
         self._engine = engine
 
     @property
-    def engine(self) -> EngineServer:
+    def engine(self) -> ClusterHost:
         if self._engine is None:
             raise RuntimeError("the cluster engine is not attached to a server")
         return self._engine
@@ -290,8 +312,6 @@ class ClusterEngine:
         )
 
     def _take_over(self, relay: _WebSocketRelay, probe: _RemoteProbe, packets: list[Any]) -> None:
-        from tether.aio.engine_socket import EngineSocket
-
         engine = self.engine
         if self._relays.get(probe.sid) is relay:
             del self._relays[probe.sid]

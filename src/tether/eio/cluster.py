@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import enum
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import msgpack
 
@@ -36,6 +37,7 @@ from tether.eio.packet import PacketType
 
 __all__ = [
     "SOURCE",
+    "ClusterBus",
     "ClusterOptions",
     "MessageType",
     "decode_message",
@@ -92,6 +94,27 @@ class ClusterOptions:
         """The channel of every server, or of the server ``node_id``."""
         prefix = self.channel_prefix
         return f"{prefix}#{node_id}#" if node_id else f"{prefix}#"
+
+
+class ClusterBus(Protocol):
+    """What carries the messages between the servers of a cluster (Redis pub/sub in
+    :func:`tether.adapters.redis.create_engine`): a server's ``cluster_engine``."""
+
+    #: The settings of the cluster engine that runs over this bus.
+    options: ClusterOptions
+
+    @property
+    def available(self) -> bool:
+        """False while the bus is known to be away."""
+
+    def publish(self, channel: str, data: bytes) -> None:
+        """Send ``data`` on ``channel``; returns at once."""
+
+    async def start(self, channels: list[str], on_data: Callable[[bytes], None]) -> None:
+        """Subscribe to ``channels``: what arrives on them goes to ``on_data``."""
+
+    async def close(self) -> None:
+        """Leave the bus."""
 
 
 def new_node_id() -> str:

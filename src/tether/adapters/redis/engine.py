@@ -16,37 +16,36 @@ for sessions it doesn't hold (see :mod:`tether.aio.cluster`). Messages go on the
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 import redis.asyncio as aioredis
 
 from tether.adapters.redis.link import RedisLink
-from tether.aio.cluster import ClusterEngine
-from tether.eio.cluster import ClusterOptions, encode_message
+from tether.eio.cluster import ClusterOptions
 
 __all__ = ["ClusterOptions", "RedisEngine", "create_engine"]
 
 
-class RedisEngine(ClusterEngine):
-    """A :class:`~tether.aio.cluster.ClusterEngine` whose messages travel on Redis."""
+class RedisEngine:
+    """The bus of the cluster engine over Redis pub/sub (a
+    :class:`~tether.eio.cluster.ClusterBus`): give it to ``tether.Server(cluster_engine=...)``.
+    """
 
     def __init__(self, link: RedisLink, options: ClusterOptions | None = None) -> None:
-        super().__init__(options)
         self.link = link
-        self._channels = [self.options.channel(), self.options.channel(self.node_id)]
-
-    def publish(self, message: dict[str, Any]) -> None:
-        self.link.publish(self.options.channel(message.get("recipientId")), encode_message(message))
+        self.options = options or ClusterOptions()
+        self._channels: list[str] = []
 
     @property
     def available(self) -> bool:
         return self.link.healthy
 
-    def _on_data(self, channel: str, data: bytes) -> None:
-        self.receive(data)
+    def publish(self, channel: str, data: bytes) -> None:
+        self.link.publish(channel, data)
 
-    async def start(self) -> None:
-        self.link.add({}, dict.fromkeys(self._channels, self._on_data))
+    async def start(self, channels: list[str], on_data: Callable[[bytes], None]) -> None:
+        self._channels = list(channels)
+        self.link.add({}, dict.fromkeys(channels, lambda channel, data: on_data(data)))
         await self.link.wait_subscribed(self._channels)
 
     async def close(self) -> None:
