@@ -232,3 +232,19 @@ async def test_a_relay_gives_up_on_an_owner_gone_silent(redis_server: RedisServe
 
         await asyncio.wait_for(until_closed(), 3)
         await ws.close()
+
+
+async def test_a_session_closed_by_its_server_gets_its_close_packet_through_another(
+    redis_server: RedisServer,
+) -> None:
+    async with (
+        pair(redis_server.url) as (a, port_a, _, port_b),
+        aiohttp.ClientSession() as http,
+    ):
+        client = Polling(http)
+        await client.handshake(port_a)
+        assert await client.post(port_a, "40") == (200, "ok")
+        await get_packets(client, port_a, "40")
+        a.engine.sessions[client.sid].close()  # forced close: the client is owed "1"
+        assert client.sid not in a.engine.sessions
+        assert await client.get(port_b) == (200, "1")

@@ -86,6 +86,9 @@ class ClusterHost(SessionHost, Protocol):
     def open_handler(self, socket: EngineSocket) -> None:
         """Hand a new session to the layer above."""
 
+    def closing(self, sid: str) -> EngineSocket | None:
+        """The closed polling session ``sid`` if it still owes its client a GET."""
+
 
 @dataclass
 class _Waiting:
@@ -413,6 +416,16 @@ class ClusterEngine:
         sender = message["senderId"]
         socket = engine.sessions.get(sid)
         if socket is None:
+            closing = engine.closing(sid)
+            if closing is not None and transport == "polling" and lock == "read":
+                # Closed by this server: the client is owed the close packet, wherever it asks.
+                self._send(
+                    MessageType.ACQUIRE_LOCK_RESPONSE,
+                    {"success": True},
+                    requestId=message.get("requestId"),
+                    recipientId=sender,
+                )
+                closing.deliver_close(_RemoteResponder(self, sid, sender))
             return
         session = socket.session
         success = lockable(

@@ -351,6 +351,10 @@ class EngineServer:
         if self.cluster is not None:
             self.cluster.forget(socket.sid)
 
+    def closing(self, sid: str) -> EngineSocket | None:
+        """The closed polling session ``sid`` if it still owes its client a GET."""
+        return self._lingering.get(sid)
+
     def linger(self, socket: EngineSocket) -> None:
         """Keep a closed polling session until its client fetches the close packet."""
         self.sessions.pop(socket.sid, None)
