@@ -289,8 +289,9 @@ class ClusterEngine:
         relay = _WebSocketRelay(self, probe.sid, probe.owner, websocket)
         websocket.handler = relay
         old = self._relays.pop(probe.sid, None)
-        if isinstance(old, _PollRelay):
-            old.responder.send(200, TEXT_PLAIN, NOOP.encode())
+        if isinstance(old, _PollRelay):  # the client stops polling: free its GET
+            old.timer.cancel()
+            self.engine.answer(old.responder, 200, TEXT_PLAIN, NOOP.encode())
         self._relays[probe.sid] = relay
 
         def answered(answer: dict[str, Any]) -> None:
