@@ -30,13 +30,20 @@ BUNDLE := src/tether/static/socket.io-client.version
 $(BUNDLE): $(VENV)/.installed $(NPM_DIR)/node_modules/.installed
 	$(PY) -m tether.cli.bundle --from $(NPM_DIR)/node_modules/socket.io-client/dist
 
+ADMIN_UI := src/tether/static/socket.io-admin-ui/socket.io-admin-ui.version
+
+# The official admin UI (tether.admin), served at /admin/: the pinned @socket.io/admin-ui's
+# ui/dist, downloaded and checked by its npm integrity, never committed.
+$(ADMIN_UI): $(VENV)/.installed
+	$(PY) -m tether.cli.bundle --package @socket.io/admin-ui
+
 BENCH_NPM := bench/node_modules/.installed
 
 $(BENCH_NPM): bench/package.json bench/package-lock.json
 	cd bench && npm ci --no-audit --no-fund --silent
 	touch $@
 
-setup: $(VENV)/.installed $(NPM_DIR)/node_modules/.installed $(BUNDLE) $(BENCH_NPM)
+setup: $(VENV)/.installed $(NPM_DIR)/node_modules/.installed $(BUNDLE) $(ADMIN_UI) $(BENCH_NPM)
 
 setup-node: $(NPM_DIR)/node_modules/.installed
 

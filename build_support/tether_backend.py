@@ -1,8 +1,10 @@
-"""tether's build backend: setuptools, after the socket.io-client browser bundle is in place.
+"""tether's build backend: setuptools, after the socket.io-client browser bundle and the admin
+UI are in place.
 
-The bundle is package data (``tether/static/socket.io*``) that is never committed. Before an
-sdist or a wheel is built, :func:`tether.cli.bundle.ensure` puts the pinned, checked files
-into ``src/tether/static/`` (kept if already stamped there, as in an unpacked sdist; else
+Both are package data (``tether/static/socket.io*``, the admin UI in
+``tether/static/socket.io-admin-ui/``) that is never committed. Before an sdist or a wheel is
+built, :func:`tether.cli.bundle.ensure` puts the pinned, checked files of each package
+(:data:`tether.cli.bundle.PACKAGES`) into ``src/tether/static/`` (kept if already stamped there, as in an unpacked sdist; else
 copied from ``tests/interop/node_modules``; else downloaded from the npm registry). A bundle
 that can't be had fails the build, unless ``TETHER_NO_BUNDLE=1``: the package is built without
 it and ``tether bundle install`` adds it later. Editable installs are left as they are (the
@@ -53,15 +55,21 @@ def _put_bundle() -> None:
     )
     assert spec is not None and spec.loader is not None
     bundle = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = bundle  # its dataclasses look their module up there
     spec.loader.exec_module(bundle)
-    try:
-        done = bundle.ensure(ROOT / "src/tether/static")
-    except bundle.BundleError as error:
-        raise SystemExit(
-            f"tether build: the socket.io-client browser bundle: {error}\n"
-            "  (TETHER_NO_BUNDLE=1 builds without it; then run `tether bundle install`)"
-        ) from None
-    print(f"tether build: {done}", file=sys.stderr)
+    static = ROOT / "src/tether/static"
+    for package, what in zip(
+        bundle.PACKAGES, ("the socket.io-client browser bundle", "the admin UI"), strict=True
+    ):
+        target = static if package is bundle.CLIENT else static / package.target.name
+        try:
+            done = bundle.ensure(target, package=package)
+        except bundle.BundleError as error:
+            raise SystemExit(
+                f"tether build: {what}: {error}\n"
+                "  (TETHER_NO_BUNDLE=1 builds without them; then run `tether bundle install`)"
+            ) from None
+        print(f"tether build: {done}", file=sys.stderr)
 
 
 def build_sdist(sdist_directory: str, config_settings: dict[str, Any] | None = None) -> str:

@@ -28,6 +28,9 @@ from tether.sio import RESERVED_EVENTS, Packet, PacketType
 class BroadcastNamespace(NamespaceLike, Protocol):
     """What a broadcast needs of its namespace (a :class:`tether.Namespace`)."""
 
+    #: The counts of :mod:`tether.metrics`, ``None`` unless metrics are on.
+    metrics: Any
+
     @property
     def adapter(self) -> Adapter:
         """The namespace's adapter: rooms, and the cluster if any."""
@@ -108,6 +111,8 @@ class BroadcastOperator:
             raise ValueError(f'"{event}" is a reserved event name')
         data = [event, *args]
         self._nsp.notify_outgoing(self._opts, data)
+        if self._nsp.metrics is not None:
+            self._nsp.metrics.broadcasts += 1
         self._nsp.adapter.broadcast(Packet(PacketType.EVENT, self._nsp.name, data), self._opts)
 
     async def emit_with_ack(self, event: str, *args: Any) -> list[Any]:

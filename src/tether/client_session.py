@@ -234,6 +234,15 @@ class ClientSession:
             payload: Any = error.payload()
         else:
             payload = {"message": str(error) or type(error).__name__}
+        if log.isEnabledFor(logging.INFO):
+            client = self.engine.request.client
+            log.info(
+                "session %s (%s): connection to namespace %s refused: %s",
+                self.engine.sid,
+                client[0] if client else "?",
+                nsp,
+                payload.get("message"),
+            )
         self.send_parts(encode(Packet(PacketType.CONNECT_ERROR, nsp, payload)))
 
     def send_parts(self, parts: list[str | bytes]) -> None:

@@ -50,6 +50,10 @@ class Namespace:
         )
         #: How many sockets have ``on_any_outgoing`` listeners (broadcasts skip the scan at 0).
         self.outgoing_listeners = 0
+        #: The admin UI's hooks (:mod:`tether.admin`), ``None`` unless instrumented.
+        self.monitor: Any = getattr(server, "monitor", None)
+        #: What :mod:`tether.metrics` counts acks and broadcasts into; ``None`` unless on.
+        self.metrics: Any = getattr(server, "metrics", None)
         self.adapter: Adapter = server.make_adapter(self)
         self._ack_ids = 0
 

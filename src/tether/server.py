@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from tether.adapters.base import Adapter
@@ -161,6 +161,17 @@ class Server:
         if serve_client:
             self._mount_client_bundle(path)
         self.listener: Listener | None = None
+        #: The admin UI's hooks (set by :func:`tether.admin.instrument`); ``None`` otherwise.
+        self.monitor: Any = None
+        #: The class of the Socket.IO side of each Engine.IO session (instrumenting may
+        #: substitute a subclass that counts what goes through).
+        self.session_class: type[ClientSession] = ClientSession
+        #: Awaited by :meth:`start` after the adapters are ready (the admin UI's stats), and
+        #: by :meth:`close_adapters` before they close.
+        self.startup_hooks: list[Callable[[], Awaitable[None]]] = []
+        self.shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
+        #: What :func:`tether.metrics.enable` counts into; ``None`` otherwise.
+        self.metrics: Any = None
         self.sockets = self.of("/")
 
     # -- namespaces -------------------------------------------------------------------------
@@ -238,7 +249,7 @@ class Server:
     def open_session(self, socket: EngineSocket) -> ClientSession:
         """A new Engine.IO session (the engine's :class:`~tether.aio.engine.EngineIoHandler`
         side): it carries the Socket.IO sockets of one client."""
-        return ClientSession(self, socket)
+        return self.session_class(self, socket)
 
     # -- the main namespace -----------------------------------------------------------------
 
@@ -353,6 +364,8 @@ class Server:
         await asyncio.gather(*(nsp.adapter.init() for nsp in list(self.namespaces.values())))
         if self.engine.cluster is not None:
             await self.engine.cluster.start()
+        for hook in self.startup_hooks:
+            await hook()
 
     def run(
         self,
@@ -387,6 +400,8 @@ class Server:
 
     async def close_adapters(self) -> None:
         """Close the adapters of every namespace (and the factory's shared resources)."""
+        for hook in self.shutdown_hooks:
+            await hook()
         for nsp in list(self.namespaces.values()):
             await nsp.adapter.close()
         close = getattr(self._adapter_factory, "close", None)

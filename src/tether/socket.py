@@ -46,6 +46,10 @@ class SocketNamespace(BroadcastNamespace, Protocol):
 
     handlers: dict[str, Handler]
     outgoing_listeners: int
+    #: The admin UI's hooks (:mod:`tether.admin`), ``None`` unless instrumented.
+    monitor: Any
+    #: The counts of :mod:`tether.metrics`, ``None`` unless metrics are on.
+    metrics: Any
 
     def to(self, rooms: str | Iterable[str]) -> BroadcastOperator:
         """A broadcast to ``rooms`` of this namespace."""
@@ -203,7 +207,10 @@ class Socket:
         if callback is not None:
             ack_id = self.nsp.next_ack_id()
             cb = callback
-            self._acks[ack_id] = lambda args: cb(*args)
+            if self.nsp.metrics is None:
+                self._acks[ack_id] = lambda args: cb(*args)
+            else:
+                self._acks[ack_id] = self.nsp.metrics.timed_ack(lambda args: cb(*args))
         if self._any_outgoing:
             self._notify(self._any_outgoing, [event, *args])
         parts = encode_event(self.nsp.name, event, args, ack_id)
@@ -233,7 +240,8 @@ class Socket:
                 future.set_result(ack_value(args))
 
         ack_id = self.nsp.next_ack_id()
-        self._acks[ack_id] = resolve
+        metrics = self.nsp.metrics
+        self._acks[ack_id] = resolve if metrics is None else metrics.timed_ack(resolve)
         waiting = self._waiting
         if waiting is None:
             waiting = self._waiting = set()
@@ -244,6 +252,8 @@ class Socket:
         try:
             return await asyncio.wait_for(future, timeout)
         except TimeoutError:
+            if metrics is not None:
+                metrics.ack_timeouts += 1
             raise AckTimeoutError() from None
         finally:
             self._acks.pop(ack_id, None)
@@ -273,11 +283,20 @@ class Socket:
 
     def join(self, rooms: str | Iterable[str]) -> None:
         """Join one room or several."""
-        self.nsp.adapter.add_all(self.id, (rooms,) if isinstance(rooms, str) else rooms)
+        joined = (rooms,) if isinstance(rooms, str) else rooms
+        monitor = self.nsp.monitor
+        if monitor is None:
+            self.nsp.adapter.add_all(self.id, joined)
+            return
+        joined = tuple(joined)
+        self.nsp.adapter.add_all(self.id, joined)
+        monitor.rooms_joined(self, joined)
 
     def leave(self, room: str) -> None:
         """Leave a room."""
         self.nsp.adapter.delete(self.id, room)
+        if self.nsp.monitor is not None:
+            self.nsp.monitor.room_left(self, room)
 
     def to(self, rooms: str | Iterable[str]) -> BroadcastOperator:
         """Broadcast to these rooms, except this socket."""
@@ -512,11 +531,25 @@ class Socket:
         conn.send_parts([_connect_packet(self.nsp.name, data)])
         for send in queue or ():
             send()
+        if log.isEnabledFor(logging.DEBUG):
+            client = conn.engine.request.client
+            log.debug(
+                "socket %s connected to %s (session %s, %s, %s)",
+                self.id,
+                self.nsp.name,
+                conn.engine.sid,
+                self.transport,
+                client[0] if client else "?",
+            )
+        if self.nsp.monitor is not None:
+            self.nsp.monitor.socket_connected(self)
 
     def on_close(self, reason: str) -> None:
         """Disconnected, for ``reason`` (Node's words)."""
         if not self.connected:
             return
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("socket %s disconnected from %s: %s", self.id, self.nsp.name, reason)
         self._emit_local("disconnecting", [reason])
         self.connected = False
         nsp = self.nsp
@@ -533,6 +566,8 @@ class Socket:
                 future.set_exception(DisconnectedError(f"socket disconnected: {reason}"))
         if self._any_outgoing:
             nsp.outgoing_listeners -= 1
+        if nsp.monitor is not None:
+            nsp.monitor.socket_disconnected(self, reason)
         nsp.adapter.delete_all(self.id)
         nsp.remove(self)
         self.conn.remove(self)

@@ -4,6 +4,7 @@ on 127.0.0.1 serving tarballs made here; one test (``packaging``) downloads the 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import io
 import json
@@ -285,3 +286,118 @@ def test_the_pin_is_the_registry_tarball(tmp_path: Path) -> None:
     assert b"socket.io" in files["socket.io.min.js"]
     if NODE_PACKAGE.is_dir():
         assert all(files[name] == (NODE_PACKAGE / "dist" / name).read_bytes() for name in FILES)
+
+
+ADMIN_TARBALL_PATH = f"/@socket.io/admin-ui/-/admin-ui-{bundle.ADMIN_UI.version}.tgz"
+
+
+def tree_files(directory: Path) -> list[str]:
+    return sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file())
+
+
+def test_the_admin_ui_tree_is_extracted_without_trusting_tar_paths(
+    registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = {
+        "package/ui/dist/index.html": b"<html>",
+        "package/ui/dist/js/app.js": b"app",
+        "package/ui/dist/./css/../css/app.css": b"css",
+    }
+    bad = {
+        "package/ui/dist/../../escape.js": b"escape",
+        "package/ui/dist//etc/absolute.js": b"absolute",
+        "/package/ui/dist/rooted.js": b"rooted",
+        "package/dist/other.js": b"outside ui/dist",
+        "package/ui/distant.js": b"not under ui/dist/",
+        "package/ui/dist/link.js": b"",
+    }
+    data = tarball({**good, **bad}, symlink="package/ui/dist/link.js")
+    registry.files[ADMIN_TARBALL_PATH] = data
+    target = tmp_path / "admin"
+    done = ensure(target, registry=registry.url, integrity=integrity(data), package=bundle.ADMIN_UI)
+    assert done.startswith("@socket.io/admin-ui 0.5.1 downloaded from")
+    assert tree_files(target) == [
+        "css/app.css",
+        "index.html",
+        "js/app.js",
+        "socket.io-admin-ui.version",
+    ]
+    assert (target / "css/app.css").read_bytes() == b"css"
+    assert names(tmp_path) == ["admin"]
+    assert is_installed(target, bundle.ADMIN_UI)
+    (target / "js/app.js").write_bytes(b"changed")
+    assert not is_installed(target, bundle.ADMIN_UI)
+
+    # A newer tree replaces the files an older stamp listed; the bounds hold.
+    data = tarball({"package/ui/dist/index.html": b"<html>2", "package/ui/dist/js/b.js": b"b"})
+    registry.files[ADMIN_TARBALL_PATH] = data
+    ensure(target, registry=registry.url, integrity=integrity(data), package=bundle.ADMIN_UI)
+    assert tree_files(target) == ["index.html", "js/b.js", "socket.io-admin-ui.version"]
+    monkeypatch.setattr(bundle, "MAX_TREE_FILE", 3)
+    with pytest.raises(BundleError, match="too many or too large"):
+        ensure(
+            tmp_path / "x",
+            registry=registry.url,
+            integrity=integrity(data),
+            package=bundle.ADMIN_UI,
+        )
+    data = tarball({"package/ui/dist/app.js": b"no"})
+    registry.files[ADMIN_TARBALL_PATH] = data
+    with pytest.raises(BundleError, match=r"no ui/dist/index\.html"):
+        ensure(
+            tmp_path / "y",
+            registry=registry.url,
+            integrity=integrity(data),
+            package=bundle.ADMIN_UI,
+        )
+    # The pinned integrity refuses anything else.
+    with pytest.raises(BundleError, match="integrity mismatch"):
+        ensure(tmp_path / "z", registry=registry.url, package=bundle.ADMIN_UI)
+
+
+def test_install_both_packages_from_the_command(
+    registry: Registry,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    client = fake_package(tmp_path / "client", VERSION, "client")
+    ui = tmp_path / "admin-ui"
+    (ui / "ui/dist/js").mkdir(parents=True)
+    (ui / "package.json").write_text(
+        json.dumps({"name": "@socket.io/admin-ui", "version": "0.5.1"})
+    )
+    (ui / "ui/dist/index.html").write_bytes(b"<html>")
+    (ui / "ui/dist/js/app.js").write_bytes(b"app")
+    target = tmp_path / "static"
+    args = ["bundle", "install", "--to", str(target)]
+    assert tether_main([*args, "--from", str(client / "dist")]) == 0
+    assert is_installed(target)
+    ui_args = ["--package", "@socket.io/admin-ui", "--from", str(ui / "ui/dist")]
+    assert tether_main([*args[:2], *ui_args, "--to", str(target / "ui")]) == 0
+    assert is_installed(target / "ui", bundle.ADMIN_UI)
+    assert tree_files(target / "ui") == ["index.html", "js/app.js", "socket.io-admin-ui.version"]
+    # Both, the admin UI under the target: the client is there already, the UI downloaded.
+    data = tarball({"package/ui/dist/index.html": b"<html>"})
+    registry.files[ADMIN_TARBALL_PATH] = data
+    monkeypatch.setenv("npm_config_registry", registry.url)
+    monkeypatch.setattr(
+        bundle, "ADMIN_UI", dataclasses.replace(bundle.ADMIN_UI, integrity=integrity(data))
+    )
+    monkeypatch.setattr(bundle, "PACKAGES", (bundle.CLIENT, bundle.ADMIN_UI))
+    assert tether_main(args) == 0
+    out = capsys.readouterr().out
+    assert f"socket.io-client {VERSION} is already in {target}" in out
+    assert (
+        f"downloaded from {registry.url}@socket.io/admin-ui/-/admin-ui-0.5.1.tgz into {target / 'socket.io-admin-ui'}"
+        in out
+    )
+    assert is_installed(target / "socket.io-admin-ui", bundle.ADMIN_UI)
+
+
+@pytest.mark.packaging
+def test_the_admin_ui_pin_is_the_registry_tarball() -> None:
+    """The real npm registry serves the pinned admin UI, whose ``ui/dist`` has its page."""
+    files = bundle.fetch(package=bundle.ADMIN_UI)
+    assert b"Socket.IO Admin UI" in files["index.html"]
+    assert any(name.startswith("js/app.") for name in files)

@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 #: The environment of a user's shell: nothing pointing into this checkout.
 ENV = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
 BUNDLE = sorted([*FILES, STAMP])
+#: Files of the admin UI (tether.cli.bundle.ADMIN_UI), under static/socket.io-admin-ui/.
+ADMIN_UI = ["index.html", "socket.io-admin-ui.version", "favicon.png"]
 DEMO = ["chat.css", "chat.js", "hello.html", "index.html"]
 WAIT = 10_000  # ms, for expect()
 
@@ -70,11 +72,16 @@ def test_sdist_and_wheel_contain_the_bundle_and_the_demo(dists: tuple[Path, Path
         assert f"{top}/src/tether/static/{name}" in names
     for name in DEMO:
         assert f"{top}/src/tether/demo/static/{name}" in names
+    for name in ADMIN_UI:
+        assert f"{top}/src/tether/static/socket.io-admin-ui/{name}" in names
+    assert any(n.startswith(f"{top}/src/tether/static/socket.io-admin-ui/js/app.") for n in names)
     assert {f"{top}/src/tether/py.typed", f"{top}/build_support/tether_backend.py"} <= names
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
     assert {f"tether/static/{name}" for name in BUNDLE} <= names
     assert {f"tether/demo/static/{name}" for name in DEMO} <= names
+    assert {f"tether/static/socket.io-admin-ui/{name}" for name in ADMIN_UI} <= names
+    assert any(name.startswith("tether/static/socket.io-admin-ui/js/app.") for name in names)
     assert "tether/py.typed" in names
     assert not any(name.startswith(("tests/", "build_support/")) for name in names)
 

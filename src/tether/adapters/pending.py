@@ -8,7 +8,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = ["PendingRequest", "ask"]
 
@@ -24,6 +24,8 @@ class PendingRequest:
     done: asyncio.Future[None]
     answered: int = 0
     results: list[Any] = field(default_factory=list)
+    #: Requests of this process that timed out before every server answered.
+    timed_out: ClassVar[int] = 0
 
     def add(self, results: list[Any]) -> None:
         """One server's answer."""
@@ -56,6 +58,7 @@ async def ask(
         send(request_id)
         await asyncio.wait_for(request.done, timeout)
     except TimeoutError:
+        PendingRequest.timed_out += 1
         log.warning(
             "%s: %d of %d servers answered within %.1f s",
             getattr(kind, "name", kind),

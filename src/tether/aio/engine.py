@@ -20,7 +20,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tether.aio.engine_socket import EngineSocket, SessionHandler
 from tether.aio.heartbeat import HeartbeatQueue
@@ -63,6 +63,9 @@ class EngineServer:
         self.sessions: dict[str, EngineSocket] = {}
         #: Serves sessions held by other servers (see :mod:`tether.aio.cluster`), if set.
         self.cluster: ClusterEngine | None = None
+        #: Told of refusals (``refused(reason)``) and upgrades (``upgraded(socket)``) when
+        #: set (:meth:`observe`: :mod:`tether.metrics`, :mod:`tether.admin`).
+        self.observer: Any = None
         self._lingering: dict[str, EngineSocket] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ping_queue: HeartbeatQueue | None = None
@@ -111,11 +114,13 @@ class EngineServer:
             self._preflight(request, responder, origin)
             return
         if origin is not None and not self._origin_allowed(request, origin):
+            self._refused(request, "origin", self._origin_refusal(origin))
             self.answer_error(responder, RequestError(ErrorCode.FORBIDDEN, status=403))
             return
         try:
             kind, name, sid = route(request.method, request.query, False, self.transports)
         except RequestError as exc:
+            self._refused(request, exc.code.name.lower(), str(exc))
             self.answer_error(responder, exc)
             return
         if kind is RequestKind.HANDSHAKE:
@@ -137,9 +142,11 @@ class EngineServer:
             if self.cluster is not None:
                 self.cluster.foreign_request(kind, name, sid, request, responder)
                 return
+            self._refused(request, "unknown_sid", f"session ID unknown: {sid}")
             self.answer_error(responder, RequestError(ErrorCode.UNKNOWN_SID))
             return
         if not socket.session.polling:
+            self._refused(request, "bad_request", f"transport mismatch (session {sid})")
             self.answer_error(
                 responder, RequestError(ErrorCode.BAD_REQUEST, detail="transport mismatch")
             )
@@ -157,11 +164,13 @@ class EngineServer:
         request = upgrade.request
         origin = request.headers.get("origin")
         if origin is not None and not self._origin_allowed(request, origin):
+            self._refused(request, "origin", self._origin_refusal(origin))
             self._reject(upgrade, RequestError(ErrorCode.FORBIDDEN, status=403))
             return
         try:
             kind, name, sid = route(request.method, request.query, True, self.transports)
         except RequestError as exc:
+            self._refused(request, exc.code.name.lower(), str(exc))
             self._reject(upgrade, exc)
             return
         if kind is RequestKind.HANDSHAKE:
@@ -176,12 +185,15 @@ class EngineServer:
             if self.cluster is not None and self.options.allow_upgrades:
                 self.cluster.foreign_upgrade(name, sid, upgrade, TRANSPORTS[name])
                 return
+            self._refused(request, "unknown_sid", f"session ID unknown: {sid}")
             self._reject(upgrade, RequestError(ErrorCode.UNKNOWN_SID))
             return
         if not self.options.allow_upgrades:
+            self._refused(request, "bad_request", "upgrades disabled (allow_upgrades)")
             self._reject(upgrade, RequestError(ErrorCode.BAD_REQUEST, detail="upgrades disabled"))
             return
         if socket.session.polling and name not in socket.transport.upgrades_to:
+            self._refused(request, "bad_request", f"no upgrade to {name}")
             self._reject(upgrade, RequestError(ErrorCode.BAD_REQUEST, detail="no such upgrade"))
             return
         socket.start_upgrade(upgrade, TRANSPORTS[name])
@@ -195,18 +207,23 @@ class EngineServer:
         if hook is None:
             accept()
             return
+
+        def refused(message: str) -> None:
+            self._refused(request, "allow_request", f"allow_request refused it: {message}")
+            refuse(message)
+
         try:
             result = hook(request)
         except Exception as exc:
             log.exception("allow_request failed")
-            refuse(str(exc))
+            refused(str(exc))
             return
         if inspect.isawaitable(result):
-            self.loop.create_task(self._await_check(result, accept, refuse))
+            self.loop.create_task(self._await_check(result, accept, refused))
         elif result is None:
             accept()
         else:
-            refuse(str(result))
+            refused(str(result))
 
     async def _await_check(
         self,
@@ -287,6 +304,14 @@ class EngineServer:
         cluster.attach(self)
 
     def _connected(self, socket: EngineSocket) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            client = socket.request.client
+            log.debug(
+                "session %s opened over %s from %s",
+                socket.sid,
+                socket.transport.name,
+                client[0] if client else "?",
+            )
         if self.cluster is not None and socket.session.polling:
             self.cluster.delay(socket)
         else:
@@ -332,6 +357,33 @@ class EngineServer:
     def _reject(self, upgrade: Upgrade, error: RequestError) -> None:
         upgrade.reject(error.status, list(JSON), error.body())
 
+    def observe(self, observer: Any) -> None:
+        """Tell ``observer`` too of refusals and upgrades."""
+        current = self.observer
+        self.observer = observer if current is None else _Observers(current, observer)
+
+    def _refused(self, request: Request, reason: str, detail: str) -> None:
+        """A request refused: an INFO line saying why, and the observer told."""
+        if log.isEnabledFor(logging.INFO):
+            client = request.client
+            log.info(
+                "refused %s %s from %s: %s",
+                request.method,
+                request.path,
+                client[0] if client else "?",
+                detail,
+            )
+        observer = self.observer
+        if observer is not None:
+            observer.refused(reason)
+
+    def _origin_refusal(self, origin: str) -> str:
+        allowed = self.options.cors.origins
+        return (
+            f"origin {origin} is not allowed (cors_origins={allowed!r}: add it there to allow "
+            "it; only same-origin pages are allowed without it)"
+        )
+
     def _origin_allowed(self, request: Request, origin: str) -> bool:
         return self.options.cors.allows(origin) or same_origin(
             origin, request.scheme, request.headers.get("host", "")
@@ -369,3 +421,19 @@ class EngineServer:
         for queue in (self._ping_queue, self._pong_queue):
             if queue is not None:
                 queue.clear()
+
+
+class _Observers:
+    """Two observers of one engine (see :meth:`EngineServer.observe`)."""
+
+    def __init__(self, first: Any, second: Any) -> None:
+        self.first = first
+        self.second = second
+
+    def refused(self, reason: str) -> None:
+        self.first.refused(reason)
+        self.second.refused(reason)
+
+    def upgraded(self, socket: EngineSocket) -> None:
+        self.first.upgraded(socket)
+        self.second.upgraded(socket)

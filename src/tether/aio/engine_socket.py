@@ -293,6 +293,11 @@ class EngineSocket:
         buffered = self.session.take()
         if buffered:
             websocket.send_messages(buffered)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("session %s: upgraded to %s", self.sid, kind.name)
+        observer = getattr(self.host, "observer", None)
+        if observer is not None:
+            observer.upgraded(self)
 
     def release_poll(self, packet: str) -> None:
         """Answer a pending GET that has nothing to carry with ``packet`` (a noop)."""
@@ -313,6 +318,9 @@ class EngineSocket:
         buffered = session.take()
         if buffered:
             transport.send_many(buffered)
+        observer = getattr(self.host, "observer", None)
+        if observer is not None:
+            observer.upgraded(self)
 
     def _cancel_upgrade(self) -> None:
         self.session.probe_failed()
@@ -343,6 +351,8 @@ class EngineSocket:
         probing = session.state is State.PROBING or session.state is State.PROBED
         if not session.close(reason):
             return
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("session %s closed: %s", self.sid, reason)
         self._beat.socket = None
         if probing:
             self._drop_probe()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import ClassVar
 
 #: The empty buffer writers share until they coalesce something (never changed in place).
 _EMPTY: list[bytes] = []
@@ -85,6 +86,9 @@ class Writer:
         "paused",
         "transport",
     )
+
+    #: Connections of this process closed for reading too slowly (``max_write_buffer``).
+    overflows: ClassVar[int] = 0
 
     def __init__(
         self,
@@ -266,6 +270,7 @@ class Writer:
             self._overflow()
 
     def _overflow(self) -> None:
+        Writer.overflows += 1
         # No close frame: it would wait behind the bytes this reader is not reading (a
         # transport's buffer cannot be cut at a frame boundary), holding the memory the bound
         # is there to release.  The peer sees 1006, abnormal closure.

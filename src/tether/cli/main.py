@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -11,6 +10,7 @@ from tether.aio.listener import Listener
 from tether.cli.app import load_served
 from tether.cli.bundle import register as register_bundle_commands
 from tether.cli.console import register as register_client_commands
+from tether.cli.logs import configure as configure_logging
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -80,11 +80,62 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _admin(io: object, args: argparse.Namespace) -> None:
+    """``--admin``: the admin UI at ``/admin/``; an app not instrumented yet is, with the
+    credentials of ``TETHER_ADMIN_USER`` (default ``admin``) and
+    ``TETHER_ADMIN_PASSWORD_HASH`` (a bcrypt hash)."""
+    import os
+
+    from tether.admin import instrument, instrumentation_of, serve_ui
+    from tether.server import Server
+
+    assert isinstance(io, Server)
+    if args.workers > 1:
+        raise SystemExit(
+            "tether: --admin with --workers: call tether.admin.instrument(io, ..., "
+            'ui_path="/admin/") in the app instead'
+        )
+    if instrumentation_of(io) is None:
+        password = os.environ.get("TETHER_ADMIN_PASSWORD_HASH")
+        if not password:
+            raise SystemExit(
+                "tether: --admin needs TETHER_ADMIN_PASSWORD_HASH (a bcrypt hash of the "
+                "password; user TETHER_ADMIN_USER, default admin), or an app that calls "
+                "tether.admin.instrument(io, auth=...)"
+            )
+        user = os.environ.get("TETHER_ADMIN_USER", "admin")
+        try:
+            instrument(io, auth={"username": user, "password": password})
+        except (ValueError, RuntimeError) as error:
+            raise SystemExit(f"tether: --admin: {error}") from None
+    serve_ui(io, "/admin/")
+
+
 def _serve(args: argparse.Namespace) -> int:
     from tether.aio.asgi_host import LifespanFailed
     from tether.aio.listener import make_ssl_context, run
 
     served = load_served(args.app, args.root_path)
+    io = served.io
+    if args.admin:
+        _admin(io, args)
+    if args.metrics or args.health:
+        if args.workers > 1:
+            raise SystemExit(
+                "tether: --metrics and --health with --workers: call tether.metrics.enable(io) "
+                "and tether.health.enable(io) in the app instead"
+            )
+        if args.metrics:
+            from tether.metrics import enable as enable_metrics
+
+            try:
+                enable_metrics(io, path=args.metrics)
+            except RuntimeError as error:
+                raise SystemExit(f"tether: --metrics: {error}") from None
+        if args.health:
+            from tether.health import enable as enable_health
+
+            enable_health(io)
     if args.workers > 1:
         if args.certfile:
             raise SystemExit("tether: --workers serves plain HTTP; terminate TLS in front of it")
@@ -132,6 +183,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tether`` command."""
     parser = argparse.ArgumentParser(prog="tether", description="Socket.IO for Python.")
     parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
+    parser.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default=None,
+        help="text (default) or json: one JSON object a line",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="start the demo: tether demo [chat]")
     demo.add_argument("app", nargs="?", default="chat", choices=["chat"], help="the demo (chat)")
@@ -174,11 +231,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="",
         help="the ASGI root_path of the hosted app (the prefix a proxy mounts it under)",
     )
+    serve.add_argument(
+        "--admin",
+        action="store_true",
+        help="serve the Socket.IO admin UI at /admin/ (see tether.admin)",
+    )
+    serve.add_argument(
+        "--metrics",
+        nargs="?",
+        const="/metrics",
+        metavar="PATH",
+        help="Prometheus metrics at PATH (default /metrics; see tether.metrics)",
+    )
+    serve.add_argument(
+        "--health", action="store_true", help="answer /healthz and /readyz (see tether.health)"
+    )
     serve.set_defaults(func=_serve)
     register_client_commands(commands)
     register_bundle_commands(commands)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(args.log_level, args.log_format)
     result: int = args.func(args)
     return result
 

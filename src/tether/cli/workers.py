@@ -429,7 +429,9 @@ def _worker_main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log-level", default="WARNING")
     parser.add_argument("--root-path", default="")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    from tether.cli.logs import configure
+
+    configure(args.log_level)
     served = load_served(args.app, args.root_path)
     io = served.io
     fds = socket.socket(fileno=args.fds)

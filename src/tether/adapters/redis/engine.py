@@ -38,7 +38,7 @@ class RedisEngine:
 
     @property
     def available(self) -> bool:
-        return self.link.healthy
+        return self.link.connected
 
     def publish(self, channel: str, data: bytes) -> None:
         self.link.publish(channel, data)

@@ -137,9 +137,19 @@ class RedisLink:
         self.dropped = 0
 
     @property
-    def healthy(self) -> bool:
-        """False once closed, or while publishing or the subscriber fails."""
-        return not (self._closed or self._publish_failing or self._subscribe_failing)
+    def connected(self) -> bool:
+        """Whether the link is up: subscribed, and publishing without errors."""
+        return (
+            not self._closed
+            and self._pubsub is not None
+            and not self._subscribe_failing
+            and not self._publish_failing
+        )
+
+    @property
+    def pending(self) -> int:
+        """Messages and commands waiting to be written to Redis."""
+        return len(self._outbox)
 
     @classmethod
     def connect(
