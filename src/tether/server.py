@@ -9,10 +9,12 @@ from typing import Any
 
 from tether.adapters.base import Adapter
 from tether.adapters.memory import MemoryAdapter, SessionAwareAdapter
+from tether.aio.cluster import ClusterEngine
 from tether.aio.engine import EngineServer, EngineSocket
 from tether.aio.listener import Listener, Router, make_ssl_context, run, serve
 from tether.broadcast import BroadcastOperator
 from tether.client_session import ClientSession
+from tether.eio.cluster import ClusterBus
 from tether.eio.options import AllowRequest, CorsOptions, EngineOptions
 from tether.handlers import spawn
 from tether.http.messages import HttpLimits
@@ -85,6 +87,10 @@ class Server:
         serve_client: serve the socket.io-client browser bundle at ``<path>socket.io.js``.
         cleanup_empty_child_namespaces: forget a child of a dynamic namespace when its last
             socket leaves.
+        cluster_engine: serve the sessions of the other servers of a cluster behind a load
+            balancer that is not sticky (``tether.adapters.redis.create_engine(url)``, whose
+            arguments are its settings; see :mod:`tether.aio.cluster`). ``None``: a request
+            for a session this server doesn't hold gets 400 "Session ID unknown".
     """
 
     def __init__(
@@ -113,6 +119,7 @@ class Server:
         http_limits: HttpLimits | None = None,
         serve_client: bool = True,
         cleanup_empty_child_namespaces: bool = False,
+        cluster_engine: ClusterBus | None = None,
     ) -> None:
         if max_namespaces_per_connection < 1:
             raise ValueError("max_namespaces_per_connection must be >= 1")
@@ -137,6 +144,8 @@ class Server:
             ),
             self,
         )
+        if cluster_engine is not None:
+            self.engine.attach_cluster(ClusterEngine(cluster_engine))
         self.connect_timeout = connect_timeout
         self.max_attachments = max_attachments
         self.max_namespaces_per_connection = max_namespaces_per_connection
@@ -369,6 +378,8 @@ class Server:
         """
         self._adopt_loop()
         await asyncio.gather(*(nsp.adapter.init() for nsp in list(self.namespaces.values())))
+        if self.engine.cluster is not None:
+            await self.engine.cluster.start()
         for hook in self.startup_hooks:
             await hook()
 
@@ -412,3 +423,5 @@ class Server:
         close = getattr(self._adapter_factory, "close", None)
         if close is not None:
             await close()
+        if self.engine.cluster is not None:
+            await self.engine.cluster.close()

@@ -24,6 +24,7 @@ OPTIONS = [
     "tether.http.cors.CorsOptions",
     "tether.http.messages.HttpLimits",
     "tether.recovery.RecoveryOptions",
+    "tether.eio.cluster.ClusterOptions",
 ]
 SIGNATURES = [
     ("tether.server.Server", "__init__"),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Protocol
@@ -224,6 +225,44 @@ class _AsgiUpgrade:
         self.decided.set()
 
 
+_ASGI_SERVERS = ("uvicorn", "gunicorn", "hypercorn", "granian")
+
+
+def worker_processes(parent_cmdline: list[str] | None = None) -> int:
+    """How many worker processes the ASGI server runs, as far as this process can tell: the
+    ``--workers N`` (``-w N``) of its parent's command line when the parent is an ASGI server
+    (uvicorn, gunicorn, hypercorn, granian), else ``WEB_CONCURRENCY``, which uvicorn and
+    gunicorn read; 1 when nothing says."""
+    if parent_cmdline is None:
+        parent_cmdline = []
+        with contextlib.suppress(OSError), open(f"/proc/{os.getppid()}/cmdline", "rb") as file:
+            parent_cmdline = file.read().decode("utf-8", "replace").split("\0")
+    if any(server in arg for arg in parent_cmdline for server in _ASGI_SERVERS):
+        for index, arg in enumerate(parent_cmdline):
+            value = ""
+            if arg in ("--workers", "-w") and index + 1 < len(parent_cmdline):
+                value = parent_cmdline[index + 1]
+            elif arg.startswith("--workers="):
+                value = arg.partition("=")[2]
+            if value.isdigit():
+                return int(value)
+    concurrency = os.environ.get("WEB_CONCURRENCY", "")
+    return int(concurrency) if concurrency.isdigit() else 1
+
+
+def _check_workers(io: AsgiServed) -> None:
+    workers = worker_processes()
+    if workers > 1 and io.engine.cluster is None:
+        log.warning(
+            "tether: this app runs in one of %d worker processes without a cluster engine: a "
+            "long-polling request that reaches another worker than its session's gets 400 "
+            '"Session ID unknown". Give the server '
+            "cluster_engine=tether.adapters.redis.create_engine(redis_url) (and a Redis "
+            "adapter), or serve it with `tether serve module:app --workers N`",
+            workers,
+        )
+
+
 class ASGIApp:
     """An ASGI 3 application serving ``io`` at its path, and ``other_asgi_app`` elsewhere."""
 
@@ -262,6 +301,7 @@ class ASGIApp:
             # The other app answers; tether starts and stops its adapters alongside.
             async def send_and_follow(message: Message) -> None:
                 if message["type"] == "lifespan.startup.complete":
+                    _check_workers(self.io)
                     await self.io.start()
                 elif message["type"] == "lifespan.shutdown.complete":
                     self.io.engine.shutdown()
@@ -273,6 +313,7 @@ class ASGIApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                _check_workers(self.io)
                 await self.io.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":

@@ -20,7 +20,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tether.aio.engine_socket import EngineSocket, SessionHandler
 from tether.aio.heartbeat import HeartbeatQueue
@@ -36,6 +36,9 @@ from tether.http.cors import cors_headers, preflight_headers, same_origin
 from tether.http.exchange import Responder, Upgrade
 from tether.http.messages import JSON, TEXT_HTML, TEXT_PLAIN, Headers, Request
 from tether.ws.deflate import DeflateOptions
+
+if TYPE_CHECKING:
+    from tether.aio.cluster import ClusterEngine
 
 log = logging.getLogger("tether.engine")
 
@@ -58,6 +61,8 @@ class EngineServer:
         #: Put before every new sid (``--workers`` routes requests to their worker by it).
         self.sid_prefix = ""
         self.sessions: dict[str, EngineSocket] = {}
+        #: Serves sessions held by other servers (see :mod:`tether.aio.cluster`), if set.
+        self.cluster: ClusterEngine | None = None
         #: Told of refusals (``refused(reason)``) and upgrades (``upgraded(socket)``) when
         #: set (:meth:`observe`: :mod:`tether.metrics`, :mod:`tether.admin`).
         self.observer: Any = None
@@ -139,6 +144,9 @@ class EngineServer:
                 if lingering is not None:
                     lingering.deliver_close(responder)
                     return
+            if self.cluster is not None:
+                self.cluster.foreign_request(kind, name, sid, request, responder)
+                return
             self._refused(request, "unknown_sid", f"session ID unknown: {sid}")
             self.answer_error(responder, RequestError(ErrorCode.UNKNOWN_SID))
             return
@@ -179,6 +187,9 @@ class EngineServer:
             return
         socket = self.sessions.get(sid)
         if socket is None:
+            if self.cluster is not None and self.options.allow_upgrades:
+                self.cluster.foreign_upgrade(name, sid, upgrade, TRANSPORTS[name])
+                return
             self._refused(request, "unknown_sid", f"session ID unknown: {sid}")
             self._reject(upgrade, RequestError(ErrorCode.UNKNOWN_SID))
             return
@@ -292,6 +303,11 @@ class EngineServer:
         )
         self._connected(socket)
 
+    def attach_cluster(self, cluster: ClusterEngine) -> None:
+        """Serve requests for sessions of other servers through ``cluster``."""
+        self.cluster = cluster
+        cluster.attach(self)
+
     def _connected(self, socket: EngineSocket) -> None:
         if log.isEnabledFor(logging.DEBUG):
             client = socket.request.client
@@ -301,6 +317,13 @@ class EngineServer:
                 socket.transport.name,
                 client[0] if client else "?",
             )
+        if self.cluster is not None and socket.session.polling:
+            self.cluster.delay(socket)
+        else:
+            self.open_handler(socket)
+
+    def open_handler(self, socket: EngineSocket) -> None:
+        """Hand a new session to the layer above."""
         try:
             handler = self.handler.open_session(socket)
         except Exception:
@@ -331,6 +354,10 @@ class EngineServer:
     def answer_error(self, responder: Responder, error: RequestError) -> None:
         """Answer with the status and JSON body of ``error``."""
         self.answer(responder, error.status, JSON, error.body())
+
+    def reject(self, upgrade: Upgrade, error: RequestError) -> None:
+        """Refuse a WebSocket upgrade with the status and JSON body of ``error``."""
+        self._reject(upgrade, error)
 
     def _reject(self, upgrade: Upgrade, error: RequestError) -> None:
         upgrade.reject(error.status, list(JSON), error.body())
@@ -378,6 +405,12 @@ class EngineServer:
         if self.sessions.get(socket.sid) is socket:
             del self.sessions[socket.sid]
         self._lingering.pop(socket.sid, None)
+        if self.cluster is not None:
+            self.cluster.forget(socket.sid)
+
+    def closing(self, sid: str) -> EngineSocket | None:
+        """The closed polling session ``sid`` if it still owes its client a GET."""
+        return self._lingering.get(sid)
 
     def linger(self, socket: EngineSocket) -> None:
         """Keep a closed polling session until its client fetches the close packet."""

@@ -19,7 +19,7 @@ from tether.aio.websocket import DETACHED
 from tether.eio.encoded import Encoded
 from tether.eio.errors import ParseError
 from tether.eio.options import EngineOptions
-from tether.eio.packet import NOOP, PONG_PROBE
+from tether.eio.packet import NOOP, PING_PROBE, PONG_PROBE, UPGRADE
 from tether.eio.session import Beat, Control, ProbeStep, Reason, Session, State
 from tether.http.exchange import Responder, Upgrade, WebSocketChannel
 from tether.http.messages import Headers, Request
@@ -295,6 +295,29 @@ class EngineSocket:
             websocket.send_messages(buffered)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("session %s: upgraded to %s", self.sid, kind.name)
+        observer = getattr(self.host, "observer", None)
+        if observer is not None:
+            observer.upgraded(self)
+
+    def release_poll(self, packet: str) -> None:
+        """Answer a pending GET that has nothing to carry with ``packet`` (a noop)."""
+        polling = self._requests()
+        if polling is not None:
+            polling.release(packet)
+
+    def relay_to(self, transport: Transport) -> None:
+        """The client upgraded on another server and the session stays here: go on over
+        ``transport``, which relays to it (see :mod:`tether.aio.cluster`)."""
+        session = self.session
+        session.probe_text(PING_PROBE)
+        session.probe_text(UPGRADE)
+        polling = self._requests()
+        self.transport = transport
+        if polling is not None:
+            polling.release(NOOP)
+        buffered = session.take()
+        if buffered:
+            transport.send_many(buffered)
         observer = getattr(self.host, "observer", None)
         if observer is not None:
             observer.upgraded(self)

@@ -40,6 +40,33 @@ from tether.ws import Close, Connection, ConnectionFailed, Event
 
 log = logging.getLogger("tether.client")
 
+
+def _refused(what: str, status: int, body: bytes) -> HttpError:
+    """The error of a request the server answered with ``status``: with the ``message`` of
+    an Engine.IO error body (``{"code":1,"message":"Session ID unknown"}``) when it has one."""
+    text = f"{what} answered {status}"
+    with contextlib.suppress(ValueError):
+        error = orjson.loads(body)
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            text = f"{text}: {error['message']}"
+    return HttpError(text, status)
+
+
+def _log_failure(what: str, sid: str, exc: Exception) -> None:
+    # A session the server doesn't know is worth a warning: behind a load balancer that is not
+    # sticky, requests reach servers that don't hold the session (the cluster engine fixes it).
+    if isinstance(exc, HttpError) and exc.status == 400:
+        log.warning(
+            "engine %s: %s failed: %s (the client reconnects; behind a load balancer, see "
+            "tether.adapters.redis.create_engine)",
+            sid,
+            what,
+            exc,
+        )
+    else:
+        log.debug("engine %s: %s failed: %s", sid, what, exc)
+
+
 PROBE_TIMEOUT = 10.0
 
 
@@ -115,7 +142,7 @@ class EngineClient:
             return
         response = await self._get.request("GET", self._target("polling"), self.headers)
         if response.status != 200:
-            raise HttpError(f"handshake answered {response.status}", response.status)
+            raise _refused("handshake", response.status, response.body)
         packets = split_payload(response.body.decode())
         opening = packets[0]
         if not isinstance(opening, str):
@@ -184,11 +211,11 @@ class EngineClient:
             while not self.closed and not self._paused:
                 response = await self._get.request("GET", self._target("polling"), self.headers)
                 if response.status != 200:
-                    raise HttpError(f"poll answered {response.status}", response.status)
+                    raise _refused("poll", response.status, response.body)
                 for packet in split_payload(response.body.decode()):
                     self._on_packet(packet)
         except (HttpError, ParseError, UnicodeDecodeError) as exc:
-            log.debug("engine %s: polling failed: %s", self.sid, exc)
+            _log_failure("polling", self.sid, exc)
             self._fail("parse error" if isinstance(exc, ParseError) else "transport error")
 
     async def _ws_read_one(
@@ -332,9 +359,9 @@ class EngineClient:
                     body,
                 )
                 if response.status != 200:
-                    raise HttpError(f"POST answered {response.status}", response.status)
+                    raise _refused("POST", response.status, response.body)
         except HttpError as exc:
-            log.debug("engine %s: POST failed: %s", self.sid, exc)
+            _log_failure("POST", self.sid, exc)
             self._fail("transport error")
         finally:
             self._posting = False

@@ -4,5 +4,6 @@
 (``@socket.io/redis-emitter``), over one :class:`~.link.RedisLink` per server."""
 
 from tether.adapters.redis.classic import RedisAdapter, RedisAdapterFactory, create_adapter
+from tether.adapters.redis.engine import RedisEngine, create_engine
 
-__all__ = ["RedisAdapter", "RedisAdapterFactory", "create_adapter"]
+__all__ = ["RedisAdapter", "RedisAdapterFactory", "RedisEngine", "create_adapter", "create_engine"]
