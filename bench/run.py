@@ -39,6 +39,7 @@ PY = sys.executable
 SERVERS: dict[str, list[str]] = {
     "node-socketio": ["node", str(BENCH / "servers" / "node_socketio.mjs")],
     "tether": [PY, "-m", "bench.servers.tether_contract"],
+    "tether-metrics": [PY, "-m", "bench.servers.tether_metrics"],
     "tether-asgi-uvicorn": [PY, "-m", "bench.servers.tether_asgi"],
     "psio-uvicorn": [PY, "-m", "bench.servers.psio_uvicorn"],
     "psio-aiohttp": [PY, "-m", "bench.servers.psio_aiohttp"],

@@ -162,6 +162,8 @@ class BroadcastOperator:
             responses.append(ack_value(args))
             check()
 
+        if self._nsp.metrics is not None:
+            self._nsp.metrics.broadcasts += 1
         ack_id = self._nsp.next_ack_id()
         packet = Packet(PacketType.EVENT, self._nsp.name, [event, *args], ack_id)
         adapter = self._nsp.adapter

@@ -20,15 +20,21 @@ is a state (sockets, sessions, the adapter) is read when Prometheus scrapes.
 ``tether_disconnections_total{reason}``   sessions closed, by reason
 ``tether_packets_received_total``         Socket.IO packets (and attachments) received
 ``tether_events_received_total``          of which events
-``tether_received_bytes_total``           their size (characters of text, bytes of binary)
-``tether_packets_sent_total``             packets sent to one client (acks excluded)
+``tether_received_bytes_total``           their size (UTF-8 bytes of text, bytes of binary;
+                                          Engine.IO framing excluded)
+``tether_packets_sent_total``             packets sent to one client (the acks of its events
+                                          included)
 ``tether_events_sent_total``              of which events
 ``tether_sent_bytes_total``               their size
-``tether_broadcasts_total``               broadcasts made on this server
+``tether_broadcasts_total``               broadcasts made on this server (with or without acks)
 ``tether_broadcast_deliveries_total``     packets of broadcasts written to a client (fan-out)
-``tether_ack_seconds``                    histogram: from an emit to one client to its ack
-                                          (``emit(..., callback=)``, ``emit_with_ack``)
-``tether_ack_timeouts_total``             ``emit_with_ack`` to one client timed out
+``tether_ack_seconds``                    histogram: from an emit to its ack, one per reply
+                                          (``emit(..., callback=)``, ``emit_with_ack``, each
+                                          client's reply to a broadcast with acks, timed on
+                                          the server the client is connected to)
+``tether_ack_timeouts_total``             acks not in time: an ``emit_with_ack`` to one
+                                          client, or one per client that did not answer a
+                                          broadcast with acks
 ``tether_volatile_dropped_total``         volatile broadcast packets dropped (slow reader)
 ``tether_slow_reader_closes_total``       connections closed for reading too slowly
                                           (``max_write_buffer``; every server of the process)
@@ -40,8 +46,8 @@ is a state (sockets, sessions, the adapter) is read when Prometheus scrapes.
                                           the process)
 ========================================= =====================================================
 
-Not counted: the acks of broadcasts with acknowledgements (their timeouts raise to the
-caller).
+Text is sized in UTF-8 bytes without encoding it for ASCII text (``str.isascii`` reads a
+flag of the string); other text is encoded once more to be sized, only while metrics are on.
 """
 
 from __future__ import annotations
@@ -160,9 +166,12 @@ def counting_session_class(base: type[ClientSession], counts: Counts) -> type[Cl
 
         def on_message(self, data: str | bytes) -> None:
             counts.packets_in += 1
-            counts.bytes_in += len(data)
-            if type(data) is str and data.startswith(_EVENT_TYPES):
-                counts.events_in += 1
+            if type(data) is str:
+                counts.bytes_in += len(data) if data.isascii() else len(data.encode())
+                if data.startswith(_EVENT_TYPES):
+                    counts.events_in += 1
+            else:
+                counts.bytes_in += len(data)
             base_on_message(self, data)
 
         def send_parts(self, parts: list[str | bytes]) -> None:
@@ -171,7 +180,11 @@ def counting_session_class(base: type[ClientSession], counts: Counts) -> type[Cl
             if type(first) is str and first.startswith(_EVENT_TYPES):
                 counts.events_out += 1
             for part in parts:
-                counts.bytes_out += len(part)
+                # UTF-8 bytes; str.isascii() is O(1) in CPython (a flag of the string)
+                if type(part) is str and not part.isascii():
+                    counts.bytes_out += len(part.encode())
+                else:
+                    counts.bytes_out += len(part)
             base_send_parts(self, parts)
 
         def write_encoded(self, parts: list[Any], volatile: bool) -> None:
@@ -246,10 +259,14 @@ class Collector:
         yield labelled("tether_disconnections", "Sessions closed", "reason", counts.disconnections)
         yield counter("tether_packets_received", "Packets received", counts.packets_in)
         yield counter("tether_events_received", "Events received", counts.events_in)
-        yield counter("tether_received_bytes", "Size of what was received", counts.bytes_in)
-        yield counter("tether_packets_sent", "Packets sent to one client", counts.packets_out)
+        yield counter("tether_received_bytes", "UTF-8 bytes of what was received", counts.bytes_in)
+        yield counter(
+            "tether_packets_sent", "Packets sent to one client, acks included", counts.packets_out
+        )
         yield counter("tether_events_sent", "Events sent to one client", counts.events_out)
-        yield counter("tether_sent_bytes", "Size of what was sent to one client", counts.bytes_out)
+        yield counter(
+            "tether_sent_bytes", "UTF-8 bytes of what was sent to one client", counts.bytes_out
+        )
         yield counter(
             "tether_broadcast_deliveries",
             "Broadcast packets written to a client",
@@ -263,11 +280,11 @@ class Collector:
         buckets.append(("+Inf", counts.ack_count))
         yield HistogramMetricFamily(
             "tether_ack_seconds",
-            "From an emit to one client to its ack",
+            "From an emit to its ack, per reply",
             buckets=buckets,
             sum_value=counts.ack_sum,
         )
-        yield counter("tether_ack_timeouts", "emit_with_ack timed out", counts.ack_timeouts)
+        yield counter("tether_ack_timeouts", "Acks not in time", counts.ack_timeouts)
         yield counter(
             "tether_adapter_requests_timed_out",
             "Cluster requests not every server answered in time",

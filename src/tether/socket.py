@@ -283,7 +283,8 @@ class Socket:
 
     def expect_ack(self, ack_id: int, callback: Callable[[list[Any]], None]) -> None:
         """Register the callback of a broadcast acknowledgement (used by the adapter)."""
-        self._acks[ack_id] = callback
+        metrics = self.nsp.metrics
+        self._acks[ack_id] = callback if metrics is None else metrics.timed_ack(callback)
 
     # -- rooms and broadcasting -------------------------------------------------------------
 
@@ -460,9 +461,9 @@ class Socket:
                     self.id,
                 )
                 return
-            if len(parts) == 1:
+            if len(parts) == 1 and self.nsp.metrics is None:
                 self.conn.engine.send(parts[0])
-            else:
+            else:  # through the session, where tether.metrics counts what is sent
                 self.conn.send_parts(parts)
 
     def _where(self, event: str) -> str:
@@ -475,7 +476,8 @@ class Socket:
 
     def forget_ack(self, ack_id: int) -> None:
         """Drop the callback of a broadcast ack that timed out."""
-        self._acks.pop(ack_id, None)
+        if self._acks.pop(ack_id, None) is not None and self.nsp.metrics is not None:
+            self.nsp.metrics.ack_timeouts += 1  # this client did not answer in time
 
     @property
     def holding(self) -> bool:

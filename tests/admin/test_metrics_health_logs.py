@@ -19,6 +19,7 @@ from tests.support import RedisServer, serving, until
 from tether import health, metrics
 from tether.aio.listener import serve
 from tether.errors import ConnectionRefusedError
+from tether.sio import encode_ack, encode_event
 
 pytestmark = pytest.mark.interop
 
@@ -299,3 +300,71 @@ async def test_tether_serve_metrics_and_health() -> None:
     finally:
         process.terminate()
         await process.wait()
+
+
+def utf8_size(parts: list[str | bytes]) -> int:
+    return sum(len(part.encode() if isinstance(part, str) else part) for part in parts)
+
+
+async def test_acks_the_server_sends_are_counted_in_utf8_bytes() -> None:
+    """The acks of client events count as packets sent; text is counted in UTF-8 bytes."""
+    io = tether.Server()
+
+    @io.on("echo")
+    def echo(socket: tether.Socket, *args: Any) -> tuple[Any, ...]:
+        return args
+
+    metrics.enable(io)
+    payloads: list[Any] = ["héllo ✓ 1", "ascii", "日本語 ✓✓", b"\x00\xffbinary"]
+    client = tether.Client(reconnection=False)
+    async with serving(io) as port:
+        await client.connect(f"http://127.0.0.1:{port}", transports=["websocket"])
+        try:
+            _, _, before = await get(port, "/metrics")
+            for payload in payloads:
+                assert await client.emit_with_ack("echo", payload, timeout=5) == payload
+            _, _, after = await get(port, "/metrics")
+        finally:
+            await client.disconnect()
+    was, now = samples(before.decode()), samples(after.decode())
+
+    def delta(name: str) -> float:
+        return now[(name, ())] - was[(name, ())]
+
+    # The client numbers its acks from 0, in the order it emits.
+    received = [encode_event("/", "echo", [p], ack_id) for ack_id, p in enumerate(payloads)]
+    sent = [encode_ack("/", ack_id, [p]) for ack_id, p in enumerate(payloads)]
+    assert delta("tether_events_received_total") == len(payloads)
+    assert delta("tether_packets_received_total") == sum(len(parts) for parts in received)
+    assert delta("tether_received_bytes_total") == sum(utf8_size(parts) for parts in received)
+    assert delta("tether_packets_sent_total") == len(payloads)  # the acks
+    assert delta("tether_events_sent_total") == 0
+    assert delta("tether_sent_bytes_total") == sum(utf8_size(parts) for parts in sent)
+
+
+async def test_broadcast_acks_are_timed_and_their_timeouts_counted(
+    clients: list[NodeClient],
+) -> None:
+    """``to(room).timeout(...).emit_with_ack``: each reply in the histogram, each client that
+    did not answer in time one timeout."""
+    io = app()
+    metrics.enable(io)
+    async with serving(io) as port:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(3):
+            client = await NodeClient.start(url, "/")
+            clients.append(client)
+            await client.connected()
+        for socket in io.sockets.sockets.values():
+            socket.join("room")
+        assert await io.to("room").timeout(5).emit_with_ack("ping", 7) == [7, 7, 7]
+        with pytest.raises(tether.AckTimeoutError):
+            await io.to("room").timeout(0.2).emit_with_ack("noack")
+        _, _, body = await get(port, "/metrics")
+    found = samples(body.decode())
+    assert found[("tether_ack_seconds_count", ())] == 3
+    assert found[("tether_ack_seconds_bucket", (("le", "+Inf"),))] == 3
+    assert 0 < found[("tether_ack_seconds_sum", ())] < 5
+    assert found[("tether_ack_timeouts_total", ())] == 3
+    assert found[("tether_broadcasts_total", ())] == 2
+    assert found[("tether_broadcast_deliveries_total", ())] == 6

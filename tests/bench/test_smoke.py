@@ -1,4 +1,5 @@
-"""A smoke test of the benchmark harness: one scenario at toy size against tether only.
+"""A smoke test of the benchmark harness: scenarios at toy size against tether (and the echo
+against tether with metrics on).
 
 It checks the shape of the record and the loss / order / content checks, never a timing:
 benchmarks are run with ``make bench``, not by pytest. Needs Node and ``bench/node_modules``
@@ -25,11 +26,12 @@ def _needs_node() -> None:
         pytest.fail("needs node and bench/node_modules: run `make setup`", pytrace=False)
 
 
-def test_echo_record_fields_and_checks() -> None:
+@pytest.mark.parametrize("server", ["tether", "tether-metrics"])
+def test_echo_record_fields_and_checks(server: str) -> None:
     params = {"clients": 2, "seconds": 0.5, "size": 16}
-    record = run.run_one("tether", "echo", params, timeout=30)
+    record = run.run_one(server, "echo", params, timeout=30)
     assert "error" not in record, record.get("error")
-    assert record["server"] == "tether"
+    assert record["server"] == server
     assert record["scenario"] == "echo"
     assert record["params"] == params
     assert record["alive_after"] is True
