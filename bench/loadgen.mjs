@@ -7,6 +7,7 @@
 // It prints `MARK <name>` at phase boundaries and waits for a line on stdin before going on
 // (the driver samples the server's /proc there), then prints `RESULT <json>` and exits.
 import http from "node:http";
+import net from "node:net";
 import readline from "node:readline";
 import WebSocket from "ws";
 
@@ -230,6 +231,64 @@ class PollClient {
   }
 }
 
+// ---------------------------------------------------------------- keep-alive HTTP/1.1 client
+// One connection, one request at a time (no pipelining), over node:net: a request is one
+// write, an answer is read up to its Content-Length (every answer must have one), so the
+// client costs little beside the server.
+class HttpClient {
+  connect() {
+    return new Promise((resolve, reject) => {
+      this.sock = net.connect({ host: "127.0.0.1", port: PORT }, () => resolve(this));
+      this.sock.setNoDelay(true);
+      this.buf = Buffer.alloc(0);
+      this.pending = null;
+      this.sock.on("data", (d) => {
+        this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+        this.parse();
+      });
+      this.sock.on("error", (e) => {
+        if (this.pending) this.fail(e);
+        else reject(e);
+      });
+      this.sock.on("close", () => {
+        if (!this.closedByUs) stats.closes++;
+        if (this.pending) this.fail(new Error("connection closed before the answer"));
+      });
+    });
+  }
+  fail(e) {
+    const p = this.pending;
+    this.pending = null;
+    p.reject(e);
+  }
+  parse() {
+    if (!this.pending) return;
+    const end = this.buf.indexOf("\r\n\r\n");
+    if (end < 0) return;
+    const head = this.buf.toString("latin1", 0, end);
+    const m = /\r\ncontent-length: *(\d+)/i.exec(head);
+    if (!m) return this.fail(new Error(`no content-length: ${head.slice(0, 200)}`));
+    const total = end + 4 + Number(m[1]);
+    if (this.buf.length < total) return;
+    const status = Number(head.slice(9, 12));
+    const body = this.buf.toString("utf8", end + 4, total);
+    this.buf = this.buf.subarray(total);
+    const p = this.pending;
+    this.pending = null;
+    p.resolve([status, body]);
+  }
+  get(path) {
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.sock.write(`GET ${path} HTTP/1.1\r\nhost: 127.0.0.1:${PORT}\r\n\r\n`);
+    });
+  }
+  close() {
+    this.closedByUs = true;
+    this.sock.end();
+  }
+}
+
 // ---------------------------------------------------------------- helpers
 async function connectMany(n, make = () => new WsClient(), concurrency = 200) {
   const clients = [];
@@ -406,6 +465,63 @@ const scenarios = {
     await mark("end");
     await closeAll(clients);
     return { connected: clients.length, failed, seconds: cfg.seconds, ...r };
+  },
+
+  // `clients` keep-alive connections share `requests` GETs of /api/item/<n> (each connection
+  // sends its next request once the previous answer is in); every answer must be 200 with
+  // the item n as JSON. Stops early (timed_out) after `timeout_s`.
+  async http() {
+    const { clients, failed } = await connectMany(cfg.clients, () => new HttpClient(), 50);
+    if (failed) throw new Error(`${failed} connections failed`);
+    const lat = [];
+    let next = 0;
+    let done = 0;
+    let bad = 0;
+    let lost = 0;
+    await mark("begin");
+    const t0 = now();
+    const deadline = t0 + (cfg.timeout_s ?? 60) * 1000;
+    await Promise.all(
+      clients.map(async (c) => {
+        while (next < cfg.requests && now() < deadline) {
+          const n = next++;
+          const t = now();
+          let status;
+          let body;
+          try {
+            [status, body] = await c.get(`/api/item/${n}`);
+          } catch (e) {
+            lost++;
+            error(e.message);
+            return;
+          }
+          lat.push(now() - t);
+          done++;
+          try {
+            const item = JSON.parse(body);
+            if (status !== 200 || item.id !== n || item.name !== `item ${n}`) bad++;
+          } catch {
+            bad++;
+          }
+        }
+      }),
+    );
+    const secs = (now() - t0) / 1000;
+    await mark("end");
+    await closeAll(clients);
+    lat.sort((a, b) => a - b);
+    return {
+      connected: clients.length,
+      failed,
+      seconds: secs,
+      ops: done,
+      expected: cfg.requests,
+      lost,
+      bad,
+      timed_out: done + lost < cfg.requests,
+      p50_ms: percentile(lat, 50),
+      p99_ms: percentile(lat, 99),
+    };
   },
 
   // `rooms` rooms of `members` sockets each; in every room one member asks for `count`

@@ -1,7 +1,7 @@
 """Markdown tables from a results file: ``python -m bench.render bench/results/<ts>.jsonl``.
 
-One table per scenario; ratios are against Node socket.io in the same run (throughput: higher
-is better; CPU and memory: lower is better). Flags: ``GEN`` the generator used most of its
+One table per scenario; ratios are against Node socket.io in the same run (the HTTP scenario:
+against FastAPI under uvicorn) (throughput: higher is better; CPU and memory: lower is better). Flags: ``GEN`` the generator used most of its
 core (the server may not be the bottleneck), ``FAIL`` a loss / order / content check failed,
 ``DEAD`` the server had exited by the end.
 
@@ -19,6 +19,11 @@ from pathlib import Path
 from typing import Any
 
 REFERENCE = "node-socketio"
+#: The reference of the scenarios Node does not answer, by kind: FastAPI under uvicorn for the
+#: FastAPI route.
+REFERENCES = {"http": "fastapi-uvicorn"}
+#: How a reference is named in a ratio column's header.
+SHORT = {"node-socketio": "node", "fastapi-uvicorn": "uvicorn"}
 Record = dict[str, Any]
 # (header, field or function, ratio kind: "up" higher is better, "down" lower is better, None)
 Column = tuple[str, Callable[[Record], float | None], str | None]
@@ -55,6 +60,14 @@ COLUMNS: dict[str, list[Column]] = {
         ("CPU µs/msg", field("server_cpu_us_per_op"), "down"),
         ("RSS MiB", mib, None),
     ],
+    "http": [
+        ("req/s", field("ops_per_s"), "up"),
+        ("p50 ms", result("p50_ms"), None),
+        ("p99 ms", result("p99_ms"), None),
+        ("CPU µs/req", field("server_cpu_us_per_op"), "down"),
+        ("of it kernel", field("server_sys_us_per_op"), None),
+        ("RSS MiB", mib, None),
+    ],
     "idle": [
         ("conns", result("connected"), None),
         ("RSS KiB/conn", field("rss_per_conn_kib"), "down"),
@@ -71,6 +84,7 @@ KIND = {
     "rooms": "fanout",
     "cluster": "fanout",
     "idle": "idle",
+    "http": "http",
 }
 
 
@@ -137,9 +151,11 @@ def median_records(records: list[Record]) -> list[tuple[Record, list[float]]]:
 
 
 def table(scenario: str, records: list[Record]) -> str:
-    cols = COLUMNS[kind_of(scenario)]
+    kind_name = kind_of(scenario)
+    cols = COLUMNS[kind_name]
     rows = median_records(records)
-    ref = next((r for r, _ in rows if r["server"] == REFERENCE and "error" not in r), None)
+    reference = REFERENCES.get(kind_name, REFERENCE)
+    ref = next((r for r, _ in rows if r["server"] == reference and "error" not in r), None)
     psio = [cpu_per_op(r) for r, _ in rows if r["server"].startswith("psio-") and "error" not in r]
     best_psio = min((v for v in psio if v), default=None)
     repeated = any(len(runs) > 1 for _, runs in rows)
@@ -147,7 +163,7 @@ def table(scenario: str, records: list[Record]) -> str:
     for name, _, kind in cols:
         header.append(name)
         if kind:
-            header.append("vs node")
+            header.append(f"vs {SHORT.get(reference, reference)}")
     header += ["psio ÷ this", "server CPU", "gen CPU", "checks"]
     if repeated:
         header.append("CPU/op of each run")
@@ -183,7 +199,8 @@ def render(path: Path) -> str:
         f"## Benchmarks {meta.get('started', '')} (scale {meta.get('scale')}, "
         f"{meta.get('cpus')} CPUs, pinned={meta.get('pinned')})\n\n"
         + ", ".join(f"{k} {val}" for k, val in v.items() if val)
-        + "\n\nRatios are against Node socket.io in this run. `psio ÷ this`: the CPU per "
+        + "\n\nRatios are against Node socket.io in this run (http: FastAPI under uvicorn). "
+        "`psio ÷ this`: the CPU per "
         "operation of the better python-socketio server divided by this server's (the "
         "5x target). `server CPU` / `gen CPU`: share of one core used during the measured "
         "phase; GEN: the generator may be the bottleneck. With repeated runs, each row is "
@@ -197,6 +214,7 @@ CHART_SERVERS = {
     "node-socketio": "#7f7f7f",
     "tether": "#1f77b4",
     "tether-asgi-uvicorn": "#9ecae1",
+    "tether-hosted": "#17becf",
     "psio-uvicorn": "#d62728",
     "psio-aiohttp": "#ff9896",
     "floor-uvloop": "#2ca02c",

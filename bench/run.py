@@ -41,15 +41,29 @@ SERVERS: dict[str, list[str]] = {
     "tether": [PY, "-m", "bench.servers.tether_contract"],
     "tether-metrics": [PY, "-m", "bench.servers.tether_metrics"],
     "tether-asgi-uvicorn": [PY, "-m", "bench.servers.tether_asgi"],
+    # What a user runs: `tether serve` hosting tether.ASGIApp(io, other_asgi_app=<FastAPI>).
+    "tether-hosted": [
+        PY,
+        *("-m", "tether", "serve", "bench.servers.tether_hosted:app"),
+        *("--host", "127.0.0.1", "--port", "$PORT"),
+    ],
     "psio-uvicorn": [PY, "-m", "bench.servers.psio_uvicorn"],
     "psio-aiohttp": [PY, "-m", "bench.servers.psio_aiohttp"],
     "floor-uvloop": [PY, "-m", "bench.servers.floor_uvloop"],
+    "fastapi-uvicorn": [PY, "-m", "bench.servers.fastapi_uvicorn"],
 }
 
 #: Servers that answer only some scenarios: the floor (not a Socket.IO server, the least
 #: Python on uvloop can do to answer the echoes) is measured where it can answer.
 ONLY_SCENARIOS: dict[str, frozenset[str]] = {
     "floor-uvloop": frozenset({"echo", "polling", "binary-1k", "binary-64k"}),
+    "fastapi-uvicorn": frozenset({"http-json"}),
+}
+
+#: Scenarios only some servers answer: the FastAPI route is served by the servers that host
+#: the FastAPI app (``servers/fastapi_app.py``).
+ONLY_SERVERS: dict[str, frozenset[str]] = {
+    "http-json": frozenset({"tether-hosted", "fastapi-uvicorn"}),
 }
 
 # Scenario name -> (loadgen scenario, parameters per scale).
@@ -126,6 +140,14 @@ SCENARIOS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
             "large": {"n": 10000, "seconds": 60},
         },
     ),
+    "http-json": (
+        "http",
+        {
+            "toy": {"clients": 4, "requests": 2000, "timeout_s": 30},
+            "default": {"clients": 32, "requests": 60000, "timeout_s": 60},
+            "large": {"clients": 100, "requests": 200000, "timeout_s": 120},
+        },
+    ),
     "idle-max": (
         "idle",
         {
@@ -140,7 +162,7 @@ SCENARIOS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
 #: members connect to both in turn, the CPU figure is the two servers' together.
 CLUSTER_SCENARIOS = frozenset({"cluster-fanout"})
 #: Servers that can join a cluster through Redis ($REDIS_URL).
-CLUSTER_SERVERS = frozenset({"node-socketio", "tether", "psio-uvicorn"})
+CLUSTER_SERVERS = frozenset({"node-socketio", "tether", "tether-hosted", "psio-uvicorn"})
 
 #: File descriptors asked for (idle-max wants 100k on each side; where the hard limit is
 #: lower and cannot be raised, idle-max is clipped to it and says so in its params).
@@ -195,8 +217,9 @@ def start_server(
     env = {**os.environ, "PORT": str(port), "PYTHONPATH": path}
     if redis_url:
         env["REDIS_URL"] = redis_url
+    argv = [arg.replace("$PORT", str(port)) for arg in SERVERS[name]]
     proc = subprocess.Popen(
-        pinned(0, SERVERS[name]),
+        pinned(0, argv),
         cwd=ROOT,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -210,7 +233,8 @@ def start_server(
         line = proc.stdout.readline()
         if not line:
             break
-        if line.strip() == "READY":
+        # `tether serve` says "tether: serving ..." once it listens; the others READY.
+        if line.strip() == "READY" or line.startswith("tether: serving "):
             return proc
     stop(proc)
     log.seek(0)
@@ -301,7 +325,9 @@ def redis_server() -> Any:
 def _run_one(
     server: str, scenario: str, params: dict[str, Any], timeout: float, log: IO[str]
 ) -> dict[str, Any]:
-    if server in ONLY_SCENARIOS and scenario not in ONLY_SCENARIOS[server]:
+    if (server in ONLY_SCENARIOS and scenario not in ONLY_SCENARIOS[server]) or (
+        scenario in ONLY_SERVERS and server not in ONLY_SERVERS[scenario]
+    ):
         return {"server": server, "scenario": scenario, "params": params, "skipped": True}
     if scenario in CLUSTER_SCENARIOS:
         if server not in CLUSTER_SERVERS:

@@ -48,6 +48,8 @@ def versions() -> dict[str, str | None]:
         "uvicorn": _dist("uvicorn"),
         "websockets": _dist("websockets"),
         "aiohttp": _dist("aiohttp"),
+        "fastapi": _dist("fastapi"),
+        "starlette": _dist("starlette"),
         "uvloop": _dist("uvloop"),
         "httptools": _dist("httptools"),
         "orjson": _dist("orjson"),

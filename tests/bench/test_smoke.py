@@ -1,5 +1,5 @@
-"""A smoke test of the benchmark harness: scenarios at toy size against tether (and the echo
-against tether with metrics on).
+"""A smoke test of the benchmark harness: a few scenarios at toy size against tether (bare,
+with metrics on, and hosting FastAPI through ``tether serve``) and FastAPI under uvicorn.
 
 It checks the shape of the record and the loss / order / content checks, never a timing:
 benchmarks are run with ``make bench``, not by pytest. Needs Node and ``bench/node_modules``
@@ -8,12 +8,13 @@ benchmarks are run with ``make bench``, not by pytest. Needs Node and ``bench/no
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
-from bench import run
+from bench import render, run
 
 pytestmark = pytest.mark.interop
 
@@ -51,3 +52,40 @@ def test_fanout_every_message_in_order() -> None:
     assert record["result"]["expected"] == 250
     assert record["ops"] == 250
     assert record["ok"] is True
+
+
+def test_hosted_server_runs_the_socketio_scenarios() -> None:
+    """``tether-hosted`` (``tether serve`` hosting FastAPI beside Socket.IO) answers the
+    contract as the bare server does."""
+    params = {"clients": 2, "seconds": 0.5, "size": 16}
+    record = run.run_one("tether-hosted", "echo", params, timeout=30)
+    assert "error" not in record, record.get("error")
+    assert record["alive_after"] is True
+    assert record["ops"] > 0
+    assert record["ok"] is True
+
+
+def test_http_json_against_hosted_and_uvicorn(tmp_path: Path) -> None:
+    """The FastAPI route scenario: every request answered and checked on both servers, the
+    others skipped, and the table shows them side by side against uvicorn."""
+    params = {"clients": 2, "requests": 300, "timeout_s": 20}
+    records = [
+        run.run_one(server, "http-json", params, timeout=60)
+        for server in ("tether-hosted", "fastapi-uvicorn")
+    ]
+    for record in records:
+        assert "error" not in record, record.get("error")
+        assert record["result"]["connected"] == 2
+        assert record["ops"] == 300
+        assert (record["lost"], record["bad"], record["errors"]) == (0, 0, 0)
+        assert record["unexpected_closes"] == 0
+        assert record["ok"] is True
+        assert record["server_cpu_us_per_op"] is not None
+    assert run.run_one("tether", "http-json", params, timeout=60)["skipped"] is True
+    assert run.run_one("fastapi-uvicorn", "echo", params, timeout=60)["skipped"] is True
+    results = tmp_path / "results.jsonl"
+    results.write_text("".join(json.dumps(r) + "\n" for r in records))
+    table = render.render(results)
+    assert "### http-json" in table
+    assert "| req/s | vs uvicorn |" in table
+    assert "| tether-hosted |" in table and "| fastapi-uvicorn |" in table
