@@ -22,7 +22,7 @@ Django view, a Celery task): every call publishes at once through a blocking
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import redis.asyncio as aioredis
 from redis import Redis as BlockingRedis
@@ -65,47 +65,63 @@ def _server_side(event: str, args: Any) -> bytes:
     )
 
 
-class EmitterOperator:
-    """The targets and flags of one emit (each call returns a new operator)."""
+_Client = TypeVar("_Client", aioredis.Redis, BlockingRedis)
+_Operator = TypeVar("_Operator", bound="_Targets[Any, Any]")
+
+
+class _Targets(Generic[_Client, _Operator]):
+    """The targets and flags of one emit, for either kind of Redis client: every method
+    returns a new operator of the emitter's family (:meth:`_new`)."""
 
     __slots__ = ("_channels", "_client", "_opts")
 
-    def __init__(self, client: aioredis.Redis, channels: Channels, opts: BroadcastOptions) -> None:
-        self._client = client
+    def __init__(self, client: _Client, channels: Channels, opts: BroadcastOptions) -> None:
+        self._client: _Client = client
         self._channels = channels
         self._opts = opts
 
-    def _with(self, **changes: Any) -> EmitterOperator:
+    def _new(self, opts: BroadcastOptions) -> _Operator:
+        raise NotImplementedError
+
+    def _with(self, **changes: Any) -> _Operator:
         opts = self._opts
-        return EmitterOperator(
-            self._client,
-            self._channels,
+        return self._new(
             BroadcastOptions(
                 rooms=opts.rooms | changes.get("rooms", frozenset()),
                 except_rooms=opts.except_rooms | changes.get("except_rooms", frozenset()),
                 flags=changes.get("flags", opts.flags),
-            ),
+            )
         )
 
-    def to(self, rooms: str | Iterable[str]) -> EmitterOperator:
+    def to(self, rooms: str | Iterable[str]) -> _Operator:
         """Only the sockets in these rooms."""
         return self._with(rooms=room_set(rooms))
 
-    in_ = to
+    def in_(self, rooms: str | Iterable[str]) -> _Operator:
+        """Only the sockets in these rooms (as :meth:`to`)."""
+        return self._with(rooms=room_set(rooms))
 
-    def except_(self, rooms: str | Iterable[str]) -> EmitterOperator:
+    def except_(self, rooms: str | Iterable[str]) -> _Operator:
         """Not the sockets in these rooms."""
         return self._with(except_rooms=room_set(rooms))
 
     @property
-    def volatile(self) -> EmitterOperator:
+    def volatile(self) -> _Operator:
         """Dropped for clients that cannot receive it now."""
-        flags = self._opts.flags
-        return self._with(flags=BroadcastFlags(True, flags.compress))
+        return self._with(flags=BroadcastFlags(True, self._opts.flags.compress))
 
-    def compress(self, compress: bool) -> EmitterOperator:
+    def compress(self, compress: bool) -> _Operator:
         """Whether the servers compress the packet (with permessage-deflate on)."""
         return self._with(flags=BroadcastFlags(self._opts.flags.volatile, compress))
+
+
+class EmitterOperator(_Targets[aioredis.Redis, "EmitterOperator"]):
+    """The targets and flags of one emit (each call returns a new operator)."""
+
+    __slots__ = ()
+
+    def _new(self, opts: BroadcastOptions) -> EmitterOperator:
+        return EmitterOperator(self._client, self._channels, opts)
 
     async def emit(self, event: str, *args: Any) -> None:
         """Send ``event`` to the targeted sockets of every server."""
@@ -172,47 +188,14 @@ class Emitter(EmitterOperator):
             await self._client.aclose()
 
 
-class BlockingEmitterOperator:
+class BlockingEmitterOperator(_Targets[BlockingRedis, "BlockingEmitterOperator"]):
     """The targets and flags of one emit of a :class:`BlockingEmitter` (each call returns a
     new operator); what it sends is published before the call returns."""
 
-    __slots__ = ("_channels", "_client", "_opts")
+    __slots__ = ()
 
-    def __init__(self, client: BlockingRedis, channels: Channels, opts: BroadcastOptions) -> None:
-        self._client = client
-        self._channels = channels
-        self._opts = opts
-
-    def _with(self, **changes: Any) -> BlockingEmitterOperator:
-        opts = self._opts
-        return BlockingEmitterOperator(
-            self._client,
-            self._channels,
-            BroadcastOptions(
-                rooms=opts.rooms | changes.get("rooms", frozenset()),
-                except_rooms=opts.except_rooms | changes.get("except_rooms", frozenset()),
-                flags=changes.get("flags", opts.flags),
-            ),
-        )
-
-    def to(self, rooms: str | Iterable[str]) -> BlockingEmitterOperator:
-        """Only the sockets in these rooms."""
-        return self._with(rooms=room_set(rooms))
-
-    in_ = to
-
-    def except_(self, rooms: str | Iterable[str]) -> BlockingEmitterOperator:
-        """Not the sockets in these rooms."""
-        return self._with(except_rooms=room_set(rooms))
-
-    @property
-    def volatile(self) -> BlockingEmitterOperator:
-        """Dropped for clients that cannot receive it now."""
-        return self._with(flags=BroadcastFlags(True, self._opts.flags.compress))
-
-    def compress(self, compress: bool) -> BlockingEmitterOperator:
-        """Whether the servers compress the packet (with permessage-deflate on)."""
-        return self._with(flags=BroadcastFlags(self._opts.flags.volatile, compress))
+    def _new(self, opts: BroadcastOptions) -> BlockingEmitterOperator:
+        return BlockingEmitterOperator(self._client, self._channels, opts)
 
     def emit(self, event: str, *args: Any) -> None:
         """Send ``event`` to the targeted sockets of every server."""
