@@ -4,7 +4,8 @@ called sync or async, and what they need of a class-based namespace."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, Protocol
 
 
@@ -45,3 +46,38 @@ async def call(func: Callable[..., Any], *args: Any) -> Any:
     if inspect.isawaitable(result):
         result = await result
     return result
+
+
+#: Events a catch-all (``"*"``) handler never receives.
+RESERVED = frozenset({"connect", "connect_error", "disconnect"})
+
+
+def find_handler(
+    handlers: Mapping[str, Mapping[str, Any]],
+    namespace_handlers: Mapping[str, NamespaceHandler],
+    event: str,
+    namespace: str,
+    args: tuple[Any, ...],
+) -> tuple[Any, tuple[Any, ...]]:
+    """The handler of ``event`` and its arguments, in python-socketio's order: the
+    namespace's handler, its catch-all, the ``'*'`` namespace's, its catch-all, a
+    class-based namespace (the namespace's, then ``'*'``); ``(None, args)`` if none."""
+    table = handlers.get(namespace)
+    if table is not None:
+        if event in table:
+            return table[event], args
+        if event not in RESERVED and "*" in table:
+            return table["*"], (event, *args)
+    table = handlers.get("*")
+    if table is not None:
+        if event in table:
+            return table[event], (namespace, *args)
+        if event not in RESERVED and "*" in table:
+            return table["*"], (event, namespace, *args)
+    ns_handler = namespace_handlers.get(namespace)
+    if ns_handler is not None:
+        return partial(ns_handler.trigger_event, event), args
+    ns_handler = namespace_handlers.get("*")
+    if ns_handler is not None:
+        return partial(ns_handler.trigger_event, event), (namespace, *args)
+    return None, args

@@ -15,11 +15,17 @@ from tether.errors import DisconnectedError as TetherDisconnected
 from tether.handlers import spawn
 
 from . import exceptions
-from .calls import NamespaceHandler, call, event_args, positional_count
+from .calls import (
+    RESERVED,
+    NamespaceHandler,
+    call,
+    event_args,
+    find_handler,
+    positional_count,
+)
 
 log = logging.getLogger("tether.compat")
 
-_RESERVED = frozenset({"connect", "connect_error", "disconnect"})
 _REASONS = {
     "io server disconnect": "server disconnect",
     "io client disconnect": "client disconnect",
@@ -123,7 +129,7 @@ class AsyncClient:
             handler = self.namespace_handlers.get(name)
             if handler is not None:
                 events |= {attr[3:] for attr in dir(handler) if attr.startswith("on_")}
-        return events | _RESERVED
+        return events | RESERVED
 
     def _wire_all(self) -> None:
         for namespace in self._names:
@@ -143,25 +149,8 @@ class AsyncClient:
     def _handler(
         self, event: str, namespace: str, args: tuple[Any, ...]
     ) -> tuple[Any, tuple[Any, ...]]:
-        table = self.handlers.get(namespace)
-        if table is not None:
-            if event in table:
-                return table[event], args
-            if event not in _RESERVED and "*" in table:
-                return table["*"], (event, *args)
-        table = self.handlers.get("*")
-        if table is not None:
-            if event in table:
-                return table[event], (namespace, *args)
-            if event not in _RESERVED and "*" in table:
-                return table["*"], (event, namespace, *args)
-        ns_handler = self.namespace_handlers.get(namespace)
-        if ns_handler is not None:
-            return partial(ns_handler.trigger_event, event), args
-        ns_handler = self.namespace_handlers.get("*")
-        if ns_handler is not None:
-            return partial(ns_handler.trigger_event, event), (namespace, *args)
-        return None, args
+        """The handler of ``event`` and its arguments (:func:`.calls.find_handler`)."""
+        return find_handler(self.handlers, self.namespace_handlers, event, namespace, args)
 
     async def _dispatch(self, namespace: str, event: str, *args: Any) -> Any:
         if event == "disconnect" and args:

@@ -28,7 +28,14 @@ from tether.server import Server
 from tether.socket import Socket
 
 from . import exceptions
-from .calls import NamespaceHandler, call, event_args, positional_count
+from .calls import (
+    RESERVED,
+    NamespaceHandler,
+    call,
+    event_args,
+    find_handler,
+    positional_count,
+)
 
 if TYPE_CHECKING:
     from .redis_manager import AsyncRedisManager
@@ -47,7 +54,6 @@ _REASONS = {
     "server shutting down": "server disconnect",
     "forced server close": "server disconnect",
 }
-_RESERVED = frozenset({"connect", "connect_error", "disconnect"})
 
 
 class Reason:
@@ -241,35 +247,15 @@ class AsyncServer:
         """Whether an event of ``namespace`` has a handler here."""
         for name in (namespace, "*"):
             table = self.handlers.get(name, {})
-            if event in table or (event not in _RESERVED and "*" in table):
+            if event in table or (event not in RESERVED and "*" in table):
                 return True
         return namespace in self.namespace_handlers or "*" in self.namespace_handlers
 
     def _handler(
         self, event: str, namespace: str, args: tuple[Any, ...]
     ) -> tuple[Any, tuple[Any, ...]]:
-        """The handler of ``event`` and its arguments, in python-socketio's order: the
-        namespace's handler, its catch-all, the ``'*'`` namespace's, its catch-all, a
-        class-based namespace."""
-        table = self.handlers.get(namespace)
-        if table is not None:
-            if event in table:
-                return table[event], args
-            if event not in _RESERVED and "*" in table:
-                return table["*"], (event, *args)
-        table = self.handlers.get("*")
-        if table is not None:
-            if event in table:
-                return table[event], (namespace, *args)
-            if event not in _RESERVED and "*" in table:
-                return table["*"], (event, namespace, *args)
-        ns_handler = self.namespace_handlers.get(namespace)
-        if ns_handler is not None:
-            return partial(ns_handler.trigger_event, event), args
-        ns_handler = self.namespace_handlers.get("*")
-        if ns_handler is not None:
-            return partial(ns_handler.trigger_event, event), (namespace, *args)
-        return None, args
+        """The handler of ``event`` and its arguments (:func:`.calls.find_handler`)."""
+        return find_handler(self.handlers, self.namespace_handlers, event, namespace, args)
 
     # -- what tether calls ------------------------------------------------------------------
 
