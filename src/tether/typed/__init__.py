@@ -1,0 +1,5 @@
+"""Typed events: what handlers' annotations say about the events they receive.
+
+- :mod:`tether.typed.signature`: a handler's payload parameters and acknowledgement type,
+  read once at registration.
+"""
