@@ -292,7 +292,9 @@ def test_a_refused_connection_and_polling_only(browser: Browser, server: ToolSer
     expect(page.get_by_test_id("error-data")).to_have_text('{\n  "reason": "no token"\n}')
     expect(page.locator('#sockets [data-ns="/private"] .nstate')).to_have_text("error")
 
-    # A token lets it in; the error goes.
+    # A token lets it in; the error goes. Over polling, the extra headers go too.
+    page.fill("#query", "room=blue&n=1")
+    page.fill("#headers", '{"X-Tool": "yes"}')
     connect(page, namespaces="/private /", auth='{"token": "t"}', transports="polling")
     expect(page.locator("#state")).to_have_text("connected", timeout=WAIT)
     expect(page.locator("#error")).to_be_hidden()
@@ -300,12 +302,28 @@ def test_a_refused_connection_and_polling_only(browser: Browser, server: ToolSer
     expect(page.locator("#transport")).to_have_text("polling")
     sid = page.text_content('#sockets [data-ns="/"] .sid')
     assert sid and server.transport_of(sid) == "polling"
+    handshake = server.call(lambda: server.io.sockets.sockets[sid].handshake)
+    assert handshake.headers["x-tool"] == "yes"
+    assert (handshake.query["room"], handshake.query["n"]) == ("blue", "1")
+    assert handshake.auth == {"token": "t"}
     # An emit goes to the namespace chosen; each event says its namespace.
     page.select_option("#emit-namespace", "/")
     sent = emit(page, "echo", '"polled"')
     expect(sent.locator(".ns")).to_have_text("/")
     expect(sent.get_by_test_id("ack-args")).to_have_text('"polled"', timeout=WAIT)
     expect(page.locator("#transport")).to_have_text("polling")
+    # A binary argument from a file.
+    page.set_input_files(
+        "#emit-file",
+        files=[
+            {"name": "a.bin", "mimeType": "application/octet-stream", "buffer": b"\x00\xff" * 3}
+        ],
+    )
+    sent = emit(page, "bytes", '"file"')
+    expect(sent.get_by_test_id("ack-args")).to_have_text("6", timeout=WAIT)
+    assert server.received[-1] == ("file", b"\x00\xff" * 3)
+    page.click("#clear")
+    expect(page.locator("#log .entry")).to_have_count(0)
 
     # A saved profile survives a reload.
     page.fill("#profile-name", "private polling")
@@ -321,6 +339,7 @@ def test_a_refused_connection_and_polling_only(browser: Browser, server: ToolSer
     assert page.input_value("#namespaces") == "/private /"
     assert page.input_value("#auth") == '{"token": "t"}'
     assert page.input_value("#transports") == "polling"
+    assert page.input_value("#headers") == '{"X-Tool": "yes"}'
     assert errors == []
     page.context.close()
 

@@ -10,12 +10,13 @@ import re
 import signal
 import urllib.error
 import urllib.request
+from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
 
 import tether
-from tests.support import serving, start_tether
+from tests.support import serving, start_tether, until
 from tether import tool
 
 
@@ -62,6 +63,23 @@ async def test_tether_tool_prints_the_url_of_the_page() -> None:
         found = re.fullmatch(r"tether tool: open (http://127\.0\.0\.1:\d+/tool/)\n", line)
         assert found, line
         await check_page(found.group(1), "http://localhost:3000")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 10) == 0
+
+
+async def test_tether_tool_open_opens_a_browser(tmp_path: Path) -> None:
+    opened = tmp_path / "opened"
+    browser = tmp_path / "browser"
+    browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
+    browser.chmod(0o755)
+    process = await start_tether("tool", "--port", "0", "--open", env={"BROWSER": str(browser)})
+    assert process.stdout is not None
+    try:
+        line = (await asyncio.wait_for(process.stdout.readline(), 10)).decode()
+        url = line.split("open ", 1)[1].strip()
+        await until(lambda: opened.is_file() and opened.read_text().strip(), "the browser", 10)
+        assert opened.read_text().strip() == url
     finally:
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 10) == 0
