@@ -20,6 +20,7 @@ from tether.handlers import spawn
 from tether.http.messages import HttpLimits
 from tether.namespace import Namespace
 from tether.recovery import RecoveryOptions
+from tether.typed.declaration import Declaration
 
 NamespaceMatcher = re.Pattern[str] | Callable[[str, dict[str, Any]], bool]
 
@@ -275,6 +276,12 @@ class Server:
     def use(self, middleware: Callable[..., Any]) -> Callable[..., Any]:
         """A connection middleware on ``/`` (see :meth:`Namespace.use`)."""
         return self.sockets.use(middleware)
+
+    def declare(
+        self, event: str, *arg_types: Any, ack: Any = None, doc: str | None = None
+    ) -> Declaration:
+        """Declare an event ``/`` sends, with its argument types (see :meth:`Namespace.declare`)."""
+        return self.sockets.declare(event, *arg_types, ack=ack, doc=doc)
 
     def emit(self, event: str, *args: Any) -> None:
         """Send ``event`` to every socket of ``/``."""
