@@ -106,10 +106,9 @@ def namespace_contract(namespace: Namespace) -> NamespaceContract:
 
 def _doc(func: Any) -> str | None:
     doc = getattr(func, "__doc__", None)
-    if (
-        not isinstance(doc, str)
-        or (doc is getattr(type(func), "__doc__", None)
-        and not callable(getattr(func, "__code__", None)))
+    if not isinstance(doc, str) or (
+        doc is getattr(type(func), "__doc__", None)
+        and not callable(getattr(func, "__code__", None))
     ):
         return None
     first = doc.strip().split("\n\n")[0]
