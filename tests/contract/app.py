@@ -101,3 +101,10 @@ admin.declare("alert", Literal["low", "high"], list[Color])
 @admin.on("kick")
 async def kick(socket: tether.Socket, who: str, why: str | None = None) -> bool:
     return True
+
+
+def make_app() -> tether.Server:
+    """An app factory (``tether typegen tests.contract.app:make_app`` calls it)."""
+    made = tether.Server()
+    made.declare("made", int)
+    return made

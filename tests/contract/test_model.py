@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 from typing import Any
 
 import pytest
 
 import tether
+from tests.support import ENV
 from tether.contract import contract_of
 from tether.contract.schema import ContractError, contract_schemas
 from tether.typed.declaration import Declaration
@@ -97,3 +99,28 @@ def test_a_type_without_a_schema() -> None:
     io.on("opaque", handler)
     with pytest.raises(ContractError, match="'opaque'"):
         contract_schemas(contract_of(io))
+
+
+def test_the_chat_demo_runs_without_pydantic() -> None:
+    """Its annotations are TypedDicts and Literals: without the typed extra (no pydantic, no
+    typing_extensions) it imports and builds its server."""
+    code = (
+        "import sys\n"
+        "sys.modules['pydantic'] = sys.modules['typing_extensions'] = None\n"
+        "from tether.demo.chat import ChatState, create_app\n"
+        "state = ChatState()\n"
+        "io = create_app(store=state)\n"
+        "assert 'pydantic' not in [m for m, v in sys.modules.items() if v is not None]\n"
+        "state.history.close_now()\n"
+        "print(sorted(io.sockets.declared))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "'members', 'message'" in done.stdout

@@ -191,7 +191,9 @@ def test_cli_typegen(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert main(["typegen", "tests.contract.app:io"]) == 0
     assert capsys.readouterr().out == out.read_text()
     with pytest.raises(SystemExit, match=r"is not a tether\.Server"):
-        main(["typegen", "tests.contract.app:Tick"])
+        main(["typegen", "tests.contract.app:Tick"])  # a class is not a factory
+    assert main(["typegen", "tests.contract.app:make_app"]) == 0  # a factory is called
+    assert "made: (made: number) => void;" in capsys.readouterr().out
 
 
 @pytest.mark.interop
@@ -260,3 +262,40 @@ def test_the_chat_demos_client_compiles_and_runs_against_the_chat(tmp_path: Path
     assert "ada joined #general (0 messages)" in printed
     assert 'bob got "hello, bob" from ada' in printed
     assert "history: 1 message(s), more: false" in printed
+
+
+@pytest.mark.interop
+def test_mistakes_in_a_chat_client_do_not_compile(tmp_path: Path) -> None:
+    from tether.demo.chat import ChatState, create_app
+
+    state = ChatState()
+    events = generate_typescript(contract_of(create_app(store=state)))
+    state.history.close_now()
+    status, errors, output = tsc(tmp_path, events, "chat_mistakes.ts")
+    assert status != 0
+    source = (TS_DIR / "chat_mistakes.ts").read_text().splitlines()
+    marked = {n for n, line in enumerate(source, 1) if "// MISTAKE" in line}
+    by_line = {e.line: e for e in errors if e.file == "chat_mistakes.ts"}
+    assert set(by_line) == marked, output
+    expected = {
+        "no text": "Property 'text' is missing",
+        "a number for a channel": "'number' is not assignable to parameter of type 'string'",
+        "unknown event": "'\"jion\"' is not assignable to parameter of type",
+        "the answer may be a Failure": "Property 'nick' does not exist on type 'Failure | HelloOk'",
+        "not a status": '\'"busy"\' is not assignable to type \'"away" | "online"\'',
+    }
+    for line in marked:
+        what = source[line - 1].split("// MISTAKE: ")[1]
+        assert expected[what] in by_line[line].message, (what, by_line[line])
+
+
+def test_the_docs_typescript_blocks_are_the_tested_clients() -> None:
+    """docs/ shows TypeScript (exempt from tests/docs, which runs no TypeScript) only as
+    copies of the clients compiled here."""
+    from tests.docs.samples import all_samples
+
+    blocks = [s for s in all_samples() if s.lang in ("ts", "typescript")]
+    assert blocks, "docs/typed-contract.md shows the chat client"
+    files = {path.read_text() for path in TS_DIR.glob("*.ts")}
+    for block in blocks:
+        assert block.code in files, f"{block.name} is not a file of {TS_DIR}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,15 +14,18 @@ if TYPE_CHECKING:
     from tether.contract.model import Contract
 
 
-def _contract(target: str) -> Contract:
+def load_contract(target: str) -> Contract:
     """The contract of the :class:`tether.Server` (or :class:`tether.ASGIApp` of one) named
-    by ``module:attribute``."""
+    by ``module:attribute``, or made by the function it names (called without arguments:
+    an app factory such as ``tether.demo.chat:create_app``)."""
     from tether.aio.asgi import ASGIApp
     from tether.contract.model import contract_of
     from tether.server import Server
     from tether.typed.signature import SignatureError
 
     app = load_app(target)
+    if inspect.isfunction(app) or inspect.ismethod(app):
+        app = app()
     if isinstance(app, ASGIApp) and isinstance(app.io, Server):
         app = app.io
     if not isinstance(app, Server):
@@ -44,7 +48,7 @@ def _typegen(args: argparse.Namespace) -> int:
     from tether.contract.typescript import generate_typescript
 
     try:
-        text = generate_typescript(_contract(args.app))
+        text = generate_typescript(load_contract(args.app))
     except ContractError as error:
         raise SystemExit(f"tether typegen: {error}") from None
     _write(text, args.output)
@@ -57,7 +61,7 @@ def _asyncapi(args: argparse.Namespace) -> int:
 
     try:
         document = generate_asyncapi(
-            _contract(args.app), title=args.title or args.app, version=args.api_version
+            load_contract(args.app), title=args.title or args.app, version=args.api_version
         )
     except ContractError as error:
         raise SystemExit(f"tether asyncapi: {error}") from None
@@ -67,7 +71,10 @@ def _asyncapi(args: argparse.Namespace) -> int:
 
 def register_contract_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``typegen`` and ``asyncapi`` to the ``tether`` command's subparsers."""
-    app_help = "module:attribute of a tether.Server, or of a tether.ASGIApp of one"
+    app_help = (
+        "module:attribute of a tether.Server, of a tether.ASGIApp of one, or of a function "
+        "returning one (called without arguments)"
+    )
     typegen = commands.add_parser(
         "typegen",
         help="write socket.io-client's typed-event interfaces (TypeScript) of an app",

@@ -16,8 +16,8 @@ Events to the page: ``message``, ``dm``, ``typing``, ``members``, ``channels``, 
 
 The handlers are annotated with the payloads and answers above (TypedDicts and Literals,
 below), and the events to the page are declared with ``io.declare``: ``tether typegen
-tether.demo.worker:io`` writes the chat's TypeScript contract, ``tether asyncapi`` its
-AsyncAPI document.
+tether.demo.chat:create_app`` writes the chat's TypeScript contract, ``tether asyncapi``
+its AsyncAPI document.
 
 Several servers can serve one chat (``tether demo chat --workers N``, or servers on a Redis
 adapter): broadcasts go through the adapter, the members online are the sockets of the

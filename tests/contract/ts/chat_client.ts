@@ -1,5 +1,5 @@
 // A TypeScript client of the chat demo, typed by its contract: `tether typegen
-// tether.demo.worker:io -o events.d.ts` writes events.d.ts next to this file.
+// tether.demo.chat:create_app -o events.d.ts` writes events.d.ts next to this file.
 import { io, Socket } from "socket.io-client";
 import type { ChannelMessage, ClientToServerEvents, ServerToClientEvents } from "./events";
 
