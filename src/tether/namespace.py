@@ -119,23 +119,6 @@ class Namespace:
         self.middlewares.append(Handler(middleware))
         return middleware
 
-    def declare(
-        self, event: str, *arg_types: Any, ack: Any = None, doc: str | None = None
-    ) -> Declaration:
-        """Declare that this namespace sends ``event`` with arguments of ``arg_types``, for
-        the contract handed to clients (``tether typegen``, ``tether asyncapi``).
-
-        ``ack``: the acknowledgement the server expects back when it emits with one:
-        ``None`` (none), a type, or a tuple of types (one per argument; ``()`` for an
-        acknowledgement without arguments). ``doc``: what the event means.
-
-        Pure metadata: what is emitted is not checked against it and emitting is not slowed.
-        Declaring an event again replaces its declaration.
-        """
-        declared = declaration(event, arg_types, ack, doc)
-        self.declared[event] = declared
-        return declared
-
     # -- broadcasting -----------------------------------------------------------------------
 
     def to(self, rooms: str | Iterable[str]) -> BroadcastOperator:
@@ -181,6 +164,23 @@ class Namespace:
     async def fetch_sockets(self) -> list[Any]:
         """Every socket of the namespace."""
         return await BroadcastOperator(self).fetch_sockets()
+
+    def declare(
+        self, event: str, *arg_types: Any, ack: Any = None, doc: str | None = None
+    ) -> Declaration:
+        """Declare that this namespace sends ``event`` with arguments of ``arg_types``, for
+        the contract handed to clients (``tether typegen``, ``tether asyncapi``).
+
+        ``ack``: the acknowledgement the server expects back when it emits with one:
+        ``None`` (none), a type, or a tuple of types (one per argument; ``()`` for an
+        acknowledgement without arguments). ``doc``: what the event means.
+
+        Pure metadata: what is emitted is not checked against it and emitting is not slowed.
+        Declaring an event again replaces its declaration.
+        """
+        declared = declaration(event, arg_types, ack, doc)
+        self.declared[event] = declared
+        return declared
 
     def sockets_join(self, rooms: str | Iterable[str]) -> None:
         """Make every socket join ``rooms``."""

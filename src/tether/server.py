@@ -277,12 +277,6 @@ class Server:
         """A connection middleware on ``/`` (see :meth:`Namespace.use`)."""
         return self.sockets.use(middleware)
 
-    def declare(
-        self, event: str, *arg_types: Any, ack: Any = None, doc: str | None = None
-    ) -> Declaration:
-        """Declare an event ``/`` sends, with its argument types (see :meth:`Namespace.declare`)."""
-        return self.sockets.declare(event, *arg_types, ack=ack, doc=doc)
-
     def emit(self, event: str, *args: Any) -> None:
         """Send ``event`` to every socket of ``/``."""
         self.sockets.emit(event, *args)
@@ -290,6 +284,12 @@ class Server:
     def send(self, *args: Any) -> None:
         """Emit ``message`` to every socket of ``/``."""
         self.sockets.send(*args)
+
+    def declare(
+        self, event: str, *arg_types: Any, ack: Any = None, doc: str | None = None
+    ) -> Declaration:
+        """Declare an event ``/`` sends, with its argument types (see :meth:`Namespace.declare`)."""
+        return self.sockets.declare(event, *arg_types, ack=ack, doc=doc)
 
     def to(self, rooms: str | Iterable[str]) -> BroadcastOperator:
         """Target rooms of ``/``."""
