@@ -16,6 +16,7 @@ from tether.handshake import Handshake
 from tether.recovery import RecoveryOptions
 from tether.sio import encode_event
 from tether.socket import Socket, SocketClient
+from tether.typed.declaration import Declaration, declaration
 
 
 class NamespaceServer(Protocol):
@@ -53,6 +54,8 @@ class Namespace:
         self.server_side_handlers: dict[str, Handler] = (
             parent.server_side_handlers if parent else {}
         )
+        #: The events this namespace sends, declared with their types (:meth:`declare`).
+        self.declared: dict[str, Declaration] = parent.declared if parent else {}
         #: How many sockets have ``on_any_outgoing`` listeners (broadcasts skip the scan at 0).
         self.outgoing_listeners = 0
         #: The admin UI's hooks (:mod:`tether.admin`), ``None`` unless instrumented.
@@ -161,6 +164,23 @@ class Namespace:
     async def fetch_sockets(self) -> list[Any]:
         """Every socket of the namespace."""
         return await BroadcastOperator(self).fetch_sockets()
+
+    def declare(
+        self, event: str, *arg_types: Any, ack: Any = None, doc: str | None = None
+    ) -> Declaration:
+        """Declare that this namespace sends ``event`` with arguments of ``arg_types``, for
+        the contract handed to clients (``tether typegen``, ``tether asyncapi``).
+
+        ``ack``: the acknowledgement the server expects back when it emits with one:
+        ``None`` (none), a type, or a tuple of types (one per argument; ``()`` for an
+        acknowledgement without arguments). ``doc``: what the event means.
+
+        Pure metadata: what is emitted is not checked against it and emitting is not slowed.
+        Declaring an event again replaces its declaration.
+        """
+        declared = declaration(event, arg_types, ack, doc)
+        self.declared[event] = declared
+        return declared
 
     def sockets_join(self, rooms: str | Iterable[str]) -> None:
         """Make every socket join ``rooms``."""

@@ -20,6 +20,7 @@ from tether.handlers import spawn
 from tether.http.messages import HttpLimits
 from tether.namespace import Namespace
 from tether.recovery import RecoveryOptions
+from tether.typed.declaration import Declaration
 
 NamespaceMatcher = re.Pattern[str] | Callable[[str, dict[str, Any]], bool]
 
@@ -283,6 +284,12 @@ class Server:
     def send(self, *args: Any) -> None:
         """Emit ``message`` to every socket of ``/``."""
         self.sockets.send(*args)
+
+    def declare(
+        self, event: str, *arg_types: Any, ack: Any = None, doc: str | None = None
+    ) -> Declaration:
+        """Declare an event ``/`` sends, with its argument types (see :meth:`Namespace.declare`)."""
+        return self.sockets.declare(event, *arg_types, ack=ack, doc=doc)
 
     def to(self, rooms: str | Iterable[str]) -> BroadcastOperator:
         """Target rooms of ``/``."""

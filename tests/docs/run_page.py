@@ -95,7 +95,10 @@ def main() -> int:
     for n, block in enumerate(blocks):
         print(f"@@block {n}", flush=True)
         try:
-            exec(compile(block["code"], block["name"], "exec"), namespace)
+            # dont_inherit: a sample runs as the script it shows, without this file's
+            # `from __future__ import annotations` (its TypedDicts' annotations evaluated)
+            code = compile(block["code"], block["name"], "exec", dont_inherit=True)
+            exec(code, namespace)
         except BaseException:
             traceback.print_exc(file=sys.stdout)
             print(f"@@failed {n}", flush=True)

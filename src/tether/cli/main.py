@@ -10,6 +10,7 @@ from tether.aio.listener import Listener
 from tether.cli.app import load_served
 from tether.cli.bundle import register as register_bundle_commands
 from tether.cli.console import register as register_client_commands
+from tether.cli.contract import register_contract_commands
 from tether.cli.logs import configure as configure_logging
 from tether.cli.tool import register as register_tool_commands
 
@@ -265,6 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     register_client_commands(commands)
     register_bundle_commands(commands)
     register_tool_commands(commands)
+    register_contract_commands(commands)
     args = parser.parse_args(argv)
     configure_logging(args.log_level, args.log_format)
     result: int = args.func(args)
