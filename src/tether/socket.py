@@ -456,6 +456,11 @@ class Socket:
             except InvalidPayload as exc:
                 self._invalid(event, exc.details, ack_id)
                 return
+            except Exception:  # a validator of the application's types that failed
+                log.exception("error in %s", self._where(event))
+                if ack_id is not None:
+                    self._ack_error(ack_id, event)
+                return
         if handler.is_async:
             spawn(self._call_async(handler, args, event, ack_id), self._where(event))
             return

@@ -14,7 +14,7 @@ import textwrap
 from typing import Any, Literal
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 from typing_extensions import TypedDict
 
 import tether
@@ -56,6 +56,15 @@ class Move(TypedDict):
 class Color(enum.Enum):
     RED = "red"
     BLUE = "blue"
+
+
+class Fragile(BaseModel):
+    x: int
+
+    @field_validator("x")
+    @classmethod
+    def check(cls, value: int) -> int:
+        raise RuntimeError("a bug in the application's validator")
 
 
 class Question(BaseModel):
@@ -105,6 +114,10 @@ def typed_server(**options: Any) -> tuple[tether.Server, list[Any]]:
     @io.on("boom_async")
     async def boom_async(socket: tether.Socket, n: int) -> int:
         raise RuntimeError("internal detail")
+
+    @io.on("fragile")
+    def fragile(socket: tether.Socket, f: Fragile) -> None:
+        calls.append(f)
 
     @io.on("plain")
     def plain(socket, *args):  # type: ignore[no-untyped-def]
@@ -222,6 +235,10 @@ async def test_a_failing_handler_answers_with_an_error_object() -> None:
         for event in ("boom", "boom_async", "plain_one"):
             answer = await client.emit_with_ack(event, 1, timeout=2)
             assert answer == {"error": "handler_error", "event": event}
+        # A validator of the application's that raises something else than a validation
+        # error: a failure of the handler, logged, and the ack answered.
+        answer = await client.emit_with_ack("fragile", {"x": 1}, timeout=2)
+        assert answer == {"error": "handler_error", "event": "fragile"}
         # An unannotated handler called with the wrong arity: the TypeError is logged, as
         # before, and the ack answered.
         assert await client.emit_with_ack("plain_one", timeout=2) == {

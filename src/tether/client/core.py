@@ -455,6 +455,11 @@ class Client:
                 if ack_id is not None and ns is not None and self.ack_errors:
                     self._answer(ns, ack_id, invalid_payload(event, exc.details))
                 return
+            except Exception:  # a validator of the application's types that failed
+                log.exception("client handler for %r failed", event)
+                if ack_id is not None and ns is not None and self.ack_errors:
+                    self._answer(ns, ack_id, handler_error(event))
+                return
         if callback.is_coroutine:
             task = asyncio.get_running_loop().create_task(
                 self._run_coroutine(callback, args, ack_id, ns, event)
