@@ -100,8 +100,8 @@ def read_handler(
         validate = False
     if arity is not None and not sig.accepts(arity):
         name = getattr(func, "__qualname__", None) or repr(func)
-        given = ("the socket and " if receives_socket else "") + ("one argument" if arity else "")
-        given = given.removesuffix(" and ") or "no argument"
+        parts = (["the socket"] if receives_socket else []) + (["one argument"] if arity else [])
+        given = " and ".join(parts) or "no argument"
         raise SignatureError(f"{name}: a {event!r} handler is called with {given} only")
     return build(sig, offset=1 if receives_socket else 0) if validate else None
 
