@@ -368,6 +368,19 @@ function textEcho(size) {
   };
 }
 
+// One small object each way: 42<id>["echo",{"n":<n>,"text":"yyy..."}], the ack its copy
+// (what a typed handler validates into a model and serializes back).
+function objectEcho(size) {
+  const text = "y".repeat(size);
+  return {
+    send: (c, n) => c.emit("echo", [{ n, text }]),
+    check: ([json], n) => {
+      const a = JSON.parse(json);
+      return a.length === 1 && a[0]?.n === n && a[0]?.text?.length === size;
+    },
+  };
+}
+
 // A tick is 42["tick",<seq>,"xxx..."] (python-socketio puts spaces after commas).
 function tickCounter(expectCount, size) {
   return {
@@ -425,6 +438,16 @@ const scenarios = {
   async echo() {
     const { clients, failed } = await connectMany(cfg.clients);
     const { send, check } = textEcho(cfg.size ?? 16);
+    await mark("begin");
+    const r = await echoLoop(clients, cfg.seconds, send, check);
+    await mark("end");
+    await closeAll(clients);
+    return { connected: clients.length, failed, seconds: cfg.seconds, ...r };
+  },
+
+  async "echo-object"() {
+    const { clients, failed } = await connectMany(cfg.clients);
+    const { send, check } = objectEcho(cfg.size ?? 16);
     await mark("begin");
     const r = await echoLoop(clients, cfg.seconds, send, check);
     await mark("end");

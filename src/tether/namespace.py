@@ -6,12 +6,12 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
 from tether.adapters.base import Adapter, BroadcastOptions, RestoredSession
-from tether.broadcast import BroadcastOperator
+from tether.broadcast import BroadcastOperator, RemoteSocket
 from tether.errors import ConnectionRefusedError
-from tether.handlers import Handler, ack_args, off_loop, spawn
+from tether.handlers import F, Handler, ack_args, event_handler, off_loop, spawn
 from tether.handshake import Handshake
 from tether.recovery import RecoveryOptions
 from tether.sio import encode_event
@@ -24,6 +24,7 @@ class NamespaceServer(Protocol):
 
     recovery: RecoveryOptions | None
     cleanup_empty_child_namespaces: bool
+    ack_errors: bool
 
     @property
     def serving_loop(self) -> asyncio.AbstractEventLoop | None:
@@ -70,7 +71,18 @@ class Namespace:
     def __repr__(self) -> str:
         return f"<Namespace {self.name} sockets={len(self.sockets)}>"
 
+    @property
+    def ack_errors(self) -> bool:
+        """The server's ``ack_errors``: answer a requested ack with an error object when the
+        payload is invalid or the handler raises."""
+        return self.server.ack_errors
+
     # -- registration -----------------------------------------------------------------------
+
+    @overload
+    def on(self, event: str, handler: None = None) -> Callable[[F], F]: ...
+    @overload
+    def on(self, event: str, handler: F) -> F: ...
 
     def on(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
         """Register the handler of ``event`` for every socket of this namespace.
@@ -90,10 +102,18 @@ class Namespace:
         (run long work as a task): the connection closes if they outlast the server's
         ``connect_timeout``. ``socket.emit_with_ack`` or ``socket.disconnect`` in one
         connects the client first; a refusal after that disconnects it.
+
+        The signature is read once, here: one that cannot receive the event (no parameter
+        for the socket, a ``connection`` handler that needs more than the socket) raises
+        ``TypeError`` now. The annotations of event handlers are enforced with the extra
+        ``tether[typed]`` (pydantic): the arguments are validated and converted (a payload
+        that does not match is not handled; a requested ack gets
+        ``{"error": "invalid_payload", "event": ..., "details": [...]}``), and the return
+        value is serialized by its annotation. See :mod:`tether.typed.validation`.
         """
 
-        def register(func: Callable[..., Any]) -> Callable[..., Any]:
-            wrapped = Handler(func)
+        def register(func: F) -> F:
+            wrapped = event_handler(func, event, receives_socket=True)
             if event in ("connection", "connect"):
                 self.connection_handlers.append(wrapped)
             else:
@@ -102,17 +122,22 @@ class Namespace:
 
         return register if handler is None else register(handler)
 
+    @overload
+    def on_server_side(self, event: str, handler: None = None) -> Callable[[F], F]: ...
+    @overload
+    def on_server_side(self, event: str, handler: F) -> F: ...
+
     def on_server_side(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
         """Handle ``event`` sent by another server of the cluster with ``server_side_emit``:
         ``handler(*args)``; its return value answers ``server_side_emit_with_ack``."""
 
-        def register(func: Callable[..., Any]) -> Callable[..., Any]:
+        def register(func: F) -> F:
             self.server_side_handlers[event] = Handler(func)
             return func
 
         return register if handler is None else register(handler)
 
-    def use(self, middleware: Callable[..., Any]) -> Callable[..., Any]:
+    def use(self, middleware: F) -> F:
         """Run ``middleware(socket)`` (sync or async) before a socket connects; raise
         :class:`~tether.errors.ConnectionRefusedError` to refuse it (the client gets
         ``connect_error`` with its message and data)."""
@@ -121,31 +146,31 @@ class Namespace:
 
     # -- broadcasting -----------------------------------------------------------------------
 
-    def to(self, rooms: str | Iterable[str]) -> BroadcastOperator:
+    def to(self, rooms: str | Iterable[str]) -> BroadcastOperator[Socket]:
         """Target the sockets in these rooms."""
         return BroadcastOperator(self).to(rooms)
 
     in_ = to
 
-    def except_(self, rooms: str | Iterable[str]) -> BroadcastOperator:
+    def except_(self, rooms: str | Iterable[str]) -> BroadcastOperator[Socket]:
         """Target every socket but those in these rooms."""
         return BroadcastOperator(self).except_(rooms)
 
     @property
-    def volatile(self) -> BroadcastOperator:
+    def volatile(self) -> BroadcastOperator[Socket]:
         """Drop for clients not ready to receive."""
         return BroadcastOperator(self).volatile
 
     @property
-    def local(self) -> BroadcastOperator:
+    def local(self) -> BroadcastOperator[Socket]:
         """This server only."""
         return BroadcastOperator(self).local
 
-    def compress(self, compress: bool) -> BroadcastOperator:
+    def compress(self, compress: bool) -> BroadcastOperator[Socket]:
         """Whether to compress."""
         return BroadcastOperator(self).compress(compress)
 
-    def timeout(self, seconds: float) -> BroadcastOperator:
+    def timeout(self, seconds: float) -> BroadcastOperator[Socket]:
         """Timeout of ``emit_with_ack``."""
         return BroadcastOperator(self).timeout(seconds)
 
@@ -161,7 +186,7 @@ class Namespace:
         """Broadcast with acknowledgements (needs ``.timeout(...)`` first)."""
         return await BroadcastOperator(self).emit_with_ack(event, *args)
 
-    async def fetch_sockets(self) -> list[Any]:
+    async def fetch_sockets(self) -> list[Socket | RemoteSocket]:
         """Every socket of the namespace."""
         return await BroadcastOperator(self).fetch_sockets()
 

@@ -5,21 +5,22 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, overload
 
 from tether.adapters.base import Adapter
 from tether.adapters.memory import MemoryAdapter, SessionAwareAdapter
 from tether.aio.cluster import ClusterEngine
 from tether.aio.engine import EngineServer, EngineSocket
 from tether.aio.listener import Listener, Router, make_ssl_context, run, serve
-from tether.broadcast import BroadcastOperator
+from tether.broadcast import BroadcastOperator, RemoteSocket
 from tether.client_session import ClientSession
 from tether.eio.cluster import ClusterBus
 from tether.eio.options import AllowRequest, CorsOptions, EngineOptions
-from tether.handlers import spawn
+from tether.handlers import F, spawn
 from tether.http.messages import HttpLimits
 from tether.namespace import Namespace
 from tether.recovery import RecoveryOptions
+from tether.socket import Socket
 from tether.typed.declaration import Declaration
 
 NamespaceMatcher = re.Pattern[str] | Callable[[str, dict[str, Any]], bool]
@@ -92,6 +93,11 @@ class Server:
             balancer that is not sticky (``tether.adapters.redis.create_engine(url)``, whose
             arguments are its settings; see :mod:`tether.aio.cluster`). ``None``: a request
             for a session this server doesn't hold gets 400 "Session ID unknown".
+        ack_errors: answer a requested ack with an error object when the payload is invalid
+            (``{"error": "invalid_payload", "event": ..., "details": [...]}``, see
+            :mod:`tether.typed.validation`) or the handler raises (``{"error":
+            "handler_error", "event": ...}``); ``False``: the client gets no answer, as
+            before.
     """
 
     def __init__(
@@ -121,12 +127,14 @@ class Server:
         serve_client: bool = True,
         cleanup_empty_child_namespaces: bool = False,
         cluster_engine: ClusterBus | None = None,
+        ack_errors: bool = True,
     ) -> None:
         if max_namespaces_per_connection < 1:
             raise ValueError("max_namespaces_per_connection must be >= 1")
         if attachment_timeout <= 0:
             raise ValueError("attachment_timeout must be > 0")
         self.cleanup_empty_child_namespaces = cleanup_empty_child_namespaces
+        self.ack_errors = ack_errors
         self.engine = EngineServer(
             EngineOptions(
                 path=path,
@@ -269,11 +277,16 @@ class Server:
 
     # -- the main namespace -----------------------------------------------------------------
 
+    @overload
+    def on(self, event: str, handler: None = None) -> Callable[[F], F]: ...
+    @overload
+    def on(self, event: str, handler: F) -> F: ...
+
     def on(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
         """Register a handler on ``/`` (see :meth:`Namespace.on`)."""
         return self.sockets.on(event, handler)
 
-    def use(self, middleware: Callable[..., Any]) -> Callable[..., Any]:
+    def use(self, middleware: F) -> F:
         """A connection middleware on ``/`` (see :meth:`Namespace.use`)."""
         return self.sockets.use(middleware)
 
@@ -291,31 +304,31 @@ class Server:
         """Declare an event ``/`` sends, with its argument types (see :meth:`Namespace.declare`)."""
         return self.sockets.declare(event, *arg_types, ack=ack, doc=doc)
 
-    def to(self, rooms: str | Iterable[str]) -> BroadcastOperator:
+    def to(self, rooms: str | Iterable[str]) -> BroadcastOperator[Socket]:
         """Target rooms of ``/``."""
         return self.sockets.to(rooms)
 
     in_ = to
 
-    def except_(self, rooms: str | Iterable[str]) -> BroadcastOperator:
+    def except_(self, rooms: str | Iterable[str]) -> BroadcastOperator[Socket]:
         """Every socket of ``/`` but those in these rooms."""
         return self.sockets.except_(rooms)
 
     @property
-    def volatile(self) -> BroadcastOperator:
+    def volatile(self) -> BroadcastOperator[Socket]:
         """Volatile broadcast on ``/``."""
         return self.sockets.volatile
 
     @property
-    def local(self) -> BroadcastOperator:
+    def local(self) -> BroadcastOperator[Socket]:
         """This server only."""
         return self.sockets.local
 
-    def compress(self, compress: bool) -> BroadcastOperator:
+    def compress(self, compress: bool) -> BroadcastOperator[Socket]:
         """Whether to compress."""
         return self.sockets.compress(compress)
 
-    def timeout(self, seconds: float) -> BroadcastOperator:
+    def timeout(self, seconds: float) -> BroadcastOperator[Socket]:
         """Timeout for ``emit_with_ack``."""
         return self.sockets.timeout(seconds)
 
@@ -323,7 +336,7 @@ class Server:
         """Broadcast with acknowledgements on ``/`` (after ``.timeout(...)``)."""
         return await self.sockets.emit_with_ack(event, *args)
 
-    async def fetch_sockets(self) -> list[Any]:
+    async def fetch_sockets(self) -> list[Socket | RemoteSocket]:
         """Every socket of ``/``."""
         return await self.sockets.fetch_sockets()
 
@@ -338,6 +351,11 @@ class Server:
     def disconnect_sockets(self, close: bool = False) -> None:
         """Disconnect every socket of ``/``."""
         self.sockets.disconnect_sockets(close)
+
+    @overload
+    def on_server_side(self, event: str, handler: None = None) -> Callable[[F], F]: ...
+    @overload
+    def on_server_side(self, event: str, handler: F) -> F: ...
 
     def on_server_side(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
         """Handle a ``server_side_emit`` from another server (see :meth:`Namespace.on_server_side`)."""

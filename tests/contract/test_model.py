@@ -14,6 +14,7 @@ from tests.support import ENV
 from tether.contract import contract_of
 from tether.contract.schema import ContractError, contract_schemas
 from tether.typed.declaration import Declaration
+from tether.typed.signature import SignatureError
 
 
 class Opaque:
@@ -96,7 +97,11 @@ def test_a_type_without_a_schema() -> None:
     def handler(socket: Any, value: Opaque) -> None:
         pass
 
-    io.on("opaque", handler)
+    # A handler's types are checked when it is registered (they validate its events)...
+    with pytest.raises(SignatureError, match="Opaque"):
+        io.on("opaque", handler)
+    # ...a declared event's only when the contract is written.
+    io.declare("opaque", Opaque)
     with pytest.raises(ContractError, match="'opaque'"):
         contract_schemas(contract_of(io))
 

@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 
-from tether.typed.signature import UNANNOTATED, SignatureError, event_signature
+from tether.typed.signature import (
+    UNANNOTATED,
+    SignatureError,
+    UnresolvedAnnotations,
+    event_signature,
+)
 
 
 @dataclass
@@ -122,3 +127,20 @@ def test_variadic_socket_only() -> None:
 
     sig = event_signature(anything, receives_socket=True)
     assert sig.max_args is None and sig.params[0].variadic
+
+
+def test_only_the_payload_and_return_annotations_must_resolve() -> None:
+    # The socket's annotation may name what is imported under TYPE_CHECKING.
+    def handler(socket: NotImported, x: int) -> str:  # type: ignore[name-defined]  # noqa: F821
+        return ""
+
+    sig = event_signature(handler, receives_socket=True)
+    assert [(p.name, p.annotation) for p in sig.params] == [("x", int)] and sig.returns is str
+
+    def payload(socket: Any, x: NotImported) -> None:  # type: ignore[name-defined]  # noqa: F821
+        pass
+
+    with pytest.raises(UnresolvedAnnotations, match="annotations of x: NameError"):
+        event_signature(payload, receives_socket=True)
+    sig = event_signature(payload, receives_socket=True, resolve=False)
+    assert sig.params[0].annotation is UNANNOTATED and sig.returns is UNANNOTATED

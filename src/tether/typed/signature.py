@@ -31,6 +31,12 @@ class SignatureError(TypeError):
     registered, not when the first event arrives)."""
 
 
+class UnresolvedAnnotations(SignatureError):
+    """A handler's annotations name something that cannot be found at registration (a name
+    imported under ``TYPE_CHECKING`` or local to a function, with ``from __future__ import
+    annotations``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Param:
     """One payload parameter of a handler."""
@@ -87,14 +93,18 @@ class EventSignature:
         return self.min_args <= count and (self.max_args is None or count <= self.max_args)
 
 
-def event_signature(func: Callable[..., Any], *, receives_socket: bool) -> EventSignature:
+def event_signature(
+    func: Callable[..., Any], *, receives_socket: bool, resolve: bool = True
+) -> EventSignature:
     """Read the payload and acknowledgement of ``func``.
 
     ``receives_socket``: the handler's first positional parameter is the socket (a server
     handler registered with ``io.on`` or ``namespace.on``); it is not part of the payload.
+    ``resolve``: read the annotations (``False``: the parameters only, all unannotated).
 
     Raises :class:`SignatureError` when ``func`` cannot be called the way events call it
-    (no parameter for the socket, keyword-only parameters without defaults).
+    (no parameter for the socket, keyword-only parameters without defaults), and
+    :class:`UnresolvedAnnotations` when its annotations cannot be resolved.
     """
     target = _unwrap(func)
     try:
@@ -102,7 +112,8 @@ def event_signature(func: Callable[..., Any], *, receives_socket: bool) -> Event
     except (TypeError, ValueError):
         # A builtin without a signature: accept anything, annotate nothing.
         return EventSignature((), UNANNOTATED, 0, None)
-    hints = _hints(target)
+    hints = _hints(target) if resolve else {}
+    unresolved = hints.pop(_UNRESOLVED, None)
     params: list[Param] = []
     skip_socket = receives_socket
     max_args: int | None = 0
@@ -111,7 +122,7 @@ def event_signature(func: Callable[..., Any], *, receives_socket: bool) -> Event
         if kind in _POSITIONAL:
             if skip_socket:
                 skip_socket = False
-                continue
+                continue  # its annotation may name what is imported under TYPE_CHECKING
             params.append(
                 Param(
                     parameter.name,
@@ -136,6 +147,15 @@ def event_signature(func: Callable[..., Any], *, receives_socket: bool) -> Event
             )
     if skip_socket:
         raise SignatureError(f"{_name(func)} must accept the socket as its first parameter")
+    if unresolved is not None:
+        needed = [p.name for p in params if p.name in unresolved]
+        if "return" in unresolved:
+            needed.append("return")
+        if needed:
+            raise UnresolvedAnnotations(
+                f"{_name(func)}: cannot resolve the annotations of {', '.join(needed)}: "
+                f"{unresolved[needed[0]]}"
+            )
     min_args = 0
     for param in params:
         if param.required and not param.variadic:
@@ -154,12 +174,32 @@ def _unwrap(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+#: The key under which :func:`_hints` lists what it could not resolve (name -> error).
+_UNRESOLVED = "<unresolved>"
+
+
 def _hints(func: Callable[..., Any]) -> dict[str, Any]:
     target: Any = func.func if isinstance(func, functools.partial) else func
     try:
         return typing.get_type_hints(target, include_extras=True)
-    except Exception as exc:
-        raise SignatureError(f"{_name(func)}: cannot resolve its annotations: {exc}") from exc
+    except Exception:
+        pass
+    # One at a time: those that resolve, and what the others failed with.
+    inner: Any = inspect.unwrap(target)
+    inner = getattr(inner, "__func__", inner)
+    annotations = getattr(inner, "__annotations__", None) or {}
+    namespace = getattr(inner, "__globals__", {})
+    hints: dict[str, Any] = {}
+    unresolved: dict[str, str] = {}
+    for name, annotation in annotations.items():
+        probe = types.SimpleNamespace(__annotations__={name: annotation}, __globals__=namespace)
+        try:
+            hints.update(typing.get_type_hints(probe, include_extras=True))
+        except Exception as exc:
+            unresolved[name] = f"{type(exc).__name__}: {exc}"
+    if unresolved:
+        hints[_UNRESOLVED] = unresolved
+    return hints
 
 
 def _returns(hints: dict[str, Any]) -> Any:

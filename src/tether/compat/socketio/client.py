@@ -83,6 +83,7 @@ class AsyncClient:
             reconnection_delay_max=reconnection_delay_max,
             randomization_factor=randomization_factor,
             ssl=None if ssl_verify else False,
+            ack_errors=False,  # python-socketio leaves an ack unanswered when its handler raises
         )
         self.logger = logger if isinstance(logger, logging.Logger) else log
         self.handlers: dict[str, dict[str, Callable[..., Any]]] = {}
