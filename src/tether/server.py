@@ -91,6 +91,13 @@ class Server:
             balancer that is not sticky (``tether.adapters.redis.create_engine(url)``, whose
             arguments are its settings; see :mod:`tether.aio.cluster`). ``None``: a request
             for a session this server doesn't hold gets 400 "Session ID unknown".
+        allow_eio3: also accept Socket.IO v2 clients (Engine.IO v3, ``EIO=3``), as Node's
+            ``allowEIO3``: they are connected to ``/`` on open, may join other namespaces
+            (with a query string in the namespace, which is their ``handshake.auth``), and a
+            refusal reaches them as an ``error`` event with the message (or the
+            ``ConnectionRefusedError`` data). Off by default: they get 400 "Unsupported
+            protocol version". Not with ``cluster_engine``, nor JSONP polling; no connection
+            state recovery for them.
     """
 
     def __init__(
@@ -120,6 +127,7 @@ class Server:
         serve_client: bool = True,
         cleanup_empty_child_namespaces: bool = False,
         cluster_engine: ClusterBus | None = None,
+        allow_eio3: bool = False,
     ) -> None:
         if max_namespaces_per_connection < 1:
             raise ValueError("max_namespaces_per_connection must be >= 1")
@@ -141,6 +149,7 @@ class Server:
                 http_compression=http_compression,
                 per_message_deflate=per_message_deflate,
                 max_write_buffer=max_write_buffer,
+                allow_eio3=allow_eio3,
             ),
             self,
         )
@@ -257,7 +266,10 @@ class Server:
         side): it carries the Socket.IO sockets of one client."""
         if self.sockets.loop is None:
             self._adopt_loop()  # served without start() (an ASGI server without lifespan)
-        return self.session_class(self, socket)
+        session = self.session_class(self, socket)
+        if session.eio3:
+            session.connect_implicitly()
+        return session
 
     def _adopt_loop(self) -> None:
         """The loop the server runs in is known from now on (called in it): the server-side
