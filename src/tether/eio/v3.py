@@ -98,7 +98,7 @@ def encode_payload_text(packets: Iterable[str | bytes]) -> str:
     for packet in packets:
         text = packet if type(packet) is str else encode_base64_packet(packet)  # type: ignore[arg-type]
         parts.append(f"{utf16_length(text)}:{text}")
-    return "".join(parts)
+    return "".join(parts) or "0:"
 
 
 def encode_payload_binary(packets: Iterable[str | bytes]) -> bytes:
