@@ -68,6 +68,10 @@ async function main() {
   result.engineId = root.io.engine.id;
   result.echo = plain(await ack(root, "echo", "hello", { a: 1 }, [1, "two"]));
   result.ask = await ack(root, "ask", 21);
+  // Lengths in UTF-16 code units (the emoji is two), in a payload large enough to compress.
+  const big = "é😀a".repeat(3000);
+  const [bigBack, bigBin] = await ack(root, "echo", big, Buffer.alloc(3000, 7));
+  result.big = bigBack === big && bigBin.length === 3000 && bigBin.every((b) => b === 7);
   const binAnswer = await ack(root, "bin", Buffer.from([1, 2, 3]), { nested: Buffer.from([9]) });
   result.bin = plain(binAnswer);
   while (events.length < 1) await new Promise((resolve) => setTimeout(resolve, 10));

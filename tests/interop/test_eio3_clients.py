@@ -111,6 +111,7 @@ async def test_events_acks_binary_and_namespaces(transports: str) -> None:
     assert result["id"] == engine_id
     assert result["echo"] == ["hello", {"a": 1}, [1, "two"]]
     assert result["ask"] == [42]
+    assert result["big"] is True
     assert result["bin"] == [[{"bin": [1, 2, 3, 9]}, "text"]]
     assert result["binEvent"] == [{"bin": [3, 2, 1]}, {"n": {"bin": [9]}}]
     assert result["server"] == [{"id": engine_id, "query": "v2", "auth": {}, "rooms": [engine_id]}]
