@@ -114,9 +114,9 @@ async def test_malformed_payload_closes_with_parse_error(v3app: App) -> None:
 
 
 async def test_client_pings_are_answered_and_keep_the_session() -> None:
-    async with serve(ping_interval=0.1, ping_timeout=0.1) as app:
+    async with serve(ping_interval=0.2, ping_timeout=0.2) as app:
         sid, _ = await app.open()
-        for _ in range(4):  # 0.4 s: twice interval + timeout
+        for _ in range(8):  # over 0.8 s: twice interval + timeout
             await app.post(f"{POLL}&sid={sid}", b"1:2")
             assert (await app.get(f"{POLL}&sid={sid}")).text == "1:3"
             await asyncio.sleep(0.1)

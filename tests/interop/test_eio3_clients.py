@@ -142,8 +142,10 @@ async def test_a_v2_and_a_v4_client_in_one_room(transports: str) -> None:
 
 @pytest.mark.parametrize("transports", ["polling", "websocket"])
 async def test_client_pings_keep_the_session(transports: str) -> None:
-    io = make_server(ping_interval=0.2, ping_timeout=0.2)
-    result = await drive(io, "heartbeat", transports, wait=1500)
+    io = make_server(ping_interval=0.3, ping_timeout=0.5)
+    # 2 s: more than twice ping_interval + ping_timeout, after which the server would close
+    # a session that does not ping.
+    result = await drive(io, "heartbeat", transports, wait=2000)
     assert result["connect"] == "connect"
     assert result["disconnects"] == []
     assert result["sameSession"] is True
