@@ -133,6 +133,8 @@ class Server:
             raise ValueError("max_namespaces_per_connection must be >= 1")
         if attachment_timeout <= 0:
             raise ValueError("attachment_timeout must be > 0")
+        if allow_eio3 and cluster_engine is not None:
+            raise ValueError("allow_eio3 cannot be combined with a cluster engine")
         self.cleanup_empty_child_namespaces = cleanup_empty_child_namespaces
         self.engine = EngineServer(
             EngineOptions(
