@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import tether
+from tests.compat.support import uvicorn_serving
 from tests.interop.harness import INTEROP_DIR, require_node
 from tests.support import serving
 
@@ -83,9 +84,12 @@ def make_server(**settings: Any) -> tether.Server:
     return io
 
 
-async def drive(io: tether.Server, scenario: str, transports: str, **options: Any) -> Any:
+async def drive(
+    io: tether.Server, scenario: str, transports: str, asgi: bool = False, **options: Any
+) -> Any:
     node = require_node()
-    async with serving(io) as port:
+    server = uvicorn_serving(tether.ASGIApp(io)) if asgi else serving(io)
+    async with server as port:
         proc = await asyncio.create_subprocess_exec(
             node,
             str(INTEROP_DIR / "sio_v2_client.mjs"),
@@ -123,6 +127,17 @@ async def test_events_acks_binary_and_namespaces(transports: str) -> None:
     assert result["denied"] == {"error": "Not allowed"}
     expected = "polling" if transports == "polling" else "websocket"
     assert result["transport"] == expected
+
+
+@pytest.mark.parametrize("transports", TRANSPORTS)
+async def test_under_uvicorn(transports: str) -> None:
+    result = await drive(make_server(), "main", transports, asgi=True)
+    assert result["echo"] == ["hello", {"a": 1}, [1, "two"]]
+    assert result["ask"] == [42]
+    assert result["big"] is True
+    assert result["binEvent"] == [{"bin": [3, 2, 1]}, {"n": {"bin": [9]}}]
+    assert result["denied"] == {"error": "Not allowed"}
+    assert result["transport"] == ("polling" if transports == "polling" else "websocket")
 
 
 @pytest.mark.parametrize("transports", ["polling", "websocket"])
