@@ -317,7 +317,7 @@ class Namespace:
 
     def add(self, conn: SocketClient, handshake: Handshake) -> None:
         """A client asks to join: restore its session if it can, run the middlewares, connect."""
-        if self.server.recovery is not None:
+        if self.server.recovery is not None and conn.engine.protocol != 3:
             pid, offset = handshake.auth.get("pid"), handshake.auth.get("offset")
             if isinstance(pid, str) and isinstance(offset, str):
                 spawn(self._restore(conn, handshake, pid, offset), f"recovery in {self.name}")
@@ -347,6 +347,12 @@ class Namespace:
             if recovery is not None and recovery.skip_middlewares:
                 self._connect(socket, restored.rooms, restored.missed_packets)
                 return
+        elif conn.engine.protocol == 3:
+            # A Socket.IO v2 client computes its socket's id from its session's (as Node).
+            sid = conn.engine.sid
+            socket = Socket(
+                self, conn, handshake, sid if self.name == "/" else f"{self.name}#{sid}"
+            )
         else:
             socket = Socket(self, conn, handshake)
             if recovery is not None:

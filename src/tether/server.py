@@ -98,6 +98,13 @@ class Server:
             :mod:`tether.typed.validation`) or the handler raises (``{"error":
             "handler_error", "event": ...}``); ``False``: the client gets no answer, as
             before.
+        allow_eio3: also accept Socket.IO v2 clients (Engine.IO v3, ``EIO=3``), as Node's
+            ``allowEIO3``: they are connected to ``/`` on open, may join other namespaces
+            (with a query string in the namespace, which is their ``handshake.auth``), and a
+            refusal reaches them as an ``error`` event with the message (or the
+            ``ConnectionRefusedError`` data). Off by default: they get 400 "Unsupported
+            protocol version". Not with ``cluster_engine``, nor JSONP polling; no connection
+            state recovery for them.
     """
 
     def __init__(
@@ -128,11 +135,14 @@ class Server:
         cleanup_empty_child_namespaces: bool = False,
         cluster_engine: ClusterBus | None = None,
         ack_errors: bool = True,
+        allow_eio3: bool = False,
     ) -> None:
         if max_namespaces_per_connection < 1:
             raise ValueError("max_namespaces_per_connection must be >= 1")
         if attachment_timeout <= 0:
             raise ValueError("attachment_timeout must be > 0")
+        if allow_eio3 and cluster_engine is not None:
+            raise ValueError("allow_eio3 cannot be combined with a cluster engine")
         self.cleanup_empty_child_namespaces = cleanup_empty_child_namespaces
         self.ack_errors = ack_errors
         self.engine = EngineServer(
@@ -150,6 +160,7 @@ class Server:
                 http_compression=http_compression,
                 per_message_deflate=per_message_deflate,
                 max_write_buffer=max_write_buffer,
+                allow_eio3=allow_eio3,
             ),
             self,
         )
@@ -266,7 +277,10 @@ class Server:
         side): it carries the Socket.IO sockets of one client."""
         if self.sockets.loop is None:
             self._adopt_loop()  # served without start() (an ASGI server without lifespan)
-        return self.session_class(self, socket)
+        session = self.session_class(self, socket)
+        if session.eio3:
+            session.connect_implicitly()
+        return session
 
     def _adopt_loop(self) -> None:
         """The loop the server runs in is known from now on (called in it): the server-side

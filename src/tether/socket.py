@@ -604,10 +604,13 @@ class Socket:
         conn.attach(self)
         if queue is None:
             self.join(self.id)
-        data: dict[str, Any] = {"sid": self.id}
-        if self.pid is not None:
-            data["pid"] = self.pid
-        conn.send_parts([_connect_packet(self.nsp.name, data)])
+        if conn.engine.protocol == 3:
+            conn.send_parts([_connect_packet(self.nsp.name, None)])  # Socket.IO v2: no data
+        else:
+            data: dict[str, Any] = {"sid": self.id}
+            if self.pid is not None:
+                data["pid"] = self.pid
+            conn.send_parts([_connect_packet(self.nsp.name, data)])
         for send in queue or ():
             send()
         if log.isEnabledFor(logging.DEBUG):
@@ -653,7 +656,7 @@ class Socket:
         self._emit_local("disconnect", [reason])
 
 
-def _connect_packet(nsp: str, data: dict[str, Any]) -> str:
+def _connect_packet(nsp: str, data: dict[str, Any] | None) -> str:
     first = encode(Packet(PacketType.CONNECT, nsp, data))[0]
     assert isinstance(first, str)
     return first
