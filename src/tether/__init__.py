@@ -6,6 +6,10 @@ does not pull in the asyncio layers.
 
 from __future__ import annotations
 
+# First: whether the compiled modules or their .py files are imported (TETHER_PURE_PYTHON).
+from tether._compiled import build_info, compiled
+
+# isort: split
 import importlib
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +61,8 @@ __all__ = [
     "Socket",
     "SyncClient",
     "TetherError",
+    "build_info",
+    "compiled",
 ]
 __version__ = "0.1.0.dev0"
 

@@ -95,7 +95,10 @@ class BroadcastOperator(Generic[S]):
         """Only the sockets in these rooms (added to the rooms already chosen)."""
         return self._with(rooms=room_set(rooms))
 
-    in_ = to
+    def in_(self, rooms: str | Iterable[str]) -> BroadcastOperator[S]:
+        """The same as :meth:`to` (a method, not an alias: a class attribute set to a function
+        breaks the compiled class)."""
+        return self.to(rooms)
 
     def except_(self, rooms: str | Iterable[str]) -> BroadcastOperator[S]:
         """Not the sockets in these rooms."""

@@ -335,7 +335,10 @@ class Socket:
         """Broadcast to these rooms, except this socket."""
         return self.broadcast.to(rooms)
 
-    in_ = to
+    def in_(self, rooms: str | Iterable[str]) -> BroadcastOperator[Socket]:
+        """The same as :meth:`to` (a method, not an alias: a class attribute set to a function
+        breaks the compiled class)."""
+        return self.to(rooms)
 
     def except_(self, rooms: str | Iterable[str]) -> BroadcastOperator[Socket]:
         """Broadcast to every socket but those in these rooms and this one."""

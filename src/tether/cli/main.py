@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+import tether
+from tether import _compiled
 from tether.aio.listener import Listener
 from tether.cli.app import load_served
 from tether.cli.bundle import register as register_bundle_commands
@@ -193,6 +195,12 @@ def _serve(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tether`` command."""
     parser = argparse.ArgumentParser(prog="tether", description="Socket.IO for Python.")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"tether {tether.__version__}, {_compiled.describe()}",
+        help="the version, and whether the compiled modules run (TETHER_PURE_PYTHON=1: not)",
+    )
     parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
     parser.add_argument(
         "--log-format",

@@ -89,6 +89,7 @@ def reconstruct(data: Any, buffers: list[bytes]) -> Any:
     """
     stack: list[Any] = []
     push = stack.append
+    key: int | str  # a list's index, a dict's key (a compiled build checks the declared type)
     if type(data) is list:
         # The top level first (where placeholders mostly are), then whatever is nested.
         for key, value in enumerate(data):

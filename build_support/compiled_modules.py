@@ -1,0 +1,168 @@
+"""The compiled build of tether: which modules mypyc compiles, and how setuptools builds them.
+
+The modules below are compiled by mypyc from their own typed source (``src/tether/...``)
+into extension modules installed beside the ``.py`` files, which stay the reference: with
+``TETHER_PURE_PYTHON=1`` (at build time: a pure build; at run time: the ``.py`` files are
+imported even beside the extensions) tether runs without them. A build without mypy, without
+a working C compiler or whose compilation fails is pure too, and says why.
+
+The build records the SHA-256 of each compiled source in ``tether/_compiled.json``
+(generated, never committed): at import, tether checks it against the ``.py`` files, and
+a source edited since the build (an editable install not rebuilt) makes tether use the
+pure-Python modules, with a warning (``tether/_compiled.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from setuptools import Extension
+from setuptools.command.build_ext import build_ext
+
+ROOT = Path(__file__).resolve().parent.parent
+SRC = ROOT / "src"
+
+#: The modules compiled by mypyc (paths under ``src/``): the per-message path, from the
+#: profile (bench/README.md, "Profile"). A compiled class can't be subclassed by interpreted
+#: code: a module whose classes are subclassed elsewhere goes with its subclasses or not at all.
+MODULES: tuple[str, ...] = (
+    # WebSocket: frame parsing, framing, UTF-8 checks, events.
+    "tether/ws/connection.py",
+    "tether/ws/events.py",
+    "tether/ws/frames.py",
+    "tether/ws/utf8.py",
+    # Engine.IO: packets, payloads, the session (v3 subclasses it).
+    "tether/eio/encoded.py",
+    "tether/eio/packet.py",
+    "tether/eio/session.py",
+    "tether/eio/v3.py",
+    # Socket.IO: decoding, encoding, binary attachments.
+    "tether/sio/binary.py",
+    "tether/sio/decoder.py",
+    "tether/sio/encoder.py",
+    "tether/sio/packet.py",
+    # The asyncio layer a message crosses: the WebSocket, the Engine.IO socket, the writer.
+    "tether/aio/engine_socket.py",
+    "tether/aio/websocket.py",
+    "tether/aio/writer.py",
+    # Dispatch: the client session, the socket, broadcasts, handler calls.
+    "tether/broadcast.py",
+    "tether/client_session.py",
+    "tether/handlers.py",
+    "tether/socket.py",
+)
+
+#: The one shared library of the compiled modules (a top-level module, as mypyc makes it).
+GROUP = "tether_compiled"
+
+#: The record of what was compiled, in the package (see ``tether/_compiled.py``).
+RECORD = "tether/_compiled.json"
+
+SPEEDUPS = Extension(
+    "tether.ws._speedups",
+    sources=["src/tether/ws/_speedups.c"],
+    optional=True,  # without a C compiler, tether.ws uses the pure-Python mask
+)
+
+
+def say(message: str) -> None:
+    print(f"tether build: {message}", file=sys.stderr)
+
+
+def module_name(path: str) -> str:
+    return path.removesuffix(".py").replace("/", ".")
+
+
+def record() -> dict[str, Any]:
+    """What ``tether/_compiled.json`` holds: each compiled module's source hash."""
+    modules = {
+        module_name(path): hashlib.sha256((SRC / path).read_bytes()).hexdigest() for path in MODULES
+    }
+    return {"compiler": "mypyc", "modules": modules}
+
+
+def _pure_reason() -> str | None:
+    """Why this build is pure, or None when it can be compiled."""
+    if os.environ.get("TETHER_PURE_PYTHON") == "1":
+        return "TETHER_PURE_PYTHON=1"
+    try:
+        import mypyc.build  # noqa: F401
+    except ImportError:
+        return "mypyc (mypy) is not installed"
+    from setuptools._distutils import ccompiler, sysconfig
+    from setuptools._distutils.errors import CCompilerError, DistutilsError
+
+    # A compiler that can build one trivial file, else the build is pure.
+    compiler: Any = ccompiler.new_compiler()
+    sysconfig.customize_compiler(compiler)
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = Path(tmp) / "probe.c"
+        probe.write_text("int main(void) { return 0; }\n")
+        try:
+            compiler.compile([str(probe)], output_dir=tmp)
+        except (CCompilerError, DistutilsError, OSError) as error:
+            return f"no working C compiler ({error})"
+    return None
+
+
+def extensions() -> list[Extension]:
+    """The extension modules of this build: the C mask, and the mypyc modules unless pure."""
+    reason = _pure_reason()
+    if reason is not None:
+        say(f"building the pure-Python package: {reason}")
+        return [SPEEDUPS]
+    from mypyc.build import mypycify
+
+    try:
+        compiled = mypycify(
+            [str(Path("src") / path) for path in MODULES],
+            group_name=GROUP,
+            target_dir=str(Path("build") / "mypyc"),
+        )
+    except (Exception, SystemExit) as error:  # mypyc exits on a type error
+        say(f"building the pure-Python package: mypyc failed ({error!r})")
+        return [SPEEDUPS]
+    say(f"compiling {len(MODULES)} modules with mypyc")
+    return [SPEEDUPS, *compiled]
+
+
+class BuildExt(build_ext):  # type: ignore[misc]
+    """``build_ext`` that falls back to the pure package when the mypyc modules fail to
+    build, and writes ``tether/_compiled.json`` when they are built."""
+
+    def run(self) -> None:
+        if not any(ext is not SPEEDUPS for ext in self.extensions):
+            self._remove_compiled()  # a pure build: no extension of an earlier build is kept
+            super().run()
+            return
+        try:
+            super().run()
+        except Exception as error:
+            say(f"building the pure-Python package: the compiled modules failed ({error})")
+            self.extensions = [SPEEDUPS]
+            self._remove_compiled()
+            super().run()
+            return
+        text = json.dumps(record(), indent=1, sort_keys=True) + "\n"
+        for base in self._outputs():
+            target = base / RECORD
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+
+    def _outputs(self) -> list[Path]:
+        """Where the extensions go: the build directory, and the source tree in place."""
+        inplace = self.inplace or getattr(self, "editable_mode", False)
+        return [Path(self.build_lib), *([SRC] if inplace else [])]
+
+    def _remove_compiled(self) -> None:
+        names = [GROUP, *(module_name(path) for path in MODULES)]
+        for base in self._outputs():
+            for name in names:
+                (base / self.get_ext_filename(name)).unlink(missing_ok=True)
+            (base / RECORD).unlink(missing_ok=True)
