@@ -10,7 +10,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
-	touch $@
+	touch $@ $(VENV)/.compiled
 
 # What the demo needs: the runtime dependencies only (no dev extra, no Node).
 $(VENV)/.runtime: pyproject.toml
@@ -43,13 +43,24 @@ $(BENCH_NPM): bench/package.json bench/package-lock.json
 	cd bench && npm ci --no-audit --no-fund --silent
 	touch $@
 
-setup: $(VENV)/.installed $(NPM_DIR)/node_modules/.installed $(BUNDLE) $(ADMIN_UI) $(BENCH_NPM)
+# The compiled build (mypyc, build_support/compiled_modules.py), in place: rebuilt when a
+# compiled source changes (else tether imports the .py files, and says so).
+COMPILED_SRC := $(shell sed -n 's|^    "\(tether/.*\.py\)",$$|src/\1|p' build_support/compiled_modules.py)
+
+$(VENV)/.compiled: $(VENV)/.installed setup.py build_support/compiled_modules.py $(COMPILED_SRC)
+	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+setup: $(VENV)/.installed $(VENV)/.compiled $(NPM_DIR)/node_modules/.installed $(BUNDLE) $(ADMIN_UI) $(BENCH_NPM)
 
 setup-node: $(NPM_DIR)/node_modules/.installed
 
-## Everything CI checks: lint, types, import layering, the whole test suite (interop and Autobahn included).
+## Everything CI checks: lint, types, import layering, the whole test suite (interop and Autobahn
+## included) against the compiled build, then against the pure-Python modules (TETHER_PURE_PYTHON=1,
+## with coverage: compiled code is not traced; packaging tests build their own wheels, not rerun).
 test: setup lint
-	$(PY) -m pytest -q -p no:cacheprovider --cov --cov-report=
+	$(PY) -m pytest -q -p no:cacheprovider
+	TETHER_PURE_PYTHON=1 $(PY) -m pytest -q -p no:cacheprovider -n 2 -m "not packaging" --cov --cov-report=
 	$(PY) -m coverage report --skip-covered --include='src/tether/ws/*,src/tether/eio/*,src/tether/sio/*' --fail-under=95
 	$(PY) -m coverage report --skip-covered --fail-under=80
 
@@ -57,8 +68,8 @@ test-fast: $(VENV)/.installed
 	$(PY) -m pytest -q -m "not interop and not autobahn and not browser and not packaging"
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check src tests bench build_support
-	$(VENV)/bin/ruff format --check src tests bench build_support
+	$(VENV)/bin/ruff check src tests bench build_support setup.py
+	$(VENV)/bin/ruff format --check src tests bench build_support setup.py
 	$(VENV)/bin/mypy src
 	$(VENV)/bin/lint-imports
 
@@ -89,3 +100,4 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) $(NPM_DIR)/node_modules bench/node_modules reports artifacts site src/tether/static/socket.io*
+	rm -rf build src/tether/_compiled.json && find src -name "*.so" -delete

@@ -11,6 +11,7 @@ from setuptools import setup
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "build_support"))
 
-from compiled_modules import BuildExt, extensions
+from compiled_modules import SPEEDUPS, BuildExt
 
-setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})
+# The mypyc modules are added by BuildExt when it runs.
+setup(ext_modules=[SPEEDUPS], cmdclass={"build_ext": BuildExt})

@@ -19,6 +19,10 @@ from pathlib import Path
 from typing import Any
 
 REFERENCE = "node-socketio"
+#: The floors (not Socket.IO servers, bench/servers/floor_uvloop.py): as is, and compiled by
+#: mypyc as tether's per-message path is; a table with a floor shows every server's CPU per
+#: operation divided by the floor's.
+FLOORS = {"floor-uvloop": "÷ floor", "floor-uvloop-compiled": "÷ floor compiled"}
 #: The reference of the scenarios Node does not answer, by kind: FastAPI under uvicorn for the
 #: FastAPI route.
 REFERENCES = {"http": "fastapi-uvicorn"}
@@ -159,12 +163,18 @@ def table(scenario: str, records: list[Record]) -> str:
     psio = [cpu_per_op(r) for r, _ in rows if r["server"].startswith("psio-") and "error" not in r]
     best_psio = min((v for v in psio if v), default=None)
     repeated = any(len(runs) > 1 for _, runs in rows)
+    floors = {
+        label: cpu_per_op(r)
+        for name, label in FLOORS.items()
+        for r, _ in rows
+        if r["server"] == name and "error" not in r and cpu_per_op(r)
+    }
     header = ["server"]
     for name, _, kind in cols:
         header.append(name)
         if kind:
             header.append(f"vs {SHORT.get(reference, reference)}")
-    header += ["psio ÷ this", "server CPU", "gen CPU", "checks"]
+    header += ["psio ÷ this", *floors, "server CPU", "gen CPU", "checks"]
     if repeated:
         header.append("CPU/op of each run")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -177,6 +187,7 @@ def table(scenario: str, records: list[Record]) -> str:
                 row.append(ratio(value, get(ref) if ref else None))
         mine = cpu_per_op(r) if "error" not in r else None
         row.append(ratio(best_psio, mine) if best_psio and mine else "-")
+        row += [ratio(mine, floor) for floor in floors.values()]
         row += [util(r, "server_util"), util(r, "gen_util"), flags(r)]
         if repeated:
             row.append(" / ".join(fmt(v) for v in runs) or "-")
@@ -213,11 +224,13 @@ def render(path: Path) -> str:
 CHART_SERVERS = {
     "node-socketio": "#7f7f7f",
     "tether": "#1f77b4",
+    "tether-pure": "#aec7e8",
     "tether-asgi-uvicorn": "#9ecae1",
     "tether-hosted": "#17becf",
     "psio-uvicorn": "#d62728",
     "psio-aiohttp": "#ff9896",
     "floor-uvloop": "#2ca02c",
+    "floor-uvloop-compiled": "#98df8a",
 }
 
 

@@ -13,6 +13,7 @@ and the generator's CPU time (utime + stime, ``/proc/<pid>/stat``) and the serve
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import json
 import os
@@ -36,9 +37,18 @@ RESULTS = BENCH / "results"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PY = sys.executable
 
+#: Runs the compiled floor: its folder ($FLOOR_COMPILED, made by compiled_floor()) goes first on
+#: the path, as a compiled module can't be run with -m.
+FLOOR_COMPILED_MAIN = (
+    "import sys; sys.path.insert(0, sys.argv[1]); import floor_uvloop, uvloop; "
+    "uvloop.run(floor_uvloop.main())"
+)
+
 SERVERS: dict[str, list[str]] = {
     "node-socketio": ["node", str(BENCH / "servers" / "node_socketio.mjs")],
     "tether": [PY, "-m", "bench.servers.tether_contract"],
+    # The same server on the pure-Python modules (TETHER_PURE_PYTHON=1, see SERVER_ENV).
+    "tether-pure": [PY, "-m", "bench.servers.tether_contract"],
     "tether-metrics": [PY, "-m", "bench.servers.tether_metrics"],
     "tether-typed": [PY, "-m", "bench.servers.tether_typed"],
     "tether-asgi-uvicorn": [PY, "-m", "bench.servers.tether_asgi"],
@@ -51,13 +61,23 @@ SERVERS: dict[str, list[str]] = {
     "psio-uvicorn": [PY, "-m", "bench.servers.psio_uvicorn"],
     "psio-aiohttp": [PY, "-m", "bench.servers.psio_aiohttp"],
     "floor-uvloop": [PY, "-m", "bench.servers.floor_uvloop"],
+    # The floor compiled by mypyc as tether's per-message path is (see compiled_floor()).
+    "floor-uvloop-compiled": [PY, "-c", FLOOR_COMPILED_MAIN, "$FLOOR_COMPILED"],
     "fastapi-uvicorn": [PY, "-m", "bench.servers.fastapi_uvicorn"],
+}
+
+#: The environment of a server on top of the driver's: tether's per-message path runs compiled
+#: when the installed tether was built so (``tether --version``), pure Python here.
+SERVER_ENV: dict[str, dict[str, str]] = {
+    "tether": {"TETHER_PURE_PYTHON": "0"},
+    "tether-pure": {"TETHER_PURE_PYTHON": "1"},
 }
 
 #: Servers that answer only some scenarios: the floor (not a Socket.IO server, the least
 #: Python on uvloop can do to answer the echoes) is measured where it can answer.
 ONLY_SCENARIOS: dict[str, frozenset[str]] = {
     "floor-uvloop": frozenset({"echo", "polling", "binary-1k", "binary-64k"}),
+    "floor-uvloop-compiled": frozenset({"echo", "polling", "binary-1k", "binary-64k"}),
     "fastapi-uvicorn": frozenset({"http-json"}),
     # Its echo takes a pydantic model: only the object echo sends one.
     "tether-typed": frozenset({"echo-typed"}),
@@ -175,7 +195,9 @@ SCENARIOS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
 #: members connect to both in turn, the CPU figure is the two servers' together.
 CLUSTER_SCENARIOS = frozenset({"cluster-fanout"})
 #: Servers that can join a cluster through Redis ($REDIS_URL).
-CLUSTER_SERVERS = frozenset({"node-socketio", "tether", "tether-hosted", "psio-uvicorn"})
+CLUSTER_SERVERS = frozenset(
+    {"node-socketio", "tether", "tether-pure", "tether-hosted", "psio-uvicorn"}
+)
 
 #: File descriptors asked for (idle-max wants 100k on each side; where the hard limit is
 #: lower and cannot be raised, idle-max is clipped to it and says so in its params).
@@ -223,14 +245,42 @@ def pinned(cpu: int, argv: list[str]) -> list[str]:
     return argv
 
 
+_floor_dir: str | None = None
+
+
+def compiled_floor() -> str:
+    """A folder holding ``servers/floor_uvloop.py`` compiled by mypyc (the mypy of the dev
+    extra), made once per run, removed at exit."""
+    global _floor_dir
+    if _floor_dir is None:
+        folder = tempfile.mkdtemp(prefix="tether-floor-")
+        atexit.register(shutil.rmtree, folder, True)
+        shutil.copy(BENCH / "servers" / "floor_uvloop.py", folder)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+        done = subprocess.run(
+            [PY, "-m", "mypyc", "--ignore-missing-imports", "floor_uvloop.py"],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"mypyc could not compile the floor: {done.stdout[-500:]}")
+        _floor_dir = folder
+    return _floor_dir
+
+
 def start_server(
     name: str, port: int, log: IO[str], timeout: float = 20.0, redis_url: str | None = None
 ) -> subprocess.Popen[str]:
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
-    env = {**os.environ, "PORT": str(port), "PYTHONPATH": path}
+    env = {**os.environ, "PORT": str(port), "PYTHONPATH": path, **SERVER_ENV.get(name, {})}
     if redis_url:
         env["REDIS_URL"] = redis_url
     argv = [arg.replace("$PORT", str(port)) for arg in SERVERS[name]]
+    if "$FLOOR_COMPILED" in argv:
+        argv = [arg.replace("$FLOOR_COMPILED", compiled_floor()) for arg in argv]
     proc = subprocess.Popen(
         pinned(0, argv),
         cwd=ROOT,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import platform
 import subprocess
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -43,6 +44,10 @@ def versions() -> dict[str, str | None]:
         "node": _run("node", "--version"),
         "tether": _dist("tether"),
         "tether_git": f"{sha}{'-dirty' if dirty else ''}" if sha else None,
+        # Compiled (mypyc) or pure Python, as the `tether` server runs it.
+        "tether_build": _run(
+            sys.executable, "-c", "from tether import _compiled; print(_compiled.describe())"
+        ),
         "python-socketio": _dist("python-socketio"),
         "python-engineio": _dist("python-engineio"),
         "uvicorn": _dist("uvicorn"),

@@ -51,12 +51,17 @@ MODULES: tuple[str, ...] = (
     "tether/aio/engine_socket.py",
     "tether/aio/websocket.py",
     "tether/aio/writer.py",
-    # Dispatch: the client session, the socket, broadcasts, handler calls.
+    # Dispatch: the socket, broadcasts, handler calls. Not tether/client_session.py: the
+    # metrics and the admin UI subclass ClientSession at run time.
     "tether/broadcast.py",
-    "tether/client_session.py",
     "tether/handlers.py",
     "tether/socket.py",
 )
+
+#: mypy's options on top of pyproject.toml's (strict): the build environment has orjson (which the
+#: compiled modules call) but not the other dependencies, whose types only modules that are not
+#: compiled use (httptools, uvloop, pydantic, msgpack): they are Any there.
+MYPY_OPTIONS = ("--ignore-missing-imports", "--no-warn-return-any", "--no-warn-unused-ignores")
 
 #: The one shared library of the compiled modules (a top-level module, as mypyc makes it).
 GROUP = "tether_compiled"
@@ -111,49 +116,66 @@ def _pure_reason() -> str | None:
     return None
 
 
-def extensions() -> list[Extension]:
-    """The extension modules of this build: the C mask, and the mypyc modules unless pure."""
+def compiled_extensions() -> list[Extension]:
+    """The mypyc extension modules, or none for a pure build (it says why)."""
     reason = _pure_reason()
     if reason is not None:
         say(f"building the pure-Python package: {reason}")
-        return [SPEEDUPS]
+        return []
     from mypyc.build import mypycify
 
     try:
         compiled = mypycify(
-            [str(Path("src") / path) for path in MODULES],
+            [*MYPY_OPTIONS, *(str(Path("src") / path) for path in MODULES)],
             group_name=GROUP,
             target_dir=str(Path("build") / "mypyc"),
         )
     except (Exception, SystemExit) as error:  # mypyc exits on a type error
         say(f"building the pure-Python package: mypyc failed ({error!r})")
-        return [SPEEDUPS]
+        return []
     say(f"compiling {len(MODULES)} modules with mypyc")
-    return [SPEEDUPS, *compiled]
+    return compiled
 
 
 class BuildExt(build_ext):  # type: ignore[misc]
-    """``build_ext`` that falls back to the pure package when the mypyc modules fail to
-    build, and writes ``tether/_compiled.json`` when they are built."""
+    """``build_ext`` that adds the mypyc modules when it runs (not when setup.py is read for
+    the metadata or the sdist), falls back to the pure package when they fail to build, and
+    writes ``tether/_compiled.json`` when they are built."""
 
     def run(self) -> None:
-        if not any(ext is not SPEEDUPS for ext in self.extensions):
-            self._remove_compiled()  # a pure build: no extension of an earlier build is kept
-            super().run()
-            return
-        try:
-            super().run()
-        except Exception as error:
-            say(f"building the pure-Python package: the compiled modules failed ({error})")
-            self.extensions = [SPEEDUPS]
-            self._remove_compiled()
-            super().run()
-            return
-        text = json.dumps(record(), indent=1, sort_keys=True) + "\n"
-        for base in self._outputs():
-            target = base / RECORD
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text)
+        compiled = compiled_extensions()
+        if compiled:
+            self._use([SPEEDUPS, *compiled])
+            try:
+                super().run()
+            except Exception as error:
+                say(f"building the pure-Python package: the compiled modules failed ({error})")
+            else:
+                text = json.dumps(record(), indent=1, sort_keys=True) + "\n"
+                for base in self._outputs():
+                    target = base / RECORD
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_text(text)
+                return
+        self._use([SPEEDUPS])
+        self._remove_compiled()  # no extension module of an earlier build is kept
+        super().run()
+
+    def _use(self, extensions: list[Extension]) -> None:
+        """What ``finalize_options`` does for each extension (no shared ``Library`` here)."""
+        self.extensions = self.distribution.ext_modules = extensions
+        # In place, an extension module no build makes any more (a module taken off the
+        # list) would still be imported before its .py file.
+        built = {Path(self.get_ext_filename(ext.name)) for ext in extensions}
+        for base in self._outputs()[1:]:
+            for found in (base / "tether").rglob("*.so"):
+                if found.relative_to(base) not in built:
+                    found.unlink()
+        for ext in extensions:
+            ext._full_name = self.get_ext_fullname(ext.name)
+            self.ext_map[ext._full_name] = ext
+            ext._links_to_dynamic = ext._needs_stub = False
+            ext._file_name = self.get_ext_filename(ext._full_name)
 
     def _outputs(self) -> list[Path]:
         """Where the extensions go: the build directory, and the source tree in place."""

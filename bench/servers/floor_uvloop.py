@@ -92,8 +92,8 @@ class Floor(asyncio.Protocol):
             if end < 0:
                 self.buf = buf
                 return
-            head = buf[:end].lower()
-            at = head.index(b"sec-websocket-key:") + 18
+            request = buf[:end].lower()
+            at = request.index(b"sec-websocket-key:") + 18
             key = buf[at : buf.index(b"\r\n", at)].strip()
             accept = base64.b64encode(hashlib.sha1(key + GUID).digest())
             assert self.transport is not None

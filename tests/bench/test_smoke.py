@@ -103,3 +103,24 @@ def test_typed_echo_on_the_typed_server() -> None:
         assert (record["lost"], record["bad"], record["errors"]) == (0, 0, 0)
         assert record["ok"] is True
     assert run.ONLY_SCENARIOS["tether-typed"] == {"echo-typed"}
+
+
+def test_both_builds_beside_both_floors(tmp_path: Path) -> None:
+    """``tether`` (compiled as installed) and ``tether-pure`` (TETHER_PURE_PYTHON=1) answer
+    the echo; the floor runs as is and compiled by mypyc; the table divides by each floor."""
+    params = {"clients": 2, "seconds": 0.5, "size": 16}
+    servers = ["tether", "tether-pure", "floor-uvloop", "floor-uvloop-compiled"]
+    out = tmp_path / "run.jsonl"
+    with out.open("w") as f:
+        for server in servers:
+            record = run.run_one(server, "echo", params, timeout=60)
+            assert "error" not in record, record.get("error")
+            assert record["ok"] is True
+            assert record["ops"] > 0
+            f.write(json.dumps(record) + "\n")
+    lines = render.render(out).splitlines()
+    header = next(line for line in lines if line.startswith("| server"))
+    assert "| ÷ floor | ÷ floor compiled |" in header
+    for server in servers:
+        assert any(line.startswith(f"| {server} |") for line in lines), server
+    assert run.SERVER_ENV["tether-pure"] == {"TETHER_PURE_PYTHON": "1"}

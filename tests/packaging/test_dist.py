@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from build_support.compiled_modules import GROUP, MODULES, RECORD
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.cli.test_bundle import TARBALL_PATH, Registry, contents_for, package_tarball
 from tether.cli.bundle import FILES, STAMP
@@ -27,7 +28,11 @@ pytestmark = [pytest.mark.packaging, pytest.mark.timeout(600)]
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The environment of a user's shell: nothing pointing into this checkout.
-ENV = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
+ENV = {
+    key: value
+    for key, value in os.environ.items()
+    if key not in ("PYTHONPATH", "VIRTUAL_ENV", "TETHER_PURE_PYTHON")
+}
 BUNDLE = sorted([*FILES, STAMP])
 #: Files of the admin UI (tether.cli.bundle.ADMIN_UI), under static/socket.io-admin-ui/.
 ADMIN_UI = ["index.html", "socket.io-admin-ui.version", "favicon.png"]
@@ -35,6 +40,25 @@ DEMO = ["chat.css", "chat.js", "hello.html", "index.html"]
 #: The testing tool's page (tether.tool), under tool/static/.
 TOOL = ["format.js", "index.html", "tool.css", "tool.js"]
 WAIT = 10_000  # ms, for expect()
+#: The extension modules mypyc builds (build_support/compiled_modules.py), as path prefixes.
+COMPILED = [f"{GROUP}__mypyc.", *(path.removesuffix(".py") + "." for path in MODULES)]
+
+#: A Socket.IO echo through the installed package, WebSocket then polling; prints what ran.
+ECHO = """
+import asyncio, tether
+async def main():
+    io = tether.Server()
+    io.on("echo", lambda socket, *args: args)
+    listener = await io.serve("127.0.0.1", 0)
+    for transports in (["websocket"], ["polling"]):
+        client = tether.Client(reconnection=False)
+        await client.connect(f"http://127.0.0.1:{listener.port}", transports=transports)
+        assert await client.emit_with_ack("echo", "x", b"\\x01", timeout=5) == ("x", b"\\x01")
+        await client.disconnect()
+    await listener.shutdown(grace=0.5)
+    print("echo ok, compiled:", tether.compiled)
+asyncio.run(main())
+"""
 
 
 def run(*args: str | Path, timeout: float = 300, **options: object) -> str:
@@ -80,6 +104,8 @@ def test_sdist_and_wheel_contain_the_bundle_and_the_demo(dists: tuple[Path, Path
         assert f"{top}/src/tether/tool/static/{name}" in names
     assert any(n.startswith(f"{top}/src/tether/static/socket.io-admin-ui/js/app.") for n in names)
     assert {f"{top}/src/tether/py.typed", f"{top}/build_support/tether_backend.py"} <= names
+    assert {f"{top}/setup.py", f"{top}/build_support/compiled_modules.py"} <= names
+    assert not any(name.endswith((".so", ".pyd")) or name.endswith(RECORD) for name in names)
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
     assert {f"tether/static/{name}" for name in BUNDLE} <= names
@@ -89,6 +115,11 @@ def test_sdist_and_wheel_contain_the_bundle_and_the_demo(dists: tuple[Path, Path
     assert any(name.startswith("tether/static/socket.io-admin-ui/js/app.") for name in names)
     assert "tether/py.typed" in names
     assert not any(name.startswith(("tests/", "build_support/")) for name in names)
+    # The compiled build: an extension module beside each compiled .py, and the record.
+    for prefix in COMPILED:
+        assert any(name.startswith(prefix) and name.endswith((".so", ".pyd")) for name in names)
+    assert RECORD in names
+    assert set(MODULES) <= names  # the .py files stay, the reference and the fallback
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +132,41 @@ def installed(dists: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
     where = run(venv / "bin/python", "-c", "import tether; print(tether.__file__)", cwd=venv)
     assert where.strip().startswith(str(venv)), where
     return venv / "bin"
+
+
+def test_the_installed_wheel_runs_compiled(installed: Path, tmp_path: Path) -> None:
+    version = run(installed / "tether", "--version", cwd=tmp_path)
+    assert version == f"tether 0.1.0.dev0, compiled ({len(MODULES)} modules compiled by mypyc)\n"
+    assert run(installed / "python", "-c", ECHO, cwd=tmp_path) == "echo ok, compiled: True\n"
+    pure = run(
+        installed / "python", "-c", ECHO, cwd=tmp_path, env={**ENV, "TETHER_PURE_PYTHON": "1"}
+    )
+    assert pure == "echo ok, compiled: False\n"
+
+
+def test_a_pure_wheel_has_no_compiled_module_and_works(
+    dists: tuple[Path, Path], installed: Path, tmp_path: Path
+) -> None:
+    """``TETHER_PURE_PYTHON=1`` at build time (as without a C compiler): the wheel of the
+    ``.py`` files alone, run by the installed wheel's interpreter (for its dependencies)."""
+    out = run(
+        *(sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w", tmp_path / "out"),
+        dists[0],
+        env={**ENV, "TETHER_PURE_PYTHON": "1"},
+    )
+    assert "tether build: building the pure-Python package: TETHER_PURE_PYTHON=1" in out
+    (wheel,) = (tmp_path / "out").glob("tether-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        archive.extractall(tmp_path / "pure")
+    assert set(MODULES) <= names
+    assert RECORD not in names
+    extensions = [name for name in names if name.endswith((".so", ".pyd"))]
+    assert not any(name.startswith(tuple(COMPILED)) for name in extensions), extensions
+    env = {**ENV, "PYTHONPATH": str(tmp_path / "pure")}
+    assert run(installed / "python", "-c", ECHO, cwd=tmp_path, env=env) == (
+        "echo ok, compiled: False\n"
+    )
 
 
 class Demo:
@@ -190,12 +256,14 @@ def test_a_tampered_registry_tarball_fails_the_build(tmp_path: Path) -> None:
     ``npm_config_registry`` and refuses a tarball that is not the pinned one."""
     source = tmp_path / "source"
     shutil.copytree(ROOT / "build_support", source / "build_support")
-    for name in ["pyproject.toml", "README.md", "MANIFEST.in"]:
+    for name in ["pyproject.toml", "README.md", "MANIFEST.in", "setup.py"]:
         shutil.copy(ROOT / name, source / name)
     shutil.copytree(
         ROOT / "src",
         source / "src",
-        ignore=shutil.ignore_patterns("socket.io*", "__pycache__", "*.so", "*.egg-info"),
+        ignore=shutil.ignore_patterns(
+            "socket.io*", "__pycache__", "*.so", "*.egg-info", "_compiled.json"
+        ),
     )
     registry = Registry()
     try:
