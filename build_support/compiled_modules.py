@@ -101,7 +101,6 @@ def _pure_reason() -> str | None:
     except ImportError:
         return "mypyc (mypy) is not installed"
     from setuptools._distutils import ccompiler, sysconfig
-    from setuptools._distutils.errors import CCompilerError, DistutilsError
 
     # A compiler that can build one trivial file, else the build is pure.
     compiler: Any = ccompiler.new_compiler()
@@ -111,7 +110,7 @@ def _pure_reason() -> str | None:
         probe.write_text("int main(void) { return 0; }\n")
         try:
             compiler.compile([str(probe)], output_dir=tmp)
-        except (CCompilerError, DistutilsError, OSError) as error:
+        except Exception as error:  # its error classes moved between setuptools versions
             return f"no working C compiler ({error})"
     return None
 
@@ -146,10 +145,12 @@ class BuildExt(build_ext):  # type: ignore[misc]
         compiled = compiled_extensions()
         if compiled:
             self._use([SPEEDUPS, *compiled])
+            compiler = self.compiler  # a name; run() replaces it with the compiler object
             try:
                 super().run()
             except Exception as error:
                 say(f"building the pure-Python package: the compiled modules failed ({error})")
+                self.compiler = compiler
             else:
                 text = json.dumps(record(), indent=1, sort_keys=True) + "\n"
                 for base in self._outputs():
