@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any, Protocol, overload
 
@@ -45,12 +45,16 @@ RECOVERABLE_REASONS = frozenset(
 class SocketNamespace(BroadcastNamespace["Socket"], Protocol):
     """What a socket needs of its namespace (a :class:`tether.Namespace`)."""
 
-    handlers: dict[str, Handler]
     outgoing_listeners: int
     #: The admin UI's hooks (:mod:`tether.admin`), ``None`` unless instrumented.
     monitor: Any
     #: The counts of :mod:`tether.metrics`, ``None`` unless metrics are on.
     metrics: Any
+
+    @property
+    def handlers(self) -> Mapping[str, Handler]:
+        """The event handlers; a ``Mapping``, not a ``dict``: tether.compat's has a ``get`` of
+        its own, which compiled code calls only through the ``Mapping`` type."""
 
     @property
     def ack_errors(self) -> bool:
