@@ -15,7 +15,8 @@ from tether.eio.session import new_sid
 from tether.errors import AckTimeoutError, DisconnectedError
 from tether.handlers import Handler, ack_value, check_loop, off_loop, spawn
 from tether.handshake import Handshake
-from tether.sio import RESERVED_EVENTS, Packet, PacketType, encode, encode_ack, encode_event
+from tether.sio import RESERVED_EVENTS, Packet, PacketType
+from tether.sio.parsers import Codec
 
 log = logging.getLogger("tether")
 
@@ -46,6 +47,8 @@ class SocketNamespace(BroadcastNamespace, Protocol):
 
     handlers: dict[str, Handler]
     outgoing_listeners: int
+    #: The parser the server speaks (see :mod:`tether.sio.parsers`).
+    codec: Codec
     #: The admin UI's hooks (:mod:`tether.admin`), ``None`` unless instrumented.
     monitor: Any
     #: The counts of :mod:`tether.metrics`, ``None`` unless metrics are on.
@@ -218,7 +221,8 @@ class Socket:
                 self._acks[ack_id] = self.nsp.metrics.timed_ack(lambda args: cb(*args))
         if self._any_outgoing:
             self._notify(self._any_outgoing, [event, *args])
-        parts = encode_event(self.nsp.name, event, args, ack_id)
+        nsp = self.nsp
+        parts = nsp.codec.encode_event(nsp.name, event, args, ack_id)
         queue = self._queue
         if queue is None:
             self.conn.send_parts(parts)
@@ -254,7 +258,8 @@ class Socket:
         waiting.add(future)
         if self._any_outgoing:
             self._notify(self._any_outgoing, [event, *args])
-        self.conn.send_parts(encode_event(self.nsp.name, event, args, ack_id))
+        nsp = self.nsp
+        self.conn.send_parts(nsp.codec.encode_event(nsp.name, event, args, ack_id))
         try:
             return await asyncio.wait_for(future, timeout)
         except TimeoutError:
@@ -348,7 +353,7 @@ class Socket:
         if close:
             self.conn.disconnect_all()
             return
-        self.conn.send_parts([_disconnect_packet(self.nsp.name)])
+        self.conn.send_parts(self.nsp.codec.encode(Packet(_DISCONNECT, self.nsp.name)))
         self.on_close("server namespace disconnect")
 
     # -- incoming (called by the connection) ------------------------------------------------
@@ -448,7 +453,7 @@ class Socket:
     def _send_ack(self, ack_id: int, result: Any) -> None:
         if self.connected:
             try:
-                parts = encode_ack(
+                parts = self.nsp.codec.encode_ack(
                     self.nsp.name,
                     ack_id,
                     () if result is None else result if type(result) is tuple else (result,),
@@ -549,7 +554,7 @@ class Socket:
         data: dict[str, Any] = {"sid": self.id}
         if self.pid is not None:
             data["pid"] = self.pid
-        conn.send_parts([_connect_packet(self.nsp.name, data)])
+        conn.send_parts(self.nsp.codec.encode(Packet(PacketType.CONNECT, self.nsp.name, data)))
         for send in queue or ():
             send()
         if log.isEnabledFor(logging.DEBUG):
@@ -593,18 +598,6 @@ class Socket:
         nsp.remove(self)
         self.conn.remove(self)
         self._emit_local("disconnect", [reason])
-
-
-def _connect_packet(nsp: str, data: dict[str, Any]) -> str:
-    first = encode(Packet(PacketType.CONNECT, nsp, data))[0]
-    assert isinstance(first, str)
-    return first
-
-
-def _disconnect_packet(nsp: str) -> str:
-    first = encode(Packet(PacketType.DISCONNECT, nsp))[0]
-    assert isinstance(first, str)
-    return first
 
 
 class _TimedSocket:

@@ -51,7 +51,8 @@ from tether.client.state import (
 )
 from tether.eio.errors import ParseError
 from tether.errors import AckTimeoutError, DisconnectedError
-from tether.sio import DecodeError, Decoder, Packet, PacketType, encode, encode_ack, encode_event
+from tether.sio import DecodeError, Packet, PacketType
+from tether.sio.parsers import Parser, resolve
 
 log = logging.getLogger("tether.client")
 
@@ -76,6 +77,9 @@ class Client:
         ack_timeout: seconds each try of a retried emit waits for its ack.
         ssl: ``None`` verifies ``https``/``wss`` certificates; an ``ssl.SSLContext`` of
             yours, or ``False`` not to verify.
+        parser: ``"json"`` (the default), ``"msgpack"`` (``socket.io-msgpack-parser``
+            3.x's wire, for a server using that parser) or a parser object (see
+            :mod:`tether.sio.parsers`); the server must speak the same one.
     """
 
     def __init__(
@@ -89,6 +93,7 @@ class Client:
         retries: int = 0,
         ack_timeout: float | None = None,
         ssl: ssl_module.SSLContext | bool | None = None,
+        parser: str | Parser = "json",
     ) -> None:
         self.reconnection = reconnection
         self.reconnection_attempts = reconnection_attempts
@@ -105,7 +110,8 @@ class Client:
         self._manager: dict[str, Callback] = {}
         self._namespaces: dict[str, NamespaceState] = {}
         self._engine: EngineClient | None = None
-        self._decoder = Decoder()
+        self._codec = resolve(parser)
+        self._decoder = self._codec.new_decoder(10)
         self._reconnect_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._done = asyncio.Event()
@@ -315,7 +321,7 @@ class Client:
         if ns.pid is not None and ns.offset is not None:
             payload = {**(payload or {}), "pid": ns.pid, "offset": ns.offset}
         if self._engine is not None:
-            self._engine.send(encode(Packet(PacketType.CONNECT, ns.name, payload)))
+            self._engine.send(self._codec.encode(Packet(PacketType.CONNECT, ns.name, payload)))
 
     # -- receiving --------------------------------------------------------------------------
 
@@ -465,7 +471,7 @@ class Client:
 
     def _answer(self, ns: NamespaceState, ack_id: int, result: Any) -> None:
         if ns.connected and self._engine is not None:
-            self._engine.send(encode_ack(ns.name, ack_id, ack_args(result)))
+            self._engine.send(self._codec.encode_ack(ns.name, ack_id, ack_args(result)))
 
     # -- sending ----------------------------------------------------------------------------
 
@@ -544,7 +550,7 @@ class Client:
         ack_id: int | None,
         volatile: bool,
     ) -> None:
-        parts = encode_event(ns.name, event, args, ack_id)
+        parts = self._codec.encode_event(ns.name, event, args, ack_id)
         engine = self._engine
         if ns.connected and engine is not None and not engine.closed:
             engine.send(parts)
@@ -623,7 +629,7 @@ class Client:
         engine, self._engine = self._engine, None
         for ns in self._namespaces.values():
             if ns.connected and engine is not None:
-                engine.send(encode(Packet(PacketType.DISCONNECT, ns.name)))
+                engine.send(self._codec.encode(Packet(PacketType.DISCONNECT, ns.name)))
             ns.active = False
             self._drop(ns, "io client disconnect")
         if engine is not None:
