@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import tether
 from tests.interop.harness import INTEROP_DIR, require_node
 from tether.client import Client
-from tether.sio import MAX_ACK_ID, DecodeError, EncodeError, Packet, PacketType
+from tether.sio import MAX_ACK_ID, DecodeError, EncodeError, Packet, PacketType, notepack2
 from tether.sio.msgpack_parser import MsgpackDecoder, encode, encode_ack, encode_event
 from tether.sio.parsers import JSON, MSGPACK, Parser, resolve
 
@@ -84,9 +84,9 @@ def test_the_shortcuts_match_encode() -> None:
 def test_binary_of_every_kind_and_dates() -> None:
     when = dt.datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=dt.UTC)
     (data,) = encode_event("/", "e", [bytearray(b"ab"), memoryview(b"cd"), (1, 2), when])
-    # notepack's Date: fixext 8 of type 0, milliseconds; read back as its 8 bytes.
+    # notepack's Date: fixext 8 of type 0, milliseconds.
     millis = (1704164645678).to_bytes(8, "big")
-    assert decode(data).data == ["e", b"ab", b"cd", [1, 2], millis]
+    assert decode(data).data == ["e", b"ab", b"cd", [1, 2], when]
     assert b"\xd7\x00" + millis in data
     # A naive datetime is taken as UTC.
     assert encode_event("/", "e", [when.replace(tzinfo=None)]) == encode_event("/", "e", [when])
@@ -124,6 +124,72 @@ def test_what_the_javascript_client_sends() -> None:
     # Node's server: CONNECT {sid, pid: undefined}.
     sid = {"type": 0, "data": {"sid": "s", "pid": undefined}, "nsp": "/"}
     assert decode(pack(sid)).data == {"sid": "s", "pid": None}
+
+
+def _event(*items: bytes) -> bytes:
+    """An EVENT "e" with these MessagePack values as arguments."""
+    count = (len(items) + 1).to_bytes(2, "big")
+    head = b"\x83\xa4type\x02\xa4data\xdc" + count + b"\xa1e"
+    return head + b"".join(items) + b"\xa3nsp\xa1/"
+
+
+def test_type_0_extensions_are_told_apart_by_their_format() -> None:
+    millis = (1704164645678).to_bytes(8, "big")
+    when = dt.datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=dt.UTC)
+    undefined = b"\xd4\x00\x00"
+    date = b"\xd7\x00" + millis
+    buffer0 = b"\xc7\x01\x00\x00"  # ArrayBuffer([0]): the bytes of undefined
+    buffer8 = b"\xc7\x08\x00" + millis  # an 8-byte ArrayBuffer: the bytes of the date
+    far = (8_000_000_000_000_000).to_bytes(8, "big")
+    cases: list[tuple[tuple[bytes, ...], list[Any]]] = [
+        ((undefined,), [None]),
+        ((date,), [when]),
+        ((buffer0,), [b"\x00"]),
+        ((buffer8,), [millis]),
+        ((b"\xc7\x03\x00abc",), [b"abc"]),
+        # Both readings in one message: the plain reader settles it.
+        ((undefined, buffer0), [None, b"\x00"]),
+        ((date, buffer8, undefined), [when, millis, None]),
+        # More dates than searches allowed: read again in Python.
+        ((date,) * 70, [when] * 70),
+        # Out of Python's range: kept as bytes.
+        ((b"\xd7\x00" + far,), [far]),
+    ]
+    for items, expected in cases:
+        assert decode(_event(*items)).data == ["e", *expected], items
+        assert notepack2.read(_event(*items))["data"] == ["e", *expected], items
+    # Over SLOW_LIMIT, a message with both readings keeps the likelier ones.
+    pad = b"p" * notepack2.SLOW_LIMIT
+    big = _event(undefined, buffer0, date, buffer8, b"\xc6" + len(pad).to_bytes(4, "big") + pad)
+    assert decode(big).data == ["e", None, None, when, when, pad]
+
+
+def test_the_plain_reader_reads_every_format() -> None:
+    values: list[Any] = [
+        *(None, True, False, 0, 127, -32, -33, 255, 65535, 2**32 - 1, 2**64 - 1),
+        *(-128, -32768, -(2**31), -(2**63), 1.5, "", "x" * 31, "é" * 200, "y" * 70000),
+        *(b"", b"z" * 300, b"w" * 70000, list(range(20)), {f"k{i}": i for i in range(20)}),
+        [[[]]],
+        msgpack.ExtType(5, b"abc"),
+        msgpack.ExtType(7, b"x" * 300),
+        msgpack.Timestamp(1, 5),
+    ]
+    packed = msgpack.packb(values, use_bin_type=True)
+    expected = msgpack.unpackb(packed, raw=False, timestamp=3, ext_hook=lambda c, d: [c, d])
+    assert notepack2.read(packed) == expected
+    assert notepack2.read(b"\xca\x3f\xc0\x00\x00") == 1.5  # float 32
+    assert notepack2.read(b"\xd6\x09abcd") == [9, b"abcd"]
+    assert notepack2.read(b"\xa3" + "\ud83d".encode("utf-8", "surrogatepass")) == "\ud83d"
+    bad = [b"", b"\xc1", b"\x92\x01", b"\x01\x02", b"\xd9\x05ab", b"\x81\x90\x01"]
+    for data in [*bad, b"\x91" * 300 + b"\xc0"]:
+        with pytest.raises((ValueError, TypeError)):
+            notepack2.read(data)
+
+
+def test_lone_surrogates_as_javascript_writes_them() -> None:
+    (data,) = encode_event("/", "e", ["a\ud83d"])
+    assert b"a\xed\xa0\xbd" in data  # what notepack writes for a lone high surrogate
+    assert decode(data).data == ["e", "a\ud83d"]
 
 
 @pytest.mark.parametrize(
@@ -195,9 +261,9 @@ payloads = st.recursive(
     max_leaves=12,
 )
 namespaces = st.just("/") | st.text(max_size=10).map(lambda s: "/" + s)
-event_names = (
-    st.text(max_size=10).filter(lambda s: s not in tether.sio.RESERVED_EVENTS) | st.integers()
-)
+event_names = st.text(max_size=10).filter(
+    lambda s: s not in tether.sio.RESERVED_EVENTS
+) | st.integers(min_value=-(2**63), max_value=2**64 - 1)
 ack_ids = st.none() | st.integers(min_value=0, max_value=MAX_ACK_ID)
 
 
@@ -346,6 +412,7 @@ def _node_codec(request: dict[str, Any]) -> dict[str, Any]:
     return json.loads(done.stdout)  # type: ignore[no-any-return]
 
 
+WHEN = dt.datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=dt.UTC)
 PACKETS = [
     Packet(CONNECT, "/", None),
     Packet(CONNECT, "/admin", {"token": "t", "n": 1}),
@@ -400,6 +467,14 @@ def test_byte_for_byte_with_the_npm_parser() -> None:
             "options": {"compress": True},
             "nsp": "/",
         },
+        # Type-0 extensions of every meaning: a Date, ArrayBuffers that look like undefined
+        # and like a Date, undefined.
+        {
+            "type": 2,
+            "data": ["t0", {"$date": 1704164645678}, {"$ab": "00"}, {"$ab": "0000018cc820db2e"}],
+            "nsp": "/",
+        },
+        {"type": 2, "data": ["t0", {"$date": 1704164645678}, {"$undefined": True}], "nsp": "/"},
     ]
     back = _node_codec({"encode": [_as_node_object(p) for p in PACKETS] + extra})
     decoded = [decode(bytes.fromhex(parts[0])) for parts in back["encoded"]]
@@ -408,6 +483,8 @@ def test_byte_for_byte_with_the_npm_parser() -> None:
         Packet(CONNECT, "/", None),
         Packet(CONNECT, "/", {"sid": "s", "pid": None}),
         Packet(EVENT, "/", ["ab", b"\x01\x02", None]),
+        Packet(EVENT, "/", ["t0", WHEN, b"\x00", bytes.fromhex("0000018cc820db2e")]),
+        Packet(EVENT, "/", ["t0", WHEN, None]),
     ]
 
 
@@ -425,3 +502,23 @@ def test_the_npm_decoder_refuses_what_ours_refuses() -> None:
         assert "error" in decoded, value
         with pytest.raises(DecodeError):
             decode(pack(value))
+
+
+_FRAGMENTS = [
+    b"\xd4\x00\x00",  # undefined
+    b"\xc7\x01\x00\x00",  # ArrayBuffer([0])
+    b"\xd7\x00\x00\x00\x01\x8c\xc8\x20\xdb\x2e",  # a Date
+    b"\xc7\x08\x00\x00\x00\x01\x8c\xc8\x20\xdb\x2e",  # an ArrayBuffer with the same bytes
+    b"\xc7\x02\x00\x01\x02",
+    b"\xc4\x03\xd4\x00\x00",  # bin holding the bytes of undefined
+    b"\xc4\x04\xc7\x01\x00\x00",  # bin holding those of ArrayBuffer([0])
+    b"\xc0",
+    b"\x01",
+]
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=40))
+def test_the_fast_and_the_plain_reading_agree(fragments: list[bytes]) -> None:
+    data = b"\xdc" + len(fragments).to_bytes(2, "big") + b"".join(fragments)
+    assert notepack2.unpack(data) == notepack2.read(data)

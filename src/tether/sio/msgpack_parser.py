@@ -10,13 +10,15 @@ What the JavaScript side (``notepack.io`` 2) writes and how it is read here:
 * a ``Buffer`` is ``bin``, an ``ArrayBuffer`` or typed array (from Node) is ext type 0: both
   are read as ``bytes``; ``bytes``, ``bytearray`` and ``memoryview`` are sent as ``bin``
   (a browser reads it as an ``ArrayBuffer``, Node as a ``Buffer``);
-* ``undefined`` is fixext 1 of type 0 (read as ``None``; a one-byte ``ArrayBuffer`` holding
-  0 sent by Node cannot be told from it and is read as ``None`` too);
-* a ``Date`` is fixext 8 of type 0 (read as 8 ``bytes``: it cannot be told from an 8-byte
-  ``ArrayBuffer``); a ``datetime`` is sent that way, so JavaScript reads a ``Date``
-  (a naive one is taken as UTC);
-* other extensions are read as ``[type, bytes]`` (the standard timestamp, type -1, as a UTC
-  ``datetime``).
+* ``undefined`` is fixext 1 of type 0: read as ``None``;
+* a ``Date`` is fixext 8 of type 0 (milliseconds): read as an aware ``datetime`` in UTC; a
+  ``datetime`` is sent that way (a naive one taken as UTC), so JavaScript reads a ``Date``
+  (to the millisecond);
+* other extensions are read as ``[type, bytes]``, the standard timestamp (type -1) as a UTC
+  ``datetime``;
+* strings holding a lone surrogate (JavaScript writes them) are read and written as such.
+
+:mod:`tether.sio.notepack2` tells the type-0 extensions apart.
 
 The decoder validates like ``socket.io-msgpack-parser``'s, and more strictly: the type is an
 integer 0 to 4, the namespace a string starting with ``/``, the id a non-negative integer up
@@ -36,6 +38,7 @@ import msgpack
 
 from tether.sio.decoder import _check_payload
 from tether.sio.errors import DecodeError, EncodeError
+from tether.sio.notepack2 import UNICODE_ERRORS, unpack
 from tether.sio.packet import MAX_ACK_ID, Packet, PacketType
 
 __all__ = ["MsgpackDecoder", "encode", "encode_ack", "encode_event"]
@@ -53,14 +56,7 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__} as MessagePack")
 
 
-def _ext_hook(code: int, data: bytes) -> Any:
-    if code == 0:
-        return None if data == b"\x00" else data
-    return [code, data]
-
-
 _packb: Final = msgpack.packb
-_unpackb: Final = msgpack.unpackb
 _TYPE_VALUES: Final = {t: int(t) for t in PacketType}
 # No binary types on this wire: the payload carries its binary values itself.
 _TYPE_VALUES[PacketType.BINARY_EVENT] = int(PacketType.EVENT)
@@ -74,7 +70,7 @@ _DISCONNECT: Final = PacketType.DISCONNECT
 
 def _pack(value: dict[str, Any]) -> list[str | bytes]:
     try:
-        return [_packb(value, use_bin_type=True, default=_default)]
+        return [_packb(value, use_bin_type=True, default=_default, unicode_errors=UNICODE_ERRORS)]
     except (TypeError, ValueError, OverflowError) as exc:
         raise EncodeError(f"cannot encode packet data as MessagePack: {exc}") from exc
 
@@ -135,7 +131,7 @@ class MsgpackDecoder:
     def feed_binary(self, data: bytes) -> Packet:
         """Decode one packet; raises :class:`DecodeError` for anything invalid."""
         try:
-            value = _unpackb(data, raw=False, strict_map_key=False, ext_hook=_ext_hook, timestamp=3)
+            value = unpack(data)
         except (ValueError, TypeError, OverflowError, msgpack.UnpackException) as exc:
             # Never repr() untrusted data: only the kind of error.
             raise DecodeError(
