@@ -1,6 +1,7 @@
 """One Engine.IO session carrying the sockets of several namespaces (Node's ``Client``).
 
-Incoming: Engine.IO message → the parser's decoder (:mod:`tether.sio.parsers`) → packet → the namespace's socket.
+Incoming: Engine.IO message → the parser's decoder (:mod:`tether.sio.parsers`) → packet →
+the namespace's socket.
 Outgoing: encoded Socket.IO parts → Engine.IO messages on the same session.
 """
 
