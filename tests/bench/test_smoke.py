@@ -89,3 +89,17 @@ def test_http_json_against_hosted_and_uvicorn(tmp_path: Path) -> None:
     assert "### http-json" in table
     assert "| req/s | vs uvicorn |" in table
     assert "| tether-hosted |" in table and "| fastapi-uvicorn |" in table
+
+
+@pytest.mark.parametrize("server", ["tether", "node-socketio"])
+@pytest.mark.parametrize("scenario", ["echo", "binary-1k"])
+def test_msgpack_parser(server: str, scenario: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # BENCH_PARSER=msgpack: servers and generator speak socket.io-msgpack-parser's wire.
+    monkeypatch.setenv("BENCH_PARSER", "msgpack")
+    params = {"clients": 2, "seconds": 0.5, "size": 1024 if scenario == "binary-1k" else 16}
+    record = run.run_one(server, scenario, params, timeout=30)
+    assert "error" not in record, record.get("error")
+    assert record["result"]["parser"] == "msgpack"  # a JSON server would refuse its CONNECT
+    assert record["ops"] > 0
+    assert (record["lost"], record["bad"], record["errors"]) == (0, 0, 0)
+    assert record["ok"] is True
