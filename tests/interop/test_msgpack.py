@@ -106,17 +106,6 @@ async def test_the_official_client_with_the_msgpack_parser(transport: str) -> No
     assert result["refused"] == {"message": "private", "data": {"code": 42, "raw": "x"}}
 
 
-async def test_a_json_client_cannot_talk_to_a_msgpack_server() -> None:
-    io = msgpack_server()
-    async with serving(io) as port:
-        client = Client(reconnection=False)
-        with pytest.raises(ConnectError):
-            await client.connect(
-                f"http://127.0.0.1:{port}", transports=("websocket",), wait_timeout=2
-            )
-        await client.disconnect()
-
-
 # -- tether.Client against Node's server with the msgpack parser -----------------------------
 
 
