@@ -182,6 +182,8 @@ def read(data: bytes) -> Any:
         value, end = _read(data, 0, 0)
     except (struct.error, IndexError) as exc:
         raise ValueError(f"truncated MessagePack: {exc}") from None
+    except RecursionError:  # called deep in a stack already: as deep nesting
+        raise ValueError("MessagePack nested too deeply") from None
     if end != len(data):
         raise ValueError("extra bytes after the MessagePack value")
     return value
