@@ -9,7 +9,7 @@
 //
 // With BENCH_PARSER=msgpack (the servers read it too), the WebSocket client speaks
 // socket.io-msgpack-parser's wire instead, through that package: scenarios connect, idle,
-// echo and binary only.
+// echo, echo-object and binary only.
 import http from "node:http";
 import net from "node:net";
 import readline from "node:readline";
@@ -408,6 +408,19 @@ function textEcho(size) {
   };
 }
 
+// One small object each way: 42<id>["echo",{"n":<n>,"text":"yyy..."}], the ack its copy
+// (what a typed handler validates into a model and serializes back).
+function objectEcho(size) {
+  const text = "y".repeat(size);
+  return {
+    send: (c, n) => c.emit("echo", [{ n, text }]),
+    check: ([json], n) => {
+      const a = MSGPACK ? json : JSON.parse(json); // msgpack: the decoded array
+      return a.length === 1 && a[0]?.n === n && a[0]?.text?.length === size;
+    },
+  };
+}
+
 // A tick is 42["tick",<seq>,"xxx..."] (python-socketio puts spaces after commas).
 function tickCounter(expectCount, size) {
   return {
@@ -465,6 +478,16 @@ const scenarios = {
   async echo() {
     const { clients, failed } = await connectMany(cfg.clients);
     const { send, check } = textEcho(cfg.size ?? 16);
+    await mark("begin");
+    const r = await echoLoop(clients, cfg.seconds, send, check);
+    await mark("end");
+    await closeAll(clients);
+    return { connected: clients.length, failed, seconds: cfg.seconds, ...r };
+  },
+
+  async "echo-object"() {
+    const { clients, failed } = await connectMany(cfg.clients);
+    const { send, check } = objectEcho(cfg.size ?? 16);
     await mark("begin");
     const r = await echoLoop(clients, cfg.seconds, send, check);
     await mark("end");
@@ -620,7 +643,7 @@ const scenarios = {
 };
 scenarios.rooms = scenarios.fanout;
 
-if (MSGPACK && !["connect", "idle", "echo", "binary"].includes(cfg.scenario)) {
+if (MSGPACK && !["connect", "idle", "echo", "echo-object", "binary"].includes(cfg.scenario)) {
   throw new Error(`BENCH_PARSER=msgpack: scenario ${cfg.scenario} is not supported`);
 }
 const result = await scenarios[cfg.scenario]();

@@ -40,6 +40,7 @@ SERVERS: dict[str, list[str]] = {
     "node-socketio": ["node", str(BENCH / "servers" / "node_socketio.mjs")],
     "tether": [PY, "-m", "bench.servers.tether_contract"],
     "tether-metrics": [PY, "-m", "bench.servers.tether_metrics"],
+    "tether-typed": [PY, "-m", "bench.servers.tether_typed"],
     "tether-asgi-uvicorn": [PY, "-m", "bench.servers.tether_asgi"],
     # What a user runs: `tether serve` hosting tether.ASGIApp(io, other_asgi_app=<FastAPI>).
     "tether-hosted": [
@@ -58,6 +59,8 @@ SERVERS: dict[str, list[str]] = {
 ONLY_SCENARIOS: dict[str, frozenset[str]] = {
     "floor-uvloop": frozenset({"echo", "polling", "binary-1k", "binary-64k"}),
     "fastapi-uvicorn": frozenset({"http-json"}),
+    # Its echo takes a pydantic model: only the object echo sends one.
+    "tether-typed": frozenset({"echo-typed"}),
 }
 
 #: Scenarios only some servers answer: the FastAPI route is served by the servers that host
@@ -78,6 +81,16 @@ SCENARIOS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
     ),
     "echo": (
         "echo",
+        {
+            "toy": {"clients": 10, "seconds": 2, "size": 16},
+            "default": {"clients": 50, "seconds": 8, "size": 16},
+            "large": {"clients": 200, "seconds": 20, "size": 16},
+        },
+    ),
+    # The echo of one small object ({n, text}): every server's untyped echo, and tether-typed's
+    # handler that validates it into a pydantic model and serializes the model back.
+    "echo-typed": (
+        "echo-object",
         {
             "toy": {"clients": 10, "seconds": 2, "size": 16},
             "default": {"clients": 50, "seconds": 8, "size": 16},

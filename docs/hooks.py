@@ -151,10 +151,35 @@ def options_table(dotted: str, method: str | None = None) -> str:
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any, **kwargs: Any) -> str:
-    """Replace ``<!-- options: dotted.Name [method] -->`` with the table of its settings."""
+    """Replace ``<!-- options: dotted.Name [method] -->`` with the table of its settings, and
+    ``<!-- contract: typescript|asyncapi module:attr -->`` with the contract of that app."""
     if str(ROOT / "src") not in sys.path:
         sys.path.insert(0, str(ROOT / "src"))
-    return OPTIONS_MARK.sub(lambda m: options_table(m.group(1), m.group(2)), markdown)
+    markdown = OPTIONS_MARK.sub(lambda m: options_table(m.group(1), m.group(2)), markdown)
+    return CONTRACT_MARK.sub(lambda m: contract_block(m.group(1), m.group(2), m.group(3)), markdown)
+
+
+# -- typed contracts ------------------------------------------------------------------------
+
+CONTRACT_MARK = re.compile(
+    r"^( *)<!-- contract: (typescript|asyncapi) ([\w.]+:[\w.]+) -->$", re.MULTILINE
+)
+
+
+def contract_block(indent: str, kind: str, target: str) -> str:
+    """The fenced block of what ``tether typegen`` (``typescript``) or ``tether asyncapi``
+    writes for ``target``, generated now (a page shows the current contract), indented as
+    its mark (inside a collapsible block)."""
+    from tether.cli.contract import load_contract
+    from tether.contract.asyncapi import dump_json, generate_asyncapi
+    from tether.contract.typescript import generate_typescript
+
+    contract = load_contract(target)
+    if kind == "typescript":
+        block = f"```ts\n{generate_typescript(contract)}```"
+    else:
+        block = f"```json\n{dump_json(generate_asyncapi(contract, title=target))}```"
+    return "\n".join(indent + line if line else line for line in block.splitlines())
 
 
 # -- docstrings -----------------------------------------------------------------------------

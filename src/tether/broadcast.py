@@ -8,8 +8,8 @@ be kept and reused.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
-from typing import Any, Protocol
+from collections.abc import Iterable, Mapping
+from typing import Any, Generic, Protocol, TypeVar
 
 from tether.adapters.base import (
     Adapter,
@@ -17,6 +17,7 @@ from tether.adapters.base import (
     BroadcastOptions,
     NamespaceLike,
     RemoteSocketDetails,
+    SocketLike,
     room_set,
 )
 from tether.errors import AckTimeoutError
@@ -24,9 +25,18 @@ from tether.handlers import ack_value, check_loop, off_loop
 from tether.handshake import Handshake
 from tether.sio import RESERVED_EVENTS, Packet, PacketType
 
+#: The class of the local sockets a broadcast finds (:class:`tether.Socket`).
+S_co = TypeVar("S_co", bound=SocketLike, covariant=True)
+S = TypeVar("S", bound=SocketLike)
 
-class BroadcastNamespace(NamespaceLike, Protocol):
-    """What a broadcast needs of its namespace (a :class:`tether.Namespace`)."""
+
+class BroadcastNamespace(NamespaceLike, Protocol[S_co]):
+    """What a broadcast needs of its namespace (a :class:`tether.Namespace`, whose sockets
+    are :class:`tether.Socket` objects)."""
+
+    @property
+    def sockets(self) -> Mapping[str, S_co]:
+        """The connected sockets of this namespace on this server, by id."""
 
     #: The counts of :mod:`tether.metrics`, ``None`` unless metrics are on.
     metrics: Any
@@ -42,14 +52,15 @@ class BroadcastNamespace(NamespaceLike, Protocol):
     loop: asyncio.AbstractEventLoop | None
 
 
-class BroadcastOperator:
-    """Targets (rooms, exceptions) and flags of a broadcast in one namespace."""
+class BroadcastOperator(Generic[S]):
+    """Targets (rooms, exceptions) and flags of a broadcast in one namespace (``S``: the
+    class of its local sockets, :class:`tether.Socket`)."""
 
     __slots__ = ("_flags", "_nsp", "_opts")
 
     def __init__(
         self,
-        nsp: BroadcastNamespace,
+        nsp: BroadcastNamespace[S],
         rooms: frozenset[str] = frozenset(),
         except_rooms: frozenset[str] = frozenset(),
         flags: BroadcastFlags | None = None,
@@ -63,7 +74,7 @@ class BroadcastOperator:
         rooms: frozenset[str] | None = None,
         except_rooms: frozenset[str] | None = None,
         **flags: Any,
-    ) -> BroadcastOperator:
+    ) -> BroadcastOperator[S]:
         opts = self._opts
         current = self._flags
         return BroadcastOperator(
@@ -80,31 +91,31 @@ class BroadcastOperator:
             else current,
         )
 
-    def to(self, rooms: str | Iterable[str]) -> BroadcastOperator:
+    def to(self, rooms: str | Iterable[str]) -> BroadcastOperator[S]:
         """Only the sockets in these rooms (added to the rooms already chosen)."""
         return self._with(rooms=room_set(rooms))
 
     in_ = to
 
-    def except_(self, rooms: str | Iterable[str]) -> BroadcastOperator:
+    def except_(self, rooms: str | Iterable[str]) -> BroadcastOperator[S]:
         """Not the sockets in these rooms."""
         return self._with(except_rooms=room_set(rooms))
 
     @property
-    def volatile(self) -> BroadcastOperator:
+    def volatile(self) -> BroadcastOperator[S]:
         """Drop the packet for clients that are not ready to receive it now."""
         return self._with(volatile=True)
 
     @property
-    def local(self) -> BroadcastOperator:
+    def local(self) -> BroadcastOperator[S]:
         """Only the sockets of this server (not the rest of the cluster)."""
         return self._with(local=True)
 
-    def compress(self, compress: bool) -> BroadcastOperator:
+    def compress(self, compress: bool) -> BroadcastOperator[S]:
         """Whether to compress (with permessage-deflate on)."""
         return self._with(compress=compress)
 
-    def timeout(self, seconds: float) -> BroadcastOperator:
+    def timeout(self, seconds: float) -> BroadcastOperator[S]:
         """How long :meth:`emit_with_ack` waits for the acknowledgements."""
         return self._with(timeout=seconds)
 
@@ -181,7 +192,7 @@ class BroadcastOperator:
             raise AckTimeoutError(responses=list(responses)) from None
         return responses
 
-    async def fetch_sockets(self) -> list[Any]:
+    async def fetch_sockets(self) -> list[S | RemoteSocket]:
         """The targeted sockets: this server's :class:`~tether.Socket` objects and, with a
         cluster adapter, a :class:`~tether.RemoteSocket` for each one on another server."""
         check_loop(self._nsp.loop, "fetch_sockets")
@@ -226,7 +237,7 @@ class RemoteSocket:
 
     __slots__ = ("_nsp", "_operator", "data", "handshake", "id", "rooms")
 
-    def __init__(self, nsp: BroadcastNamespace, details: RemoteSocketDetails) -> None:
+    def __init__(self, nsp: BroadcastNamespace[Any], details: RemoteSocketDetails) -> None:
         self._nsp = nsp
         self.id = details.id
         self.handshake = Handshake.from_dict(details.handshake)

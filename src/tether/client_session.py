@@ -12,6 +12,7 @@ import logging
 import time
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from urllib.parse import parse_qsl
 
 from tether.aio.engine import EngineServer, EngineSocket
 from tether.aio.engine_socket import DETACHED_SESSION
@@ -65,6 +66,7 @@ class ClientSession:
         "_connect_timer",
         "connecting",
         "decoder",
+        "eio3",
         "engine",
         "held",
         "server",
@@ -74,6 +76,9 @@ class ClientSession:
     def __init__(self, server: SessionServer, engine: EngineSocket) -> None:
         self.server = server
         self.engine = engine
+        #: A Socket.IO v2 client (Engine.IO v3): the v4 protocol of Socket.IO (see
+        #: :meth:`connect_implicitly`).
+        self.eio3 = engine.protocol == 3
         self.decoder = server.codec.new_decoder(server.max_attachments)
         self.sockets: dict[str, Socket] = {}
         #: Namespaces whose CONNECT is being handled (middlewares running); replaced, never
@@ -117,8 +122,18 @@ class ClientSession:
                 "session %s: packet for unconnected namespace %s", self.engine.sid, packet.nsp
             )
 
+    def connect_implicitly(self) -> None:
+        """A Socket.IO v2 client is connected to ``/`` when its session opens, without a
+        CONNECT (its handshake's query is its ``handshake.query``; its auth is empty)."""
+        self._connect(Packet(PacketType.CONNECT, "/", None))
+
     def _connect(self, packet: Packet) -> None:
         name = packet.nsp
+        auth = packet.data if isinstance(packet.data, dict) else {}
+        if self.eio3:
+            # Socket.IO v2 clients put their query in the namespace: "/chat?token=x".
+            name, _, query = name.partition("?")
+            auth = dict(parse_qsl(query, keep_blank_values=True))
         if name in self.sockets or name in self.connecting:
             log.debug("session %s: already connected to %s", self.engine.sid, name)
             return
@@ -130,7 +145,6 @@ class ClientSession:
                 ConnectionRefusedError(f"Too many namespaces on this connection (limit {limit})"),
             )
             return
-        auth = packet.data if isinstance(packet.data, dict) else {}
         handshake = self._handshake(auth)
         namespace = self.server.lookup(name, auth)
         if namespace is None:
@@ -247,6 +261,9 @@ class ClientSession:
                 nsp,
                 payload.get("message"),
             )
+        if self.eio3:
+            # Socket.IO v2 clients get an ERROR packet with the data, or else the message.
+            payload = payload.get("data") or payload.get("message")
         self.send_parts(self.server.codec.encode(Packet(PacketType.CONNECT_ERROR, nsp, payload)))
 
     def send_parts(self, parts: list[str | bytes]) -> None:

@@ -9,9 +9,28 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeGuard
+from typing import Any, TypeGuard, TypeVar
+
+from tether.typed import validation
+from tether.typed.signature import SignatureError, UnresolvedAnnotations, event_signature
+from tether.typed.validation import Validator, build
 
 log = logging.getLogger("tether")
+
+#: A decorated handler or middleware: the decorators give it back with its own type.
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Events a server emits to itself, about the socket: ``connection`` handlers get
+#: ``(socket)``, ``disconnect``/``disconnecting`` ones ``(socket, reason)``, ``error`` ones
+#: ``(socket, exception)``. Their arity is checked at registration; nothing is validated.
+#: (The number is how many arguments follow the socket; ``None``: not checked.)
+LIFECYCLE_EVENTS: dict[str, int | None] = {
+    "connection": 0,
+    "connect": 0,
+    "disconnect": 1,
+    "disconnecting": 1,
+    "error": None,
+}
 
 #: The running loop of this thread, or ``None`` (without raising, unlike get_running_loop).
 _running_loop = asyncio.events._get_running_loop
@@ -21,21 +40,70 @@ _tasks: set[asyncio.Task[Any]] = set()
 
 
 class Handler:
-    """A registered callable and whether it is a coroutine function."""
+    """A registered callable, whether it is a coroutine function, and the validator its
+    annotations call for (``None`` for an unannotated handler: it is called as it is)."""
 
-    __slots__ = ("func", "is_async")
+    __slots__ = ("func", "is_async", "validator")
 
-    def __init__(self, func: Callable[..., Any]) -> None:
+    def __init__(self, func: Callable[..., Any], validator: Validator | None = None) -> None:
         self.func = func
         self.is_async = inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
             getattr(func, "__call__", None)  # noqa: B004 - callable objects with async __call__
         )
+        self.validator = validator
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Handler) and other.func == self.func
 
     def __hash__(self) -> int:
         return hash(self.func)
+
+
+def event_handler(func: Callable[..., Any], event: str, *, receives_socket: bool) -> Handler:
+    """The :class:`Handler` of ``event`` on the server, read once: a signature that cannot
+    receive events raises :class:`~tether.typed.signature.SignatureError` (a ``TypeError``)
+    now, and annotations get their validator (see :mod:`tether.typed.validation`), except
+    for the :data:`LIFECYCLE_EVENTS`, whose arity only is checked."""
+    validator = read_handler(
+        func,
+        event,
+        receives_socket=receives_socket,
+        validate=event not in LIFECYCLE_EVENTS,
+        arity=LIFECYCLE_EVENTS.get(event),
+    )
+    return Handler(func, validator)
+
+
+def read_handler(
+    func: Callable[..., Any],
+    event: str,
+    *,
+    receives_socket: bool,
+    validate: bool,
+    arity: int | None = None,
+) -> Validator | None:
+    """Check that ``func`` can receive ``event`` (and exactly ``arity`` arguments after the
+    socket, when given) and return the validator of its annotations when ``validate``.
+
+    Annotations that cannot be resolved (names imported under ``TYPE_CHECKING``) raise
+    :class:`~tether.typed.signature.UnresolvedAnnotations` only when they would be enforced
+    (``validate``, with pydantic installed); otherwise the arity is read without them.
+    """
+    try:
+        sig = event_signature(func, receives_socket=receives_socket)
+    except UnresolvedAnnotations:
+        if validate and validation.available():
+            raise
+        sig = event_signature(func, receives_socket=receives_socket, resolve=False)
+        if validate:
+            validation.not_enforced()
+        validate = False
+    if arity is not None and not sig.accepts(arity):
+        name = getattr(func, "__qualname__", None) or repr(func)
+        parts = (["the socket"] if receives_socket else []) + (["one argument"] if arity else [])
+        given = " and ".join(parts) or "no argument"
+        raise SignatureError(f"{name}: a {event!r} handler is called with {given} only")
+    return build(sig, offset=1 if receives_socket else 0) if validate else None
 
 
 def spawn(awaitable: Awaitable[Any], what: str) -> asyncio.Task[Any]:

@@ -6,16 +6,17 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
 from tether.adapters.base import Adapter, BroadcastOptions, RestoredSession
-from tether.broadcast import BroadcastOperator
+from tether.broadcast import BroadcastOperator, RemoteSocket
 from tether.errors import ConnectionRefusedError
-from tether.handlers import Handler, ack_args, off_loop, spawn
+from tether.handlers import F, Handler, ack_args, event_handler, off_loop, spawn
 from tether.handshake import Handshake
 from tether.recovery import RecoveryOptions
 from tether.sio.parsers import Codec
 from tether.socket import Socket, SocketClient
+from tether.typed.declaration import Declaration, declaration
 
 
 class NamespaceServer(Protocol):
@@ -23,6 +24,7 @@ class NamespaceServer(Protocol):
 
     recovery: RecoveryOptions | None
     cleanup_empty_child_namespaces: bool
+    ack_errors: bool
     #: The parser the server speaks (see :mod:`tether.sio.parsers`).
     codec: Codec
 
@@ -55,6 +57,8 @@ class Namespace:
         self.server_side_handlers: dict[str, Handler] = (
             parent.server_side_handlers if parent else {}
         )
+        #: The events this namespace sends, declared with their types (:meth:`declare`).
+        self.declared: dict[str, Declaration] = parent.declared if parent else {}
         #: How many sockets have ``on_any_outgoing`` listeners (broadcasts skip the scan at 0).
         self.outgoing_listeners = 0
         #: The admin UI's hooks (:mod:`tether.admin`), ``None`` unless instrumented.
@@ -71,7 +75,18 @@ class Namespace:
     def __repr__(self) -> str:
         return f"<Namespace {self.name} sockets={len(self.sockets)}>"
 
+    @property
+    def ack_errors(self) -> bool:
+        """The server's ``ack_errors``: answer a requested ack with an error object when the
+        payload is invalid or the handler raises."""
+        return self.server.ack_errors
+
     # -- registration -----------------------------------------------------------------------
+
+    @overload
+    def on(self, event: str, handler: None = None) -> Callable[[F], F]: ...
+    @overload
+    def on(self, event: str, handler: F) -> F: ...
 
     def on(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
         """Register the handler of ``event`` for every socket of this namespace.
@@ -91,10 +106,18 @@ class Namespace:
         (run long work as a task): the connection closes if they outlast the server's
         ``connect_timeout``. ``socket.emit_with_ack`` or ``socket.disconnect`` in one
         connects the client first; a refusal after that disconnects it.
+
+        The signature is read once, here: one that cannot receive the event (no parameter
+        for the socket, a ``connection`` handler that needs more than the socket) raises
+        ``TypeError`` now. The annotations of event handlers are enforced with the extra
+        ``tether[typed]`` (pydantic): the arguments are validated and converted (a payload
+        that does not match is not handled; a requested ack gets
+        ``{"error": "invalid_payload", "event": ..., "details": [...]}``), and the return
+        value is serialized by its annotation. See :mod:`tether.typed.validation`.
         """
 
-        def register(func: Callable[..., Any]) -> Callable[..., Any]:
-            wrapped = Handler(func)
+        def register(func: F) -> F:
+            wrapped = event_handler(func, event, receives_socket=True)
             if event in ("connection", "connect"):
                 self.connection_handlers.append(wrapped)
             else:
@@ -103,17 +126,22 @@ class Namespace:
 
         return register if handler is None else register(handler)
 
+    @overload
+    def on_server_side(self, event: str, handler: None = None) -> Callable[[F], F]: ...
+    @overload
+    def on_server_side(self, event: str, handler: F) -> F: ...
+
     def on_server_side(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
         """Handle ``event`` sent by another server of the cluster with ``server_side_emit``:
         ``handler(*args)``; its return value answers ``server_side_emit_with_ack``."""
 
-        def register(func: Callable[..., Any]) -> Callable[..., Any]:
+        def register(func: F) -> F:
             self.server_side_handlers[event] = Handler(func)
             return func
 
         return register if handler is None else register(handler)
 
-    def use(self, middleware: Callable[..., Any]) -> Callable[..., Any]:
+    def use(self, middleware: F) -> F:
         """Run ``middleware(socket)`` (sync or async) before a socket connects; raise
         :class:`~tether.errors.ConnectionRefusedError` to refuse it (the client gets
         ``connect_error`` with its message and data)."""
@@ -122,31 +150,31 @@ class Namespace:
 
     # -- broadcasting -----------------------------------------------------------------------
 
-    def to(self, rooms: str | Iterable[str]) -> BroadcastOperator:
+    def to(self, rooms: str | Iterable[str]) -> BroadcastOperator[Socket]:
         """Target the sockets in these rooms."""
         return BroadcastOperator(self).to(rooms)
 
     in_ = to
 
-    def except_(self, rooms: str | Iterable[str]) -> BroadcastOperator:
+    def except_(self, rooms: str | Iterable[str]) -> BroadcastOperator[Socket]:
         """Target every socket but those in these rooms."""
         return BroadcastOperator(self).except_(rooms)
 
     @property
-    def volatile(self) -> BroadcastOperator:
+    def volatile(self) -> BroadcastOperator[Socket]:
         """Drop for clients not ready to receive."""
         return BroadcastOperator(self).volatile
 
     @property
-    def local(self) -> BroadcastOperator:
+    def local(self) -> BroadcastOperator[Socket]:
         """This server only."""
         return BroadcastOperator(self).local
 
-    def compress(self, compress: bool) -> BroadcastOperator:
+    def compress(self, compress: bool) -> BroadcastOperator[Socket]:
         """Whether to compress."""
         return BroadcastOperator(self).compress(compress)
 
-    def timeout(self, seconds: float) -> BroadcastOperator:
+    def timeout(self, seconds: float) -> BroadcastOperator[Socket]:
         """Timeout of ``emit_with_ack``."""
         return BroadcastOperator(self).timeout(seconds)
 
@@ -162,9 +190,26 @@ class Namespace:
         """Broadcast with acknowledgements (needs ``.timeout(...)`` first)."""
         return await BroadcastOperator(self).emit_with_ack(event, *args)
 
-    async def fetch_sockets(self) -> list[Any]:
+    async def fetch_sockets(self) -> list[Socket | RemoteSocket]:
         """Every socket of the namespace."""
         return await BroadcastOperator(self).fetch_sockets()
+
+    def declare(
+        self, event: str, *arg_types: Any, ack: Any = None, doc: str | None = None
+    ) -> Declaration:
+        """Declare that this namespace sends ``event`` with arguments of ``arg_types``, for
+        the contract handed to clients (``tether typegen``, ``tether asyncapi``).
+
+        ``ack``: the acknowledgement the server expects back when it emits with one:
+        ``None`` (none), a type, or a tuple of types (one per argument; ``()`` for an
+        acknowledgement without arguments). ``doc``: what the event means.
+
+        Pure metadata: what is emitted is not checked against it and emitting is not slowed.
+        Declaring an event again replaces its declaration.
+        """
+        declared = declaration(event, arg_types, ack, doc)
+        self.declared[event] = declared
+        return declared
 
     def sockets_join(self, rooms: str | Iterable[str]) -> None:
         """Make every socket join ``rooms``."""
@@ -276,7 +321,7 @@ class Namespace:
 
     def add(self, conn: SocketClient, handshake: Handshake) -> None:
         """A client asks to join: restore its session if it can, run the middlewares, connect."""
-        if self.server.recovery is not None:
+        if self.server.recovery is not None and conn.engine.protocol != 3:
             pid, offset = handshake.auth.get("pid"), handshake.auth.get("offset")
             if isinstance(pid, str) and isinstance(offset, str):
                 spawn(self._restore(conn, handshake, pid, offset), f"recovery in {self.name}")
@@ -306,6 +351,12 @@ class Namespace:
             if recovery is not None and recovery.skip_middlewares:
                 self._connect(socket, restored.rooms, restored.missed_packets)
                 return
+        elif conn.engine.protocol == 3:
+            # A Socket.IO v2 client computes its socket's id from its session's (as Node).
+            sid = conn.engine.sid
+            socket = Socket(
+                self, conn, handshake, sid if self.name == "/" else f"{self.name}#{sid}"
+            )
         else:
             socket = Socket(self, conn, handshake)
             if recovery is not None:

@@ -5,22 +5,24 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, overload
 
 from tether.adapters.base import Adapter
 from tether.adapters.memory import MemoryAdapter, SessionAwareAdapter
 from tether.aio.cluster import ClusterEngine
 from tether.aio.engine import EngineServer, EngineSocket
 from tether.aio.listener import Listener, Router, make_ssl_context, run, serve
-from tether.broadcast import BroadcastOperator
+from tether.broadcast import BroadcastOperator, RemoteSocket
 from tether.client_session import ClientSession
 from tether.eio.cluster import ClusterBus
 from tether.eio.options import AllowRequest, CorsOptions, EngineOptions
-from tether.handlers import spawn
+from tether.handlers import F, spawn
 from tether.http.messages import HttpLimits
 from tether.namespace import Namespace
 from tether.recovery import RecoveryOptions
 from tether.sio.parsers import Parser, resolve
+from tether.socket import Socket
+from tether.typed.declaration import Declaration
 
 NamespaceMatcher = re.Pattern[str] | Callable[[str, dict[str, Any]], bool]
 
@@ -98,6 +100,18 @@ class Server:
             balancer that is not sticky (``tether.adapters.redis.create_engine(url)``, whose
             arguments are its settings; see :mod:`tether.aio.cluster`). ``None``: a request
             for a session this server doesn't hold gets 400 "Session ID unknown".
+        ack_errors: answer a requested ack with an error object when the payload is invalid
+            (``{"error": "invalid_payload", "event": ..., "details": [...]}``, see
+            :mod:`tether.typed.validation`) or the handler raises (``{"error":
+            "handler_error", "event": ...}``); ``False``: the client gets no answer, as
+            before.
+        allow_eio3: also accept Socket.IO v2 clients (Engine.IO v3, ``EIO=3``), as Node's
+            ``allowEIO3``: they are connected to ``/`` on open, may join other namespaces
+            (with a query string in the namespace, which is their ``handshake.auth``), and a
+            refusal reaches them as an ``error`` event with the message (or the
+            ``ConnectionRefusedError`` data). Off by default: they get 400 "Unsupported
+            protocol version". Not with ``cluster_engine``, nor JSONP polling; no connection
+            state recovery for them.
     """
 
     def __init__(
@@ -127,13 +141,18 @@ class Server:
         serve_client: bool = True,
         cleanup_empty_child_namespaces: bool = False,
         cluster_engine: ClusterBus | None = None,
+        ack_errors: bool = True,
+        allow_eio3: bool = False,
         parser: str | Parser = "json",
     ) -> None:
         if max_namespaces_per_connection < 1:
             raise ValueError("max_namespaces_per_connection must be >= 1")
         if attachment_timeout <= 0:
             raise ValueError("attachment_timeout must be > 0")
+        if allow_eio3 and cluster_engine is not None:
+            raise ValueError("allow_eio3 cannot be combined with a cluster engine")
         self.cleanup_empty_child_namespaces = cleanup_empty_child_namespaces
+        self.ack_errors = ack_errors
         #: The parser, resolved once (see :mod:`tether.sio.parsers`).
         self.codec = resolve(parser)
         self.engine = EngineServer(
@@ -151,6 +170,7 @@ class Server:
                 http_compression=http_compression,
                 per_message_deflate=per_message_deflate,
                 max_write_buffer=max_write_buffer,
+                allow_eio3=allow_eio3,
             ),
             self,
         )
@@ -267,7 +287,10 @@ class Server:
         side): it carries the Socket.IO sockets of one client."""
         if self.sockets.loop is None:
             self._adopt_loop()  # served without start() (an ASGI server without lifespan)
-        return self.session_class(self, socket)
+        session = self.session_class(self, socket)
+        if session.eio3:
+            session.connect_implicitly()
+        return session
 
     def _adopt_loop(self) -> None:
         """The loop the server runs in is known from now on (called in it): the server-side
@@ -278,11 +301,16 @@ class Server:
 
     # -- the main namespace -----------------------------------------------------------------
 
+    @overload
+    def on(self, event: str, handler: None = None) -> Callable[[F], F]: ...
+    @overload
+    def on(self, event: str, handler: F) -> F: ...
+
     def on(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
         """Register a handler on ``/`` (see :meth:`Namespace.on`)."""
         return self.sockets.on(event, handler)
 
-    def use(self, middleware: Callable[..., Any]) -> Callable[..., Any]:
+    def use(self, middleware: F) -> F:
         """A connection middleware on ``/`` (see :meth:`Namespace.use`)."""
         return self.sockets.use(middleware)
 
@@ -294,31 +322,37 @@ class Server:
         """Emit ``message`` to every socket of ``/``."""
         self.sockets.send(*args)
 
-    def to(self, rooms: str | Iterable[str]) -> BroadcastOperator:
+    def declare(
+        self, event: str, *arg_types: Any, ack: Any = None, doc: str | None = None
+    ) -> Declaration:
+        """Declare an event ``/`` sends, with its argument types (see :meth:`Namespace.declare`)."""
+        return self.sockets.declare(event, *arg_types, ack=ack, doc=doc)
+
+    def to(self, rooms: str | Iterable[str]) -> BroadcastOperator[Socket]:
         """Target rooms of ``/``."""
         return self.sockets.to(rooms)
 
     in_ = to
 
-    def except_(self, rooms: str | Iterable[str]) -> BroadcastOperator:
+    def except_(self, rooms: str | Iterable[str]) -> BroadcastOperator[Socket]:
         """Every socket of ``/`` but those in these rooms."""
         return self.sockets.except_(rooms)
 
     @property
-    def volatile(self) -> BroadcastOperator:
+    def volatile(self) -> BroadcastOperator[Socket]:
         """Volatile broadcast on ``/``."""
         return self.sockets.volatile
 
     @property
-    def local(self) -> BroadcastOperator:
+    def local(self) -> BroadcastOperator[Socket]:
         """This server only."""
         return self.sockets.local
 
-    def compress(self, compress: bool) -> BroadcastOperator:
+    def compress(self, compress: bool) -> BroadcastOperator[Socket]:
         """Whether to compress."""
         return self.sockets.compress(compress)
 
-    def timeout(self, seconds: float) -> BroadcastOperator:
+    def timeout(self, seconds: float) -> BroadcastOperator[Socket]:
         """Timeout for ``emit_with_ack``."""
         return self.sockets.timeout(seconds)
 
@@ -326,7 +360,7 @@ class Server:
         """Broadcast with acknowledgements on ``/`` (after ``.timeout(...)``)."""
         return await self.sockets.emit_with_ack(event, *args)
 
-    async def fetch_sockets(self) -> list[Any]:
+    async def fetch_sockets(self) -> list[Socket | RemoteSocket]:
         """Every socket of ``/``."""
         return await self.sockets.fetch_sockets()
 
@@ -341,6 +375,11 @@ class Server:
     def disconnect_sockets(self, close: bool = False) -> None:
         """Disconnect every socket of ``/``."""
         self.sockets.disconnect_sockets(close)
+
+    @overload
+    def on_server_side(self, event: str, handler: None = None) -> Callable[[F], F]: ...
+    @overload
+    def on_server_side(self, event: str, handler: F) -> F: ...
 
     def on_server_side(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
         """Handle a ``server_side_emit`` from another server (see :meth:`Namespace.on_server_side`)."""

@@ -6,17 +6,18 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
 from tether.aio.engine_socket import EngineSocket
 from tether.broadcast import BroadcastNamespace, BroadcastOperator
 from tether.eio.encoded import Encoded
 from tether.eio.session import new_sid
 from tether.errors import AckTimeoutError, DisconnectedError
-from tether.handlers import Handler, ack_value, check_loop, off_loop, spawn
+from tether.handlers import F, Handler, ack_value, check_loop, event_handler, off_loop, spawn
 from tether.handshake import Handshake
 from tether.sio import RESERVED_EVENTS, Packet, PacketType
 from tether.sio.parsers import Codec
+from tether.typed.validation import InvalidPayload, handler_error, invalid_payload
 
 log = logging.getLogger("tether")
 
@@ -42,7 +43,7 @@ RECOVERABLE_REASONS = frozenset(
 )
 
 
-class SocketNamespace(BroadcastNamespace, Protocol):
+class SocketNamespace(BroadcastNamespace["Socket"], Protocol):
     """What a socket needs of its namespace (a :class:`tether.Namespace`)."""
 
     handlers: dict[str, Handler]
@@ -54,7 +55,12 @@ class SocketNamespace(BroadcastNamespace, Protocol):
     #: The counts of :mod:`tether.metrics`, ``None`` unless metrics are on.
     metrics: Any
 
-    def to(self, rooms: str | Iterable[str]) -> BroadcastOperator:
+    @property
+    def ack_errors(self) -> bool:
+        """Whether a requested ack is answered with an error object when the payload is
+        invalid or the handler raises (the server's ``ack_errors``)."""
+
+    def to(self, rooms: str | Iterable[str]) -> BroadcastOperator[Socket]:
         """A broadcast to ``rooms`` of this namespace."""
 
     def remove(self, socket: Socket) -> None:
@@ -154,12 +160,24 @@ class Socket:
 
     # -- listening --------------------------------------------------------------------------
 
+    @overload
+    def on(self, event: str, handler: None = None) -> Callable[[F], F]: ...
+    @overload
+    def on(self, event: str, handler: F) -> F: ...
+
     def on(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
         """Listen to ``event`` on this socket only: ``handler(*args)``; the return value is
-        the acknowledgement. Usable as a decorator."""
+        the acknowledgement. Usable as a decorator.
 
-        def register(func: Callable[..., Any]) -> Callable[..., Any]:
-            self._listeners.setdefault(event, []).append(Handler(func))
+        Annotations are validated as those of :meth:`tether.Namespace.on` (see
+        :mod:`tether.typed.validation`); a signature that cannot receive the event raises
+        ``TypeError`` here.
+        """
+
+        def register(func: F) -> F:
+            self._listeners.setdefault(event, []).append(
+                event_handler(func, event, receives_socket=False)
+            )
             return func
 
         return register if handler is None else register(handler)
@@ -172,19 +190,19 @@ class Socket:
             handlers = self._listeners.get(event, [])
             self._listeners[event] = [h for h in handlers if h.func != handler]
 
-    def on_any(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+    def on_any(self, handler: F) -> F:
         """Call ``handler(event, *args)`` for every incoming event."""
         self._any_listeners = [*self._any_listeners, Handler(handler)]
         return handler
 
-    def on_any_outgoing(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+    def on_any_outgoing(self, handler: F) -> F:
         """Call ``handler(event, *args)`` for every event sent to this client."""
         if not self._any_outgoing:
             self.nsp.outgoing_listeners += 1
         self._any_outgoing = [*self._any_outgoing, Handler(handler)]
         return handler
 
-    def use(self, middleware: Callable[..., Any]) -> Callable[..., Any]:
+    def use(self, middleware: F) -> F:
         """Run ``middleware(event, args)`` before each incoming event (sync or async); raising
         drops the event and emits ``error`` on this socket with the exception."""
         self._middlewares = [*self._middlewares, Handler(middleware)]
@@ -318,18 +336,18 @@ class Socket:
         if self.nsp.monitor is not None:
             self.nsp.monitor.room_left(self, room)
 
-    def to(self, rooms: str | Iterable[str]) -> BroadcastOperator:
+    def to(self, rooms: str | Iterable[str]) -> BroadcastOperator[Socket]:
         """Broadcast to these rooms, except this socket."""
         return self.broadcast.to(rooms)
 
     in_ = to
 
-    def except_(self, rooms: str | Iterable[str]) -> BroadcastOperator:
+    def except_(self, rooms: str | Iterable[str]) -> BroadcastOperator[Socket]:
         """Broadcast to every socket but those in these rooms and this one."""
         return self.broadcast.except_(rooms)
 
     @property
-    def broadcast(self) -> BroadcastOperator:
+    def broadcast(self) -> BroadcastOperator[Socket]:
         """Every socket of the namespace but this one."""
         return BroadcastOperator(self.nsp, except_rooms=frozenset((self.id,)))
 
@@ -413,7 +431,7 @@ class Socket:
         acked = ack_id is None
         handler = self.nsp.handlers.get(event)
         if handler is not None:
-            if handler.is_async:
+            if handler.is_async or handler.validator is not None:
                 self._call(handler, [self, *args], event, ack_id)
             else:
                 # _call inlined: the path of every event with a plain function handler.
@@ -421,6 +439,8 @@ class Socket:
                     result = handler.func(self, *args)
                 except Exception:
                     log.exception("error in %s", self._where(event))
+                    if ack_id is not None:
+                        self._ack_error(ack_id, event)
                 else:
                     if ack_id is not None:
                         self._send_ack(ack_id, result)
@@ -434,21 +454,59 @@ class Socket:
             log.debug("no handler for event %r with ack on socket %s", event, self.id)
 
     def _call(self, handler: Handler, args: list[Any], event: str, ack_id: int | None) -> None:
+        validator = handler.validator
+        if validator is not None:
+            try:
+                args = validator.arguments(args)
+            except InvalidPayload as exc:
+                self._invalid(event, exc.details, ack_id)
+                return
+            except Exception:  # a validator of the application's types that failed
+                log.exception("error in %s", self._where(event))
+                if ack_id is not None:
+                    self._ack_error(ack_id, event)
+                return
         if handler.is_async:
-            spawn(self._call_async(handler, args, ack_id), self._where(event))
+            spawn(self._call_async(handler, args, event, ack_id), self._where(event))
             return
         try:
             result = handler.func(*args)
+            if validator is not None and ack_id is not None:
+                result = validator.result(result)
         except Exception:
             log.exception("error in %s", self._where(event))
+            if ack_id is not None:
+                self._ack_error(ack_id, event)
             return
         if ack_id is not None:
             self._send_ack(ack_id, result)
 
-    async def _call_async(self, handler: Handler, args: list[Any], ack_id: int | None) -> None:
-        result = await handler.func(*args)
+    async def _call_async(
+        self, handler: Handler, args: list[Any], event: str, ack_id: int | None
+    ) -> None:
+        try:
+            result = await handler.func(*args)
+            if handler.validator is not None and ack_id is not None:
+                result = handler.validator.result(result)
+        except Exception:
+            log.exception("error in %s", self._where(event))
+            if ack_id is not None:
+                self._ack_error(ack_id, event)
+            return
         if ack_id is not None:
             self._send_ack(ack_id, result)
+
+    def _ack_error(self, ack_id: int, event: str) -> None:
+        """The handler raised: answer the ack with the handler-error object (``ack_errors``)."""
+        if self.nsp.ack_errors:
+            self._send_ack(ack_id, handler_error(event))
+
+    def _invalid(self, event: str, details: list[dict[str, Any]], ack_id: int | None) -> None:
+        """The payload does not match the handler's annotations: the handler is not called."""
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("invalid payload for %s: %s", self._where(event), details)
+        if ack_id is not None and self.nsp.ack_errors:
+            self._send_ack(ack_id, invalid_payload(event, details))
 
     def _send_ack(self, ack_id: int, result: Any) -> None:
         if self.connected:
@@ -551,10 +609,15 @@ class Socket:
         conn.attach(self)
         if queue is None:
             self.join(self.id)
-        data: dict[str, Any] = {"sid": self.id}
-        if self.pid is not None:
-            data["pid"] = self.pid
-        conn.send_parts(self.nsp.codec.encode(Packet(PacketType.CONNECT, self.nsp.name, data)))
+        encode = self.nsp.codec.encode
+        if conn.engine.protocol == 3:
+            # Socket.IO v2: no data
+            conn.send_parts(encode(Packet(PacketType.CONNECT, self.nsp.name)))
+        else:
+            data: dict[str, Any] = {"sid": self.id}
+            if self.pid is not None:
+                data["pid"] = self.pid
+            conn.send_parts(encode(Packet(PacketType.CONNECT, self.nsp.name, data)))
         for send in queue or ():
             send()
         if log.isEnabledFor(logging.DEBUG):

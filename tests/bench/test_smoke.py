@@ -103,3 +103,17 @@ def test_msgpack_parser(server: str, scenario: str, monkeypatch: pytest.MonkeyPa
     assert record["ops"] > 0
     assert (record["lost"], record["bad"], record["errors"]) == (0, 0, 0)
     assert record["ok"] is True
+
+
+def test_typed_echo_on_the_typed_server() -> None:
+    """``echo-typed`` (one small object each way) is answered by the untyped echo and by
+    ``tether-typed``'s handler, which validates it into a pydantic model and sends it back;
+    the typed server answers that scenario only."""
+    params = {"clients": 2, "seconds": 0.5, "size": 16}
+    for server in ("tether", "tether-typed"):
+        record = run.run_one(server, "echo-typed", params, timeout=30)
+        assert "error" not in record, record.get("error")
+        assert record["ops"] > 0
+        assert (record["lost"], record["bad"], record["errors"]) == (0, 0, 0)
+        assert record["ok"] is True
+    assert run.ONLY_SCENARIOS["tether-typed"] == {"echo-typed"}

@@ -16,6 +16,7 @@ import logging
 import socket
 import sys
 import traceback
+import types
 from pathlib import Path
 from typing import Any
 
@@ -91,11 +92,18 @@ def main() -> int:
     errors = ErrorLog()
     logging.getLogger().addHandler(errors)
     blocks = json.loads(Path(sys.argv[1]).read_text())
-    namespace: dict[str, Any] = {"__name__": "__main__"}
+    # The namespace is the dict of a module registered as __main__, as a script's is: what
+    # looks names up through a class's module (pydantic, for one) finds the page's names.
+    main_module = types.ModuleType("__main__")
+    sys.modules["__main__"] = main_module
+    namespace: dict[str, Any] = main_module.__dict__
     for n, block in enumerate(blocks):
         print(f"@@block {n}", flush=True)
         try:
-            exec(compile(block["code"], block["name"], "exec"), namespace)
+            # dont_inherit: a sample runs as the script it shows, without this file's
+            # `from __future__ import annotations` (its TypedDicts' annotations evaluated)
+            code = compile(block["code"], block["name"], "exec", dont_inherit=True)
+            exec(code, namespace)
         except BaseException:
             traceback.print_exc(file=sys.stdout)
             print(f"@@failed {n}", flush=True)

@@ -32,6 +32,8 @@ EXEMPT = {
     "ini": "configuration file (systemd)",
     "dockerfile": "configuration file",
     "": "diagrams and text",
+    "ts": "TypeScript clients: copies of tests/contract/ts/*.ts, compiled with tsc --strict "
+    "there (test_typescript.py checks they are the same)",
 }
 
 FENCE = re.compile(r"^```(\w*)\s*$")

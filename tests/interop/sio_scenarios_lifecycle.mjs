@@ -23,7 +23,8 @@ import {
 
 async function serverReason(observer, id) {
   for (let i = 0; i < 40; i++) {
-    const reason = await call1(observer, "reason_of", id);
+    // None server-side is an ack with no argument: the reason is not recorded yet.
+    const [reason = null] = await call(observer, "reason_of", id);
     if (reason !== null) return reason;
     await sleep(25);
   }

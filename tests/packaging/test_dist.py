@@ -32,6 +32,8 @@ BUNDLE = sorted([*FILES, STAMP])
 #: Files of the admin UI (tether.cli.bundle.ADMIN_UI), under static/socket.io-admin-ui/.
 ADMIN_UI = ["index.html", "socket.io-admin-ui.version", "favicon.png"]
 DEMO = ["chat.css", "chat.js", "hello.html", "index.html"]
+#: The testing tool's page (tether.tool), under tool/static/.
+TOOL = ["format.js", "index.html", "tool.css", "tool.js"]
 WAIT = 10_000  # ms, for expect()
 
 
@@ -74,12 +76,15 @@ def test_sdist_and_wheel_contain_the_bundle_and_the_demo(dists: tuple[Path, Path
         assert f"{top}/src/tether/demo/static/{name}" in names
     for name in ADMIN_UI:
         assert f"{top}/src/tether/static/socket.io-admin-ui/{name}" in names
+    for name in TOOL:
+        assert f"{top}/src/tether/tool/static/{name}" in names
     assert any(n.startswith(f"{top}/src/tether/static/socket.io-admin-ui/js/app.") for n in names)
     assert {f"{top}/src/tether/py.typed", f"{top}/build_support/tether_backend.py"} <= names
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
     assert {f"tether/static/{name}" for name in BUNDLE} <= names
     assert {f"tether/demo/static/{name}" for name in DEMO} <= names
+    assert {f"tether/tool/static/{name}" for name in TOOL} <= names
     assert {f"tether/static/socket.io-admin-ui/{name}" for name in ADMIN_UI} <= names
     assert any(name.startswith("tether/static/socket.io-admin-ui/js/app.") for name in names)
     assert "tether/py.typed" in names

@@ -22,10 +22,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from tether.aio.engine_socket import EngineSocket, SessionHandler
+from tether.aio.engine_socket import EngineSocket, EngineSocketV3, SessionHandler
 from tether.aio.heartbeat import HeartbeatQueue
-from tether.aio.transports import TRANSPORTS, TransportKind
+from tether.aio.transports import TRANSPORTS, TRANSPORTS_V3, TransportKind
 from tether.aio.websocket import DETACHED
+from tether.eio import v3
 from tether.eio.encoded import Encoded
 from tether.eio.errors import ErrorCode, RequestError
 from tether.eio.handshake import RequestKind, open_packet, route
@@ -70,6 +71,7 @@ class EngineServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ping_queue: HeartbeatQueue | None = None
         self._pong_queue: HeartbeatQueue | None = None
+        self._eio3_queue: HeartbeatQueue | None = None
         self.deflate = DeflateOptions() if self.options.per_message_deflate else None
         opts = self.options
         #: The allowed transports by name, and whether each is opened by an HTTP Upgrade.
@@ -106,6 +108,15 @@ class EngineServer:
             queue = self._pong_queue = HeartbeatQueue(self.loop)
         return queue
 
+    @property
+    def eio3_queue(self) -> HeartbeatQueue:
+        """The deadlines of v3 sessions (``ping_interval + ping_timeout`` after the client's
+        last ping), when ``allow_eio3`` is on."""
+        queue = self._eio3_queue
+        if queue is None:
+            queue = self._eio3_queue = HeartbeatQueue(self.loop)
+        return queue
+
     # -- HTTP app ---------------------------------------------------------------------------
 
     def handles(self, path: str) -> bool:
@@ -123,7 +134,9 @@ class EngineServer:
             self.answer_error(responder, RequestError(ErrorCode.FORBIDDEN, status=403))
             return
         try:
-            kind, name, sid = route(request.method, request.query, False, self.transports)
+            kind, name, sid = route(
+                request.method, request.query, False, self.transports, self.options.allow_eio3
+            )
         except RequestError as exc:
             self._refused(request, exc.code.name.lower(), str(exc))
             self.answer_error(responder, exc)
@@ -131,7 +144,7 @@ class EngineServer:
         if kind is RequestKind.HANDSHAKE:
             self._check_then(
                 request,
-                lambda: self._open_polling(request, responder, TRANSPORTS[name]),
+                lambda: self._open_polling(request, responder, name),
                 lambda msg: self.answer_error(
                     responder, RequestError(ErrorCode.FORBIDDEN, 403, msg)
                 ),
@@ -173,7 +186,9 @@ class EngineServer:
             self._reject(upgrade, RequestError(ErrorCode.FORBIDDEN, status=403))
             return
         try:
-            kind, name, sid = route(request.method, request.query, True, self.transports)
+            kind, name, sid = route(
+                request.method, request.query, True, self.transports, self.options.allow_eio3
+            )
         except RequestError as exc:
             self._refused(request, exc.code.name.lower(), str(exc))
             self._reject(upgrade, exc)
@@ -181,7 +196,7 @@ class EngineServer:
         if kind is RequestKind.HANDSHAKE:
             self._check_then(
                 request,
-                lambda: self._open_websocket(upgrade, TRANSPORTS[name]),
+                lambda: self._open_websocket(upgrade, name),
                 lambda msg: self._reject(upgrade, RequestError(ErrorCode.FORBIDDEN, 403, msg)),
             )
             return
@@ -201,7 +216,7 @@ class EngineServer:
             self._refused(request, "bad_request", f"no upgrade to {name}")
             self._reject(upgrade, RequestError(ErrorCode.BAD_REQUEST, detail="no such upgrade"))
             return
-        socket.start_upgrade(upgrade, TRANSPORTS[name])
+        socket.start_upgrade(upgrade, socket.transports[name])
 
     # -- opening sessions -------------------------------------------------------------------
 
@@ -263,9 +278,13 @@ class EngineServer:
             return []
         return [name for name in kind.upgrades_to if name in self.transports]
 
-    def _open_polling(self, request: Request, responder: Responder, kind: TransportKind) -> None:
+    def _open_polling(self, request: Request, responder: Responder, name: str) -> None:
         if not responder.connected:
             return
+        if request.query.get("EIO") == "3":
+            self._open_polling_v3(request, responder, name)
+            return
+        kind = TRANSPORTS[name]
         socket = EngineSocket(self, self._new_sid(), request, kind)
         self.sessions[socket.sid] = socket
         opts = self.options
@@ -279,7 +298,21 @@ class EngineServer:
         self.answer(responder, 200, [*TEXT_PLAIN, *self._cookie(socket.sid)], packet.encode())
         self._connected(socket)
 
-    def _open_websocket(self, upgrade: Upgrade, kind: TransportKind) -> None:
+    def _open_polling_v3(self, request: Request, responder: Responder, name: str) -> None:
+        kind = TRANSPORTS_V3[name]
+        socket = EngineSocketV3(self, self._new_sid(), request, kind)
+        self.sessions[socket.sid] = socket
+        opts = self.options
+        packet = v3.open_packet(
+            socket.sid, self._upgrades(kind), opts.ping_interval, opts.ping_timeout
+        )
+        body = v3.encode_payload_text([packet]).encode()
+        self.answer(responder, 200, [*TEXT_PLAIN, *self._cookie(socket.sid)], body)
+        self._connected(socket)
+
+    def _open_websocket(self, upgrade: Upgrade, name: str) -> None:
+        eio3 = upgrade.request.query.get("EIO") == "3"
+        kind = TRANSPORTS_V3[name] if eio3 else TRANSPORTS[name]
         opts = self.options
         sid = self._new_sid()
         websocket = upgrade.open_websocket(
@@ -290,21 +323,29 @@ class EngineServer:
         )
         if websocket is None:
             return
-        socket = EngineSocket(self, sid, upgrade.request, kind, websocket)
+        socket_class = EngineSocketV3 if eio3 else EngineSocket
+        socket = socket_class(self, sid, upgrade.request, kind, websocket)
         self.sessions[sid] = socket
-        websocket.send_text(
-            open_packet(
+        if eio3:
+            packet = v3.open_packet(
+                sid, self._upgrades(kind), opts.ping_interval, opts.ping_timeout
+            )
+        else:
+            packet = open_packet(
                 sid,
                 self._upgrades(kind),
                 opts.ping_interval,
                 opts.ping_timeout,
                 opts.max_http_buffer_size,
             )
-        )
+        websocket.send_text(packet)
         self._connected(socket)
 
     def attach_cluster(self, cluster: ClusterEngine) -> None:
-        """Serve requests for sessions of other servers through ``cluster``."""
+        """Serve requests for sessions of other servers through ``cluster`` (not with
+        ``allow_eio3``: the cluster engine serves v4 sessions only)."""
+        if self.options.allow_eio3:
+            raise ValueError("allow_eio3 cannot be combined with a cluster engine")
         self.cluster = cluster
         cluster.attach(self)
 
@@ -423,7 +464,7 @@ class EngineServer:
         """Close every session with ``server shutting down``."""
         for socket in list(self.sessions.values()):
             socket.close_now(Reason.SERVER_SHUTTING_DOWN)
-        for queue in (self._ping_queue, self._pong_queue):
+        for queue in (self._ping_queue, self._pong_queue, self._eio3_queue):
             if queue is not None:
                 queue.clear()
 

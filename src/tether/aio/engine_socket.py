@@ -11,16 +11,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol, cast
+from collections.abc import Mapping
+from typing import ClassVar, Protocol, cast
 
 from tether.aio.heartbeat import HeartbeatQueue, HeartbeatSlot
-from tether.aio.transports import RequestTransport, Transport, TransportKind
+from tether.aio.transports import (
+    TRANSPORTS,
+    TRANSPORTS_V3,
+    RequestTransport,
+    Transport,
+    TransportKind,
+)
 from tether.aio.websocket import DETACHED
 from tether.eio.encoded import Encoded
 from tether.eio.errors import ParseError
 from tether.eio.options import EngineOptions
 from tether.eio.packet import NOOP, PING_PROBE, PONG_PROBE, UPGRADE
 from tether.eio.session import Beat, Control, ProbeStep, Reason, Session, State
+from tether.eio.v3 import SessionV3
 from tether.http.exchange import Responder, Upgrade, WebSocketChannel
 from tether.http.messages import Headers, Request
 from tether.ws.deflate import DeflateOptions
@@ -57,6 +65,10 @@ class SessionHost(Protocol):
     def pong_queue(self) -> HeartbeatQueue:
         """The sessions' pong deadlines."""
 
+    @property
+    def eio3_queue(self) -> HeartbeatQueue:
+        """The v3 sessions' deadlines (``ping_interval + ping_timeout`` after a ping)."""
+
     def answer(self, responder: Responder, status: int, headers: Headers, body: bytes) -> None:
         """Answer a request with CORS headers and compression."""
 
@@ -92,6 +104,11 @@ class EngineSocket:
         websocket: the WebSocket it was opened over, for a transport that handles upgrades.
     """
 
+    #: The Engine.IO protocol revision (the ``EIO`` query parameter).
+    protocol: ClassVar[int] = 4
+    #: The transports of this revision, by name (what an upgrade switches to).
+    transports: ClassVar[Mapping[str, TransportKind]] = TRANSPORTS
+
     __slots__ = (
         "_beat",
         "_probe",
@@ -115,24 +132,30 @@ class EngineSocket:
         self.host = host
         self.sid = sid
         self.request = request
-        opts = host.options
-        self.session = Session(
-            sid,
-            websocket=websocket is not None,
-            ping_interval=opts.ping_interval,
-            ping_timeout=opts.ping_timeout,
-            max_buffer=opts.max_write_buffer,
-            now=host.loop.time(),
-        )
+        self.session = self._new_session(websocket is not None, host.loop.time())
         #: Receives this session's messages and close (set by the engine's handler).
         self.handler: SessionHandler = DETACHED_SESSION
-        self.transport: Transport = kind(self, websocket)
         if websocket is not None:
             websocket.handler = self
+        self.transport: Transport = kind(self, websocket)
         self._probe: _Probe | None = None
         self._probe_timer: asyncio.TimerHandle | None = None
         self._beat = HeartbeatSlot(self)
-        host.ping_queue.push(self._beat, self.session.deadline)
+        self._first_beat_queue().push(self._beat, self.session.deadline)
+
+    def _new_session(self, websocket: bool, now: float) -> Session:
+        opts = self.host.options
+        return Session(
+            self.sid,
+            websocket=websocket,
+            ping_interval=opts.ping_interval,
+            ping_timeout=opts.ping_timeout,
+            max_buffer=opts.max_write_buffer,
+            now=now,
+        )
+
+    def _first_beat_queue(self) -> HeartbeatQueue:
+        return self.host.ping_queue
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -292,7 +315,7 @@ class EngineSocket:
             polling.release(NOOP)
         buffered = self.session.take()
         if buffered:
-            websocket.send_messages(buffered)
+            self.transport.send_many(buffered)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("session %s: upgraded to %s", self.sid, kind.name)
         observer = getattr(self.host, "observer", None)
@@ -376,6 +399,42 @@ class EngineSocket:
             self.host.linger(self)
         else:
             self.host.forget(self)
+
+
+class EngineSocketV3(EngineSocket):
+    """An Engine.IO v3 session (a Socket.IO v2 client; the server's ``allow_eio3``): its
+    transports frame packets as v3 does, and the client pings (see :mod:`tether.eio.v3`)."""
+
+    protocol: ClassVar[int] = 3
+    transports: ClassVar[Mapping[str, TransportKind]] = TRANSPORTS_V3
+
+    __slots__ = ()
+
+    def _new_session(self, websocket: bool, now: float) -> Session:
+        opts = self.host.options
+        return SessionV3(
+            self.sid,
+            websocket=websocket,
+            ping_interval=opts.ping_interval,
+            ping_timeout=opts.ping_timeout,
+            max_buffer=opts.max_write_buffer,
+            now=now,
+            supports_binary=not self.request.query.get("b64"),
+        )
+
+    def _first_beat_queue(self) -> HeartbeatQueue:
+        return self.host.eio3_queue
+
+    def on_text(self, text: str) -> None:
+        if text[:1] != "2":
+            EngineSocket.on_text(self, text)
+            return
+        session = cast(SessionV3, self.session)
+        if session.closed:
+            return
+        pong = session.ping(text, self.host.loop.time())
+        self.host.eio3_queue.push(self._beat, session.deadline)
+        self.transport.send(pong)
 
 
 class _Probe:

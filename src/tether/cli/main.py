@@ -10,7 +10,9 @@ from tether.aio.listener import Listener
 from tether.cli.app import load_served
 from tether.cli.bundle import register as register_bundle_commands
 from tether.cli.console import register as register_client_commands
+from tether.cli.contract import register_contract_commands
 from tether.cli.logs import configure as configure_logging
+from tether.cli.tool import register as register_tool_commands
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -119,6 +121,15 @@ def _serve(args: argparse.Namespace) -> int:
     io = served.io
     if args.admin:
         _admin(io, args)
+    if args.tool:
+        from tether.tool import mount as mount_tool
+
+        if args.workers > 1:
+            raise SystemExit("tether: --tool with --workers: call tether.tool.mount(io) in the app")
+        try:
+            mount_tool(io)
+        except ValueError as error:
+            raise SystemExit(f"tether: --tool: {error}") from None
     if args.metrics or args.health:
         if args.workers > 1:
             raise SystemExit(
@@ -237,6 +248,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="serve the Socket.IO admin UI at /admin/ (see tether.admin)",
     )
     serve.add_argument(
+        "--tool",
+        action="store_true",
+        help="serve the Socket.IO testing tool at /tool/ (see tether.tool)",
+    )
+    serve.add_argument(
         "--metrics",
         nargs="?",
         const="/metrics",
@@ -249,6 +265,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.set_defaults(func=_serve)
     register_client_commands(commands)
     register_bundle_commands(commands)
+    register_tool_commands(commands)
+    register_contract_commands(commands)
     args = parser.parse_args(argv)
     configure_logging(args.log_level, args.log_format)
     result: int = args.func(args)

@@ -53,6 +53,7 @@ from tether.eio.errors import ParseError
 from tether.errors import AckTimeoutError, DisconnectedError
 from tether.sio import DecodeError, Packet, PacketType
 from tether.sio.parsers import Parser, resolve
+from tether.typed.validation import InvalidPayload, handler_error, invalid_payload
 
 log = logging.getLogger("tether.client")
 
@@ -77,6 +78,11 @@ class Client:
         ack_timeout: seconds each try of a retried emit waits for its ack.
         ssl: ``None`` verifies ``https``/``wss`` certificates; an ``ssl.SSLContext`` of
             yours, or ``False`` not to verify.
+        ack_errors: answer an ack the server asked for with an error object when the
+            payload does not match the handler's annotations (``{"error": "invalid_payload",
+            "event": ..., "details": [...]}``, see :mod:`tether.typed.validation`) or the
+            handler raises (``{"error": "handler_error", "event": ...}``); ``False``: the
+            server gets no answer, as before.
         parser: ``"json"`` (the default), ``"msgpack"`` (``socket.io-msgpack-parser``
             3.x's wire, for a server using that parser) or a parser object (see
             :mod:`tether.sio.parsers`); the server must speak the same one.
@@ -93,6 +99,7 @@ class Client:
         retries: int = 0,
         ack_timeout: float | None = None,
         ssl: ssl_module.SSLContext | bool | None = None,
+        ack_errors: bool = True,
         parser: str | Parser = "json",
     ) -> None:
         self.reconnection = reconnection
@@ -105,6 +112,7 @@ class Client:
         self.ack_timeout = ack_timeout
         self._queues: dict[str, RetryQueue] = {}
         self.ssl = ssl
+        self.ack_errors = ack_errors
         self._handlers: dict[str, dict[str, Callback]] = {}
         self._any: dict[str, list[Callback]] = {}
         self._manager: dict[str, Callback] = {}
@@ -134,13 +142,19 @@ class Client:
     def on(
         self, event: str, handler: Handler | None = None, *, namespace: str = "/"
     ) -> Callable[[Handler], Handler] | Handler:
-        """Register ``handler(*args)`` for ``event``; usable as ``@client.on(event)``."""
+        """Register ``handler(*args)`` for ``event``; usable as ``@client.on(event)``.
+
+        The return value answers the server's ack. With the extra ``tether[typed]``
+        (pydantic), the handler's annotations are enforced as on the server (see
+        :meth:`tether.Namespace.on`); a signature that cannot receive the event raises
+        ``TypeError`` here.
+        """
 
         def register(fn: Handler) -> Handler:
             if event in MANAGER_EVENTS:
-                self._manager[event] = make_callback(fn)
+                self._manager[event] = make_callback(fn, event)
             else:
-                self._handlers.setdefault(namespace, {})[event] = make_callback(fn)
+                self._handlers.setdefault(namespace, {})[event] = make_callback(fn, event)
             return fn
 
         return register if handler is None else register(handler)
@@ -438,6 +452,20 @@ class Client:
         ns: NamespaceState | None,
         event: str,
     ) -> None:
+        validator = callback.validator
+        if validator is not None:
+            try:
+                args = validator.arguments(args)
+            except InvalidPayload as exc:
+                log.debug("invalid payload for the client handler of %r: %s", event, exc.details)
+                if ack_id is not None and ns is not None and self.ack_errors:
+                    self._answer(ns, ack_id, invalid_payload(event, exc.details))
+                return
+            except Exception:  # a validator of the application's types that failed
+                log.exception("client handler for %r failed", event)
+                if ack_id is not None and ns is not None and self.ack_errors:
+                    self._answer(ns, ack_id, handler_error(event))
+                return
         if callback.is_coroutine:
             task = asyncio.get_running_loop().create_task(
                 self._run_coroutine(callback, args, ack_id, ns, event)
@@ -447,8 +475,12 @@ class Client:
             return
         try:
             result = callback.fn(*args)
+            if validator is not None and ack_id is not None:
+                result = validator.result(result)
         except Exception:
             log.exception("client handler for %r failed", event)
+            if ack_id is not None and ns is not None and self.ack_errors:
+                self._answer(ns, ack_id, handler_error(event))
             return
         if ack_id is not None and ns is not None:
             self._answer(ns, ack_id, result)
@@ -463,8 +495,12 @@ class Client:
     ) -> None:
         try:
             result = await callback.fn(*args)
+            if callback.validator is not None and ack_id is not None:
+                result = callback.validator.result(result)
         except Exception:
             log.exception("client handler for %r failed", event)
+            if ack_id is not None and ns is not None and self.ack_errors:
+                self._answer(ns, ack_id, handler_error(event))
             return
         if ack_id is not None and ns is not None:
             self._answer(ns, ack_id, result)

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from tether.errors import TetherError
-from tether.handlers import ack_args, ack_value
+from tether.handlers import ack_args, ack_value, read_handler
+from tether.typed.validation import Validator
 
 __all__ = ["ack_args", "ack_value"]
 
@@ -41,10 +42,23 @@ class ConnectError(TetherError, ConnectionError):
 class Callback:
     fn: Handler
     is_coroutine: bool
+    #: What the annotations of an event handler enforce (``None``: called as it is).
+    validator: Validator | None = None
 
 
-def make_callback(fn: Handler) -> Callback:
-    return Callback(fn, inspect.iscoroutinefunction(fn))
+def make_callback(fn: Handler, event: str | None = None) -> Callback:
+    """A handler, read once. With ``event`` (an event the server sends, not one of
+    :data:`RESERVED` or :data:`MANAGER_EVENTS`), a signature that cannot be called raises
+    ``TypeError`` now and annotations get their validator (:mod:`tether.typed.validation`)."""
+    validator = None
+    if event is not None:
+        validator = read_handler(
+            fn,
+            event,
+            receives_socket=False,
+            validate=event not in RESERVED and event not in MANAGER_EVENTS,
+        )
+    return Callback(fn, inspect.iscoroutinefunction(fn), validator)
 
 
 @dataclass(slots=True)

@@ -14,6 +14,11 @@ there are ``more``), ``create {channel}``, ``leave {channel}``, ``message {chann
 Events to the page: ``message``, ``dm``, ``typing``, ``members``, ``channels``, ``notice``,
 ``limited`` (an event without an ack, such as ``typing``, was refused by the flood limit).
 
+The handlers are annotated with the payloads and answers above (TypedDicts and Literals,
+below), and the events to the page are declared with ``io.declare``: ``tether typegen
+tether.demo.chat:create_app`` writes the chat's TypeScript contract, ``tether asyncapi``
+its AsyncAPI document.
+
 Several servers can serve one chat (``tether demo chat --workers N``, or servers on a Redis
 adapter): broadcasts go through the adapter, the members online are the sockets of the
 whole cluster with a nickname in their ``socket.data`` (``fetch_sockets``, recomputed on
@@ -33,6 +38,7 @@ less than two minutes gets back its id, rooms and nickname, and every event it m
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import os
@@ -43,7 +49,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NotRequired, cast
 
 import tether
 from tether.demo.history import DEFAULT_MAX_MESSAGES, History, dm_key
@@ -60,6 +66,135 @@ STATIC = Path(__file__).resolve().parent / "static"
 DEFAULT_DB = "tether-chat.db"
 
 log = logging.getLogger("tether.demo")
+
+try:  # pydantic (the typed extra) reads only typing_extensions' TypedDicts before Python 3.12
+    from typing_extensions import TypedDict
+except ImportError:  # pragma: no cover - without the typed extra, typing's is as good
+    from typing import TypedDict
+
+# -- the chat's events, as the page sends and receives them -------------------------------
+
+Status = Literal["online", "away"]
+
+
+class Failure(TypedDict):
+    """The answer to a request that failed: what to tell the user."""
+
+    error: str
+
+
+class Hello(TypedDict):
+    """hello: choose a nickname."""
+
+    nick: str
+
+
+class HelloOk(TypedDict):
+    ok: Literal[True]
+    nick: str
+    #: The socket's id.
+    id: str
+    #: Every channel.
+    channels: list[str]
+
+
+ChannelMessage = TypedDict(
+    "ChannelMessage", {"id": str, "channel": str, "from": str, "text": str, "ts": int}
+)
+DirectMessage = TypedDict(
+    "DirectMessage", {"id": str, "from": str, "to": str, "text": str, "ts": int}
+)
+
+
+class Joined(TypedDict):
+    """The answer to join and create: the channel's last messages."""
+
+    ok: Literal[True]
+    channel: str
+    history: list[ChannelMessage]
+    #: Whether there are older messages ("load older").
+    more: bool
+
+
+class Left(TypedDict):
+    ok: Literal[True]
+    channel: str
+
+
+class Outgoing(TypedDict):
+    """message: a message to a channel the socket is in."""
+
+    channel: str
+    text: str
+
+
+class Sent(TypedDict):
+    ok: Literal[True]
+    message: ChannelMessage
+
+
+class DirectOutgoing(TypedDict):
+    """dm: a direct message to a member online."""
+
+    to: str
+    text: str
+
+
+class DirectSent(TypedDict):
+    ok: Literal[True]
+    message: DirectMessage
+
+
+class HistoryRequest(TypedDict):
+    """history: the messages of a channel (or of the direct messages with dm) before the
+    message whose id is before (the latest without it), at most limit."""
+
+    channel: NotRequired[str]
+    dm: NotRequired[str]
+    before: NotRequired[str | None]
+    limit: NotRequired[int]
+
+
+class HistoryPage(TypedDict):
+    ok: Literal[True]
+    channel: NotRequired[str]
+    dm: NotRequired[str]
+    messages: list[ChannelMessage | DirectMessage]
+    more: bool
+
+
+class Typing(TypedDict):
+    """typing: the user started or stopped typing in a channel."""
+
+    channel: str
+    typing: NotRequired[bool]
+
+
+class TypingNotice(TypedDict):
+    channel: str
+    nick: str
+    typing: bool
+
+
+class Presence(TypedDict):
+    status: Status
+
+
+class Done(TypedDict):
+    ok: Literal[True]
+
+
+class Member(TypedDict):
+    nick: str
+    status: Status
+
+
+class Notice(TypedDict):
+    """A line about a channel (who joined, who left)."""
+
+    channel: str
+    text: str
+    ts: int
 
 
 class ChatError(Exception):
@@ -239,9 +374,12 @@ def create_app(
         return bucket(socket, kind, event_burst, event_rate).allow()
 
     def guarded(
-        handler: Callable[[tether.Socket, Any], Awaitable[dict[str, Any]]],
-    ) -> Callable[..., Awaitable[dict[str, Any]]]:
-        async def run(socket: tether.Socket, data: Any = None, *_: Any) -> dict[str, Any]:
+        handler: Callable[[tether.Socket, Any], Awaitable[Any]],
+    ) -> Callable[..., Awaitable[Any]]:
+        # The wrapper keeps the handler's signature (``__wrapped__``): its annotations are
+        # the event's contract.
+        @functools.wraps(handler)
+        async def run(socket: tether.Socket, data: Any = None, *_: Any) -> Any:
             if not events_allowed(socket):
                 return {"error": "Slow down: too many requests (flood limit)."}
             try:
@@ -251,6 +389,18 @@ def create_app(
             except sqlite3.Error:
                 log.exception("chat: the database failed")
                 return {"error": "The server could not reach its database: try again."}
+
+        return run
+
+    def lenient(
+        handler: Callable[[tether.Socket, Any], Awaitable[None]],
+    ) -> Callable[..., Awaitable[None]]:
+        """``handler`` called with one argument whatever the page sends (none: ``None``),
+        its signature kept for the contract."""
+
+        @functools.wraps(handler)
+        async def run(socket: tether.Socket, data: Any = None, *_: Any) -> None:
+            await handler(socket, data)
 
         return run
 
@@ -338,7 +488,8 @@ def create_app(
         # its rooms are already left: look at every created channel (at most max_channels)
         spawn(watch_created(), "watching the created channels")
 
-    async def hello(socket: tether.Socket, data: Any) -> dict[str, Any]:
+    async def hello(socket: tether.Socket, data: Hello) -> HelloOk | Failure:
+        """Choose a nickname (unique among the members online)."""
         nick = _nick(_payload(data).get("nick"))
         holders = await io.in_("@" + nick).fetch_sockets()
         if any(holder.id != socket.id for holder in holders):
@@ -355,7 +506,7 @@ def create_app(
         members_changed()
         return {"ok": True, "nick": nick, "id": socket.id, "channels": channels}
 
-    async def join_channel(socket: tether.Socket, name: str) -> dict[str, Any]:
+    async def join_channel(socket: tether.Socket, name: str) -> Joined:
         me = member(socket)
         already = "#" + name in socket.rooms
         socket.join("#" + name)  # before reading: a message is in the page or comes after
@@ -365,16 +516,23 @@ def create_app(
         if not already:
             notice(name, f"{me['nick']} joined #{name}")
         messages, more = await history.page("#" + name, limit=page_size)
-        return {"ok": True, "channel": name, "history": messages, "more": more}
+        return {
+            "ok": True,
+            "channel": name,
+            "history": cast(list[ChannelMessage], messages),
+            "more": more,
+        }
 
-    async def join(socket: tether.Socket, name: Any) -> dict[str, Any]:
+    async def join(socket: tether.Socket, name: str) -> Joined | Failure:
+        """Join a channel: its last messages come in the answer."""
         name = _channel_name(name)
         member(socket)
         if not await exists(name):
             raise ChatError(f"No channel #{name} (create it first).")
         return await join_channel(socket, name)
 
-    async def create(socket: tether.Socket, name: Any) -> dict[str, Any]:
+    async def create(socket: tether.Socket, name: str) -> Joined | Failure:
+        """Create a channel and join it."""
         name = _channel_name(name)
         member(socket)
         if await exists(name):
@@ -390,7 +548,8 @@ def create_app(
         io.emit("channels", await state.channels())
         return await join_channel(socket, name)
 
-    async def leave(socket: tether.Socket, name: Any) -> dict[str, Any]:
+    async def leave(socket: tether.Socket, name: str) -> Left | Failure:
+        """Leave a channel."""
         name = _channel_name(name)
         me = member(socket)
         if "#" + name not in socket.rooms:
@@ -400,69 +559,79 @@ def create_app(
         watch_empty(name)
         return {"ok": True, "channel": name}
 
-    async def message(socket: tether.Socket, data: Any) -> dict[str, Any]:
-        data = _payload(data)
+    async def message(socket: tether.Socket, data: Outgoing) -> Sent | Failure:
+        """Write in a channel."""
+        payload = _payload(data)
         me = member(socket)
-        name = _channel_name(data.get("channel"))
+        name = _channel_name(payload.get("channel"))
         if "#" + name not in socket.rooms:
             raise ChatError(f"Join #{name} before writing in it.")
-        text = _text(data.get("text"))
+        text = _text(payload.get("text"))
         limited(socket)
-        entry = {
+        entry: ChannelMessage = {
             "id": state.next_id(),
             "channel": name,
             "from": me["nick"],
             "text": text,
             "ts": _now(),
         }
-        await history.add("#" + name, entry)  # stored before anyone sees it
+        await history.add("#" + name, cast(dict[str, Any], entry))  # stored before anyone sees it
         socket.to("#" + name).emit("message", entry)
         return {"ok": True, "message": entry}
 
-    async def direct(socket: tether.Socket, data: Any) -> dict[str, Any]:
-        data = _payload(data)
+    async def direct(socket: tether.Socket, data: DirectOutgoing) -> DirectSent | Failure:
+        """Write to a member online."""
+        payload = _payload(data)
         me = member(socket)
-        to = data.get("to")
+        to = payload.get("to")
         if to == me["nick"]:
             raise ChatError("That is you.")
         if not isinstance(to, str) or not NICK.fullmatch(to):
             raise ChatError(f"{to} is not online.")
-        text = _text(data.get("text"))
+        text = _text(payload.get("text"))
         if not await io.in_("@" + to).fetch_sockets():
             raise ChatError(f"{to} is not online.")
         limited(socket)
-        entry = {"id": state.next_id(), "from": me["nick"], "to": to, "text": text, "ts": _now()}
-        await history.add(dm_key(me["nick"], to), entry)
+        entry: DirectMessage = {
+            "id": state.next_id(),
+            "from": me["nick"],
+            "to": to,
+            "text": text,
+            "ts": _now(),
+        }
+        await history.add(dm_key(me["nick"], to), cast(dict[str, Any], entry))
         io.to("@" + to).emit("dm", entry)
         return {"ok": True, "message": entry}
 
-    async def older(socket: tether.Socket, data: Any) -> dict[str, Any]:
-        data = _payload(data)
+    async def older(socket: tether.Socket, data: HistoryRequest) -> HistoryPage | Failure:
+        """The page of messages before a message ("load older")."""
+        payload = _payload(data)
         me = member(socket)
-        limit = data.get("limit", page_size)
-        before = data.get("before")
+        limit = payload.get("limit", page_size)
+        before = payload.get("before")
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
             raise ChatError("Bad request.")
         if before is not None and (not isinstance(before, str) or len(before) > MAX_ID):
             raise ChatError("Bad request.")
         answer: dict[str, Any] = {"ok": True}
-        if "channel" in data:
-            name = _channel_name(data["channel"])
+        if "channel" in payload:
+            name = _channel_name(payload["channel"])
             if "#" + name not in socket.rooms:
                 raise ChatError(f"Join #{name} first.")
             conv = "#" + name
             answer["channel"] = name
-        elif "dm" in data:
-            other = _nick(data["dm"])
+        elif "dm" in payload:
+            other = _nick(payload["dm"])
             conv = dm_key(me["nick"], other)
             answer["dm"] = other
         else:
             raise ChatError("Bad request.")
         messages, more = await history.page(conv, before=before, limit=min(limit, page_size))
         answer.update(messages=messages, more=more)
-        return answer
+        return answer  # type: ignore[return-value]  # built key by key
 
-    async def typing(socket: tether.Socket, data: Any = None, *_: Any) -> None:
+    async def typing(socket: tether.Socket, data: Typing) -> None:
+        """The user started or stopped typing in a channel (no answer)."""
         if not events_allowed(socket, "typing"):  # a bucket of its own: pages send many
             # No ack to answer with: say it once a second at most.
             now = time.monotonic()
@@ -479,7 +648,8 @@ def create_app(
             info = {"channel": name, "nick": me["nick"], "typing": bool(data.get("typing"))}
             socket.to("#" + name).emit("typing", info)
 
-    async def presence(socket: tether.Socket, data: Any) -> dict[str, Any]:
+    async def presence(socket: tether.Socket, data: Presence) -> Done | Failure:
+        """Set the user's status."""
         status = _payload(data).get("status")
         if status not in STATUSES:
             raise ChatError("Status is online or away.")
@@ -490,9 +660,20 @@ def create_app(
             members_changed()
         return {"ok": True}
 
+    io.declare("message", ChannelMessage, doc="A message in a channel the page is in.")
+    io.declare("dm", DirectMessage, doc="A direct message to the page's user.")
+    io.declare("typing", TypingNotice, doc="A member started or stopped typing in a channel.")
+    io.declare("members", list[Member], doc="The members online, sorted by nickname.")
+    io.declare("channels", list[str], doc="Every channel (one was created or forgotten).")
+    io.declare("notice", Notice, doc="A line about a channel (who joined, who left).")
+    io.declare(
+        "limited",
+        Failure,
+        doc="An event without an answer (typing) was refused by the flood limit.",
+    )
     io.on("connection", connected)
     io.on("disconnect", disconnected)
-    io.on("typing", typing)
+    io.on("typing", lenient(typing))
     for event, handler in (
         ("hello", hello),
         ("join", join),

@@ -29,19 +29,29 @@ class Route(NamedTuple):
 
 
 def route(
-    method: str, query: Mapping[str, str], is_upgrade: bool, transports: Mapping[str, bool]
+    method: str,
+    query: Mapping[str, str],
+    is_upgrade: bool,
+    transports: Mapping[str, bool],
+    allow_eio3: bool = False,
 ) -> Route:
     """Validate an Engine.IO request and say what it asks for.
 
     ``transports`` maps each allowed transport's name to whether it is opened by an HTTP
     Upgrade (WebSocket) rather than plain requests (polling).
 
+    ``EIO=3`` (Engine.IO v3, Socket.IO v2 clients) is accepted only with ``allow_eio3``.
+
     Raises :class:`RequestError` with the code Node answers with: unsupported ``EIO``,
     unknown or disabled transport, an upgrade transport without an upgrade (or the reverse),
     a method that doesn't fit.
     """
-    if query.get("EIO") != "4":
-        raise RequestError(ErrorCode.UNSUPPORTED_PROTOCOL_VERSION)
+    eio = query.get("EIO")
+    if eio != "4":
+        if not (allow_eio3 and eio == "3"):
+            raise RequestError(ErrorCode.UNSUPPORTED_PROTOCOL_VERSION)
+        if "j" in query:
+            raise RequestError(ErrorCode.BAD_REQUEST, detail="JSONP polling is not supported")
     transport = query.get("transport", "")
     by_upgrade = transports.get(transport)
     if by_upgrade is None:

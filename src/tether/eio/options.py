@@ -40,6 +40,10 @@ class EngineOptions:
         max_write_buffer: bytes queued for a slow reader before its session is closed.
         close_timeout: seconds a closing polling session waits for the GET that carries its
             close packet.
+        allow_eio3: also accept clients of Engine.IO v3 (``EIO=3``: Socket.IO v2 clients,
+            as Node's ``allowEIO3``). Off: they get 400 "Unsupported protocol version".
+            JSONP polling (``j=``) is not supported (400); a cluster engine cannot be used
+            with it.
     """
 
     path: str = "/engine.io/"
@@ -57,3 +61,4 @@ class EngineOptions:
     per_message_deflate: bool = False
     max_write_buffer: int = 8 * 1024 * 1024
     close_timeout: float = 30.0
+    allow_eio3: bool = False

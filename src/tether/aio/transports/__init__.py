@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from tether.aio.transports.base import RequestTransport, Transport, TransportKind
 from tether.aio.transports.polling import PollingTransport
+from tether.aio.transports.v3 import TRANSPORTS_V3
 from tether.aio.transports.websocket import WebSocketTransport
 
 #: Every transport the engine knows, by name; ``EngineOptions.transports`` picks among them.
@@ -23,6 +24,7 @@ TRANSPORTS: dict[str, TransportKind] = {
 
 __all__ = [
     "TRANSPORTS",
+    "TRANSPORTS_V3",
     "PollingTransport",
     "RequestTransport",
     "Transport",

@@ -84,6 +84,7 @@ class AsyncClient:
             reconnection_delay_max=reconnection_delay_max,
             randomization_factor=randomization_factor,
             ssl=None if ssl_verify else False,
+            ack_errors=False,  # python-socketio leaves an ack unanswered when its handler raises
             parser="msgpack" if serializer == "msgpack" else "json",
         )
         self.logger = logger if isinstance(logger, logging.Logger) else log

@@ -184,6 +184,8 @@ class AsyncServer:
         self.always_connect = always_connect
         self.async_handlers = async_handlers
         self.namespaces: str | list[str] = "*" if namespaces == "*" else list(namespaces or ["/"])
+        # python-socketio leaves an ack unanswered when its handler raises.
+        options.setdefault("ack_errors", False)
         #: The tether server doing the work.
         self.tether_server = Server(**options)
         self.handlers: dict[str, dict[str, Callable[..., Any]]] = {}
