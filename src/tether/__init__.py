@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         AckTimeoutError,
         ConnectionRefusedError,
         DisconnectedError,
+        InvalidAckError,
         TetherError,
     )
     from tether.handshake import Handshake
@@ -33,6 +34,7 @@ _EXPORTS = {
     "SyncClient": "tether.client",
     "ConnectionRefusedError": "tether.errors",
     "DisconnectedError": "tether.errors",
+    "InvalidAckError": "tether.errors",
     "TetherError": "tether.errors",
     "Handshake": "tether.handshake",
     "Namespace": "tether.namespace",
@@ -50,6 +52,7 @@ __all__ = [
     "ConnectionRefusedError",
     "DisconnectedError",
     "Handshake",
+    "InvalidAckError",
     "Namespace",
     "RecoveryOptions",
     "RemoteSocket",

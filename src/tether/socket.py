@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any, Protocol, overload
+from typing import Any, Protocol, TypeVar, overload
 
 from tether.aio.engine_socket import EngineSocket
 from tether.broadcast import BroadcastNamespace, BroadcastOperator
@@ -17,9 +17,11 @@ from tether.handlers import F, Handler, ack_value, check_loop, event_handler, of
 from tether.handshake import Handshake
 from tether.sio import RESERVED_EVENTS, Packet, PacketType
 from tether.sio.parsers import Codec
-from tether.typed.validation import InvalidPayload, handler_error, invalid_payload
+from tether.typed.validation import InvalidPayload, handler_error, invalid_payload, typed_ack
 
 log = logging.getLogger("tether")
+
+T = TypeVar("T")
 
 _EVENT = PacketType.EVENT
 _BINARY_EVENT = PacketType.BINARY_EVENT
@@ -247,7 +249,18 @@ class Socket:
         else:
             queue.append(partial(self.conn.send_parts, parts))
 
-    async def emit_with_ack(self, event: str, *args: Any, timeout: float | None = None) -> Any:
+    @overload
+    async def emit_with_ack(
+        self, event: str, *args: Any, timeout: float | None = None, result: None = None
+    ) -> Any: ...
+    @overload
+    async def emit_with_ack(
+        self, event: str, *args: Any, timeout: float | None = None, result: type[T]
+    ) -> T: ...
+
+    async def emit_with_ack(
+        self, event: str, *args: Any, timeout: float | None = None, result: Any = None
+    ) -> Any:
         """Send ``event`` and wait for the client's acknowledgement.
 
         Returns ``None`` when the client acknowledged with no argument, the argument when
@@ -255,7 +268,16 @@ class Socket:
         after ``timeout`` seconds, :class:`~tether.errors.DisconnectedError` if the socket
         disconnects first. Called by a connection handler, it connects the client first (only
         a connected client can answer).
+
+        ``result``: a type (a pydantic model, a dataclass, a TypedDict, ``list[int]``...) the
+        answer is validated and converted to, and the return type for the type checkers
+        (needs the ``typed`` extra); :class:`~tether.errors.InvalidAckError` if it does not
+        match.
         """
+        answer = await self._emit_with_ack(event, args, timeout)
+        return answer if result is None else typed_ack(event, answer, result)
+
+    async def _emit_with_ack(self, event: str, args: tuple[Any, ...], timeout: float | None) -> Any:
         check_loop(self.nsp.loop, "emit_with_ack")
         if not self.connected:
             if self._queue is None:
@@ -670,5 +692,5 @@ class _TimedSocket:
         self._socket = socket
         self._seconds = seconds
 
-    async def emit_with_ack(self, event: str, *args: Any) -> Any:
-        return await self._socket.emit_with_ack(event, *args, timeout=self._seconds)
+    async def emit_with_ack(self, event: str, *args: Any, result: Any = None) -> Any:
+        return await self._socket.emit_with_ack(event, *args, timeout=self._seconds, result=result)

@@ -30,7 +30,7 @@ import math
 import random
 import ssl as ssl_module
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 from urllib.parse import parse_qsl, urlsplit
 
 from tether.client.engine import EngineClient
@@ -53,7 +53,9 @@ from tether.eio.errors import ParseError
 from tether.errors import AckTimeoutError, DisconnectedError
 from tether.sio import DecodeError, Packet, PacketType
 from tether.sio.parsers import Parser, resolve
-from tether.typed.validation import InvalidPayload, handler_error, invalid_payload
+from tether.typed.validation import InvalidPayload, handler_error, invalid_payload, typed_ack
+
+T = TypeVar("T")
 
 log = logging.getLogger("tether.client")
 
@@ -539,8 +541,32 @@ class Client:
             queue = self._queues[ns.name] = RetryQueue(self.retries, send, new_ack)
         return queue
 
+    @overload
     async def emit_with_ack(
-        self, event: str, *args: Any, namespace: str = "/", timeout: float | None = None
+        self,
+        event: str,
+        *args: Any,
+        namespace: str = "/",
+        timeout: float | None = None,
+        result: None = None,
+    ) -> Any: ...
+    @overload
+    async def emit_with_ack(
+        self,
+        event: str,
+        *args: Any,
+        namespace: str = "/",
+        timeout: float | None = None,
+        result: type[T],
+    ) -> T: ...
+
+    async def emit_with_ack(
+        self,
+        event: str,
+        *args: Any,
+        namespace: str = "/",
+        timeout: float | None = None,
+        result: Any = None,
     ) -> Any:
         """Send ``event`` and return the server's answer: one value, a tuple, or ``None``.
 
@@ -548,7 +574,19 @@ class Client:
         when the connection is lost after the event was sent. With ``retries``, ``timeout``
         (or ``ack_timeout``) bounds each try, the event is sent again after a timeout or a
         reconnection, and the error comes once every try failed.
+
+        ``result``: a type (a pydantic model, a dataclass, a TypedDict, ``list[int]``...) the
+        answer is validated and converted to, and the return type for the type checkers
+        (needs the ``typed`` extra); :class:`~tether.errors.InvalidAckError` if it does not
+        match (its ``ack`` is the answer as it came, e.g. the server's ``invalid_payload``
+        error object).
         """
+        answer = await self._emit_with_ack(event, args, namespace, timeout)
+        return answer if result is None else typed_ack(event, answer, result)
+
+    async def _emit_with_ack(
+        self, event: str, args: tuple[Any, ...], namespace: str, timeout: float | None
+    ) -> Any:
         ns = self._namespace(namespace, event)
         if self.retries > 0:
             queue = self._queue(ns)
