@@ -117,3 +117,17 @@ def test_typed_echo_on_the_typed_server() -> None:
         assert (record["lost"], record["bad"], record["errors"]) == (0, 0, 0)
         assert record["ok"] is True
     assert run.ONLY_SCENARIOS["tether-typed"] == {"echo-typed"}
+
+
+@pytest.mark.parametrize(
+    "flags", [[], ["--binary"], ["--parser", "msgpack"], ["--parser", "msgpack", "--binary"]]
+)
+def test_micro_bench_counts_every_ack(flags: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """bench.micro (frames fed by hand, no socket) gets an answer for every message."""
+    from bench import micro
+
+    assert micro.main(["--messages", "300", "--rounds", "1", *flags]) == 0
+    [record] = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if line[:1] == "{"
+    ]
+    assert record["ok"] and record["frames_back"] == (600 if flags == ["--binary"] else 300)
