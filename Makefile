@@ -12,11 +12,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@ $(VENV)/.compiled
 
-# What the demo needs: the runtime dependencies only (no dev extra, no Node).
+# What the demo needs: the runtime dependencies and pydantic, which enforces the chat's typed
+# handlers (the typed extra); no dev extra, no Node.
 $(VENV)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e .
+	$(PY) -m pip install -q -e '.[typed]'
 	touch $@
 
 $(NPM_DIR)/node_modules/.installed: $(NPM_DIR)/package.json

@@ -6,12 +6,21 @@
 //
 // It prints `MARK <name>` at phase boundaries and waits for a line on stdin before going on
 // (the driver samples the server's /proc there), then prints `RESULT <json>` and exits.
+//
+// With BENCH_PARSER=msgpack (the servers read it too), the WebSocket client speaks
+// socket.io-msgpack-parser's wire instead, through that package: scenarios connect, idle,
+// echo, echo-object and binary only.
 import http from "node:http";
 import net from "node:net";
 import readline from "node:readline";
 import WebSocket from "ws";
 
 const cfg = JSON.parse(process.argv[2]);
+const MSGPACK = process.env.BENCH_PARSER === "msgpack";
+const msgpackParser = MSGPACK ? (await import("socket.io-msgpack-parser")).default : null;
+const msgpackEncoder = MSGPACK ? new msgpackParser.Encoder() : null;
+// One packet as the one binary message socket.io-msgpack-parser makes of it.
+const packed = (packet) => msgpackEncoder.encode(packet)[0];
 const PORT = cfg.port;
 // Several servers of one cluster: clients connect to each in turn.
 const PORTS = cfg.ports ?? [cfg.port];
@@ -48,6 +57,10 @@ class WsClient {
     this.closedByUs = false;
     this.port = PORTS[portTurn++ % PORTS.length];
     this.localAddress = `127.0.0.${1 + (sourceTurn++ % SOURCES)}`;
+    if (MSGPACK) {
+      this.decoder = new msgpackParser.Decoder();
+      this.decoder.on("decoded", (packet) => this.onPacket(packet));
+    }
   }
   connect() {
     return new Promise((resolve, reject) => {
@@ -57,11 +70,18 @@ class WsClient {
       });
       this.ws = ws;
       let done = false;
+      if (MSGPACK) {
+        this.connected = (ok, packet) => {
+          done = true;
+          if (ok) resolve(this);
+          else reject(new Error(`connect_error ${JSON.stringify(packet.data)}`));
+        };
+      }
       ws.on("message", (data, isBinary) => {
         if (isBinary) return this.onBinary(data);
         const s = data.toString();
         if (!done) {
-          if (s[0] === "0") ws.send("40");
+          if (s[0] === "0") ws.send(MSGPACK ? packed({ type: 0, nsp: "/" }) : "40");
           else if (s.startsWith("40")) {
             done = true;
             resolve(this);
@@ -102,7 +122,22 @@ class WsClient {
       this.pendingBinary = { id: Number(s.slice(dash + 1, i)), json: s.slice(i) };
     }
   }
+  // A msgpack packet: CONNECT answer, CONNECT_ERROR, ACK (its data array in place of the
+  // JSON text), EVENT (a tick: not supported).
+  onPacket(packet) {
+    if (packet.type === 3) this.settle(packet.id, packet.data, null);
+    else if (packet.type === 0 || packet.type === 4) this.connected?.(packet.type === 0, packet);
+    else if (packet.type === 2) error("msgpack: events are not counted");
+  }
   onBinary(buf) {
+    if (MSGPACK) {
+      try {
+        this.decoder.add(buf);
+      } catch (e) {
+        error(`msgpack: ${e.message}`);
+      }
+      return;
+    }
     const p = this.pendingBinary;
     this.pendingBinary = null;
     if (!p) return error("unexpected binary frame");
@@ -118,13 +153,18 @@ class WsClient {
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.acks.set(id, (json, buf) => resolve([json, buf]));
-      this.ws.send(`42${id}${JSON.stringify([event, ...args])}`);
+      if (MSGPACK) this.ws.send(packed({ type: 2, data: [event, ...args], id, nsp: "/" }));
+      else this.ws.send(`42${id}${JSON.stringify([event, ...args])}`);
     });
   }
   emitBinary(event, n, buf) {
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.acks.set(id, (json, b) => resolve([json, b]));
+      if (MSGPACK) {
+        this.ws.send(packed({ type: 2, data: [event, n, buf], id, nsp: "/" }));
+        return;
+      }
       this.ws.send(`451-${id}${JSON.stringify([event, n, { _placeholder: true, num: 0 }])}`);
       this.ws.send(buf);
     });
@@ -362,7 +402,7 @@ function textEcho(size) {
   return {
     send: (c, n) => c.emit("echo", [n, payload]),
     check: ([json], n) => {
-      const a = JSON.parse(json);
+      const a = MSGPACK ? json : JSON.parse(json); // msgpack: the decoded array
       return a.length === 2 && a[0] === n && a[1].length === size;
     },
   };
@@ -375,7 +415,7 @@ function objectEcho(size) {
   return {
     send: (c, n) => c.emit("echo", [{ n, text }]),
     check: ([json], n) => {
-      const a = JSON.parse(json);
+      const a = MSGPACK ? json : JSON.parse(json); // msgpack: the decoded array
       return a.length === 1 && a[0]?.n === n && a[0]?.text?.length === size;
     },
   };
@@ -474,6 +514,11 @@ const scenarios = {
       return c.emitBinary("echo", n, buf);
     };
     const check = ([json, buf], n) => {
+      if (MSGPACK) {
+        // The ack's data array, its binary inline: [n, Buffer].
+        const [m, b] = json;
+        return json.length === 2 && m === n && b?.length === size && b.readUInt32BE(0) === n >>> 0;
+      }
       const a = JSON.parse(json);
       return (
         a.length === 2 &&
@@ -598,7 +643,11 @@ const scenarios = {
 };
 scenarios.rooms = scenarios.fanout;
 
+if (MSGPACK && !["connect", "idle", "echo", "echo-object", "binary"].includes(cfg.scenario)) {
+  throw new Error(`BENCH_PARSER=msgpack: scenario ${cfg.scenario} is not supported`);
+}
 const result = await scenarios[cfg.scenario]();
-process.stdout.write(`RESULT ${JSON.stringify({ ...result, ...stats })}\n`);
+const parser = MSGPACK ? "msgpack" : "json";
+process.stdout.write(`RESULT ${JSON.stringify({ ...result, ...stats, parser })}\n`);
 rl.close();
 process.exit(0);

@@ -569,6 +569,8 @@ def main(argv: list[str] | None = None) -> int:
         "nofile": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
         "pinned": bool(shutil.which("taskset")) and (os.cpu_count() or 1) > 1,
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        # BENCH_PARSER=msgpack (servers and generator read it): socket.io-msgpack-parser.
+        "parser": os.environ.get("BENCH_PARSER", "json"),
     }
     with out.open("a") as f:
         for scenario in scenarios:

@@ -13,8 +13,18 @@ if (process.env.REDIS_URL) {
   adapter = createAdapter(pub, sub);
 }
 
+// BENCH_PARSER=msgpack: socket.io-msgpack-parser instead of the default parser.
+const parser =
+  process.env.BENCH_PARSER === "msgpack"
+    ? { parser: (await import("socket.io-msgpack-parser")).default }
+    : {};
+
 const httpServer = createServer();
-const io = new Server(httpServer, { cors: { origin: "*" }, ...(adapter ? { adapter } : {}) });
+const io = new Server(httpServer, {
+  cors: { origin: "*" },
+  ...(adapter ? { adapter } : {}),
+  ...parser,
+});
 
 io.on("connection", (socket) => {
   socket.on("echo", (...args) => {

@@ -15,7 +15,11 @@ def make(async_mode: str) -> socketio.AsyncServer:
     url = os.environ.get("REDIS_URL")  # the cluster scenarios: servers joined by Redis
     manager = socketio.AsyncRedisManager(url) if url else None
     sio = socketio.AsyncServer(
-        async_mode=async_mode, cors_allowed_origins="*", client_manager=manager
+        async_mode=async_mode,
+        cors_allowed_origins="*",
+        client_manager=manager,
+        # BENCH_PARSER=msgpack: the wire of socket.io-msgpack-parser.
+        serializer="msgpack" if os.environ.get("BENCH_PARSER") == "msgpack" else "default",
     )
 
     @sio.on("echo")

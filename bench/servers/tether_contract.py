@@ -3,7 +3,8 @@
 Namespace ``/``: ``echo`` acknowledges with exactly its arguments; ``join(room)`` joins and
 acknowledges with no arguments; ``fanout({room, count, size})`` emits ``tick(seq, payload)``
 to the room ``count`` times, then acknowledges. Listens on 127.0.0.1:$PORT, prints READY.
-With ``$REDIS_URL``, joins the cluster there through the Redis adapter.
+With ``$REDIS_URL``, joins the cluster there through the Redis adapter; with
+``$BENCH_PARSER`` set to ``msgpack``, speaks ``socket.io-msgpack-parser``'s wire.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ from typing import Any
 
 import tether
 
+PARSER = os.environ.get("BENCH_PARSER", "json")
 if os.environ.get("REDIS_URL"):  # the cluster scenarios: servers joined by Redis
     from tether.adapters.redis import create_adapter
 
-    io = tether.Server(cors_origins="*", adapter=create_adapter(os.environ["REDIS_URL"]))
+    io = tether.Server(
+        cors_origins="*", adapter=create_adapter(os.environ["REDIS_URL"]), parser=PARSER
+    )
 else:
-    io = tether.Server(cors_origins="*")
+    io = tether.Server(cors_origins="*", parser=PARSER)
 
 
 @io.on("echo")

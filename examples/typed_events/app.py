@@ -110,6 +110,9 @@ async def main() -> None:
         await client.connect(f"http://127.0.0.1:{listener.port}")
         message = {"text": "hi", "author": {"name": "ann"}}
         print("chat ->", await client.emit_with_ack("chat", message, timeout=5))
+        # result=: the answer validated and converted, and typed for the checkers.
+        typed: Receipt = await client.emit_with_ack("chat", message, timeout=5, result=Receipt)
+        print("typed ->", typed.id, typed.text)
         print("invalid ->", await client.emit_with_ack("chat", {"text": 1}, timeout=5))
         pace: dict[str, Any] = {"to": {"x": 1, "y": 2}, "pace": "run"}
         print("move ->", await client.emit_with_ack("move", pace, timeout=5))
@@ -117,6 +120,9 @@ async def main() -> None:
         print("lobby ->", await lobby())
         for found in await io.fetch_sockets():
             print("answer ->", await found.emit_with_ack("ask", {"q": "why"}, timeout=5))
+            if isinstance(found, Socket):
+                reply = await found.emit_with_ack("ask", {"q": "how"}, timeout=5, result=Answer)
+                print("typed answer ->", reply.a)
         # Handlers stay callable with their own types.
         local = [found for found in await io.fetch_sockets() if isinstance(found, Socket)]
         receipt: Receipt = await chat(local[0], ChatMessage.model_validate(message))

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         AckTimeoutError,
         ConnectionRefusedError,
         DisconnectedError,
+        InvalidAckError,
         TetherError,
     )
     from tether.handshake import Handshake
@@ -37,6 +38,7 @@ _EXPORTS = {
     "SyncClient": "tether.client",
     "ConnectionRefusedError": "tether.errors",
     "DisconnectedError": "tether.errors",
+    "InvalidAckError": "tether.errors",
     "TetherError": "tether.errors",
     "Handshake": "tether.handshake",
     "Namespace": "tether.namespace",
@@ -54,6 +56,7 @@ __all__ = [
     "ConnectionRefusedError",
     "DisconnectedError",
     "Handshake",
+    "InvalidAckError",
     "Namespace",
     "RecoveryOptions",
     "RemoteSocket",

@@ -1,6 +1,7 @@
 """One Engine.IO session carrying the sockets of several namespaces (Node's ``Client``).
 
-Incoming: Engine.IO message → :class:`tether.sio.Decoder` → packet → the namespace's socket.
+Incoming: Engine.IO message → the parser's decoder (:mod:`tether.sio.parsers`) → packet →
+the namespace's socket.
 Outgoing: encoded Socket.IO parts → Engine.IO messages on the same session.
 """
 
@@ -19,7 +20,8 @@ from tether.eio.encoded import Encoded
 from tether.errors import ConnectionRefusedError
 from tether.handshake import Handshake
 from tether.namespace import Namespace
-from tether.sio import DecodeError, Decoder, Packet, PacketType, encode
+from tether.sio import DecodeError, Packet, PacketType
+from tether.sio.parsers import Codec
 from tether.socket import Socket
 
 log = logging.getLogger("tether")
@@ -44,6 +46,8 @@ class SessionServer(Protocol):
     """What a client session needs of its server (a :class:`tether.Server`)."""
 
     engine: EngineServer
+    #: The parser the server speaks (see :mod:`tether.sio.parsers`).
+    codec: Codec
     connect_timeout: float
     max_attachments: int
     max_namespaces_per_connection: int
@@ -75,7 +79,7 @@ class ClientSession:
         #: A Socket.IO v2 client (Engine.IO v3): the v4 protocol of Socket.IO (see
         #: :meth:`connect_implicitly`).
         self.eio3 = engine.protocol == 3
-        self.decoder = Decoder(max_attachments=server.max_attachments)
+        self.decoder = server.codec.new_decoder(server.max_attachments)
         self.sockets: dict[str, Socket] = {}
         #: Namespaces whose CONNECT is being handled (middlewares running); replaced, never
         #: changed in place, so that every connection shares the empty one.
@@ -260,7 +264,7 @@ class ClientSession:
         if self.eio3:
             # Socket.IO v2 clients get an ERROR packet with the data, or else the message.
             payload = payload.get("data") or payload.get("message")
-        self.send_parts(encode(Packet(PacketType.CONNECT_ERROR, nsp, payload)))
+        self.send_parts(self.server.codec.encode(Packet(PacketType.CONNECT_ERROR, nsp, payload)))
 
     def send_parts(self, parts: list[str | bytes]) -> None:
         """Send the Engine.IO messages of one packet."""
@@ -276,7 +280,7 @@ class ClientSession:
     def disconnect_all(self) -> None:
         """Disconnect every socket (each is told with a DISCONNECT packet), then close."""
         for name, socket in list(self.sockets.items()):
-            self.send_parts(encode(Packet(PacketType.DISCONNECT, name)))
+            self.send_parts(self.server.codec.encode(Packet(PacketType.DISCONNECT, name)))
             socket.on_close("server namespace disconnect")
         self.close("forced server close")
 

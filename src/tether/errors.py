@@ -42,3 +42,18 @@ class AckTimeoutError(TetherError, TimeoutError):
 
 class DisconnectedError(TetherError):
     """The socket disconnected before its acknowledgement arrived."""
+
+
+class InvalidAckError(TetherError, ValueError):
+    """An acknowledgement that does not match the ``result`` type ``emit_with_ack`` asked for.
+
+    ``ack`` is the answer as it came (for example the error object of a server that refused
+    the payload: ``{"error": "invalid_payload", ...}``), ``details`` pydantic's errors
+    (``[{"loc": [...], "msg": ..., "type": ...}]``).
+    """
+
+    def __init__(self, event: str, ack: Any, details: list[dict[str, Any]]) -> None:
+        super().__init__(f"the acknowledgement of {event!r} does not match the result type")
+        self.event = event
+        self.ack = ack
+        self.details = details

@@ -14,7 +14,7 @@ from tether.errors import ConnectionRefusedError
 from tether.handlers import F, Handler, ack_args, event_handler, off_loop, spawn
 from tether.handshake import Handshake
 from tether.recovery import RecoveryOptions
-from tether.sio import encode_event
+from tether.sio.parsers import Codec
 from tether.socket import Socket, SocketClient
 from tether.typed.declaration import Declaration, declaration
 
@@ -25,6 +25,8 @@ class NamespaceServer(Protocol):
     recovery: RecoveryOptions | None
     cleanup_empty_child_namespaces: bool
     ack_errors: bool
+    #: The parser the server speaks (see :mod:`tether.sio.parsers`).
+    codec: Codec
 
     @property
     def serving_loop(self) -> asyncio.AbstractEventLoop | None:
@@ -63,6 +65,8 @@ class Namespace:
         self.monitor: Any = getattr(server, "monitor", None)
         #: What :mod:`tether.metrics` counts acks and broadcasts into; ``None`` unless on.
         self.metrics: Any = getattr(server, "metrics", None)
+        #: How packets are encoded and decoded: the server's parser (the adapter uses it).
+        self.codec: Codec = server.codec
         self.adapter: Adapter = server.make_adapter(self)
         #: The server's event loop once it started: calls from other threads are handed to it.
         self.loop: asyncio.AbstractEventLoop | None = server.serving_loop
@@ -396,9 +400,9 @@ class Namespace:
             if rooms:
                 socket.join(rooms)
             for data in missed:
-                conn.send_parts(_event_parts(self.name, data))
+                conn.send_parts(self._event_parts(data))
             return
-        socket.hold([_event_parts(self.name, data) for data in missed])
+        socket.hold([self._event_parts(data) for data in missed])
         if rooms:
             socket.join(rooms)
         if any(handler.is_async for handler in handlers):
@@ -414,6 +418,9 @@ class Namespace:
             except Exception:
                 log.exception("error in connection handler of %s (socket %s)", self.name, socket.id)
         socket.accept()
+
+    def _event_parts(self, data: list[Any]) -> list[str | bytes]:
+        return self.codec.encode_event(self.name, data[0], data[1:], None)
 
     async def _run_connection_handlers(self, socket: Socket) -> None:
         for handler in self.connection_handlers:
@@ -431,7 +438,3 @@ class Namespace:
             except Exception:
                 log.exception("error in connection handler of %s (socket %s)", self.name, socket.id)
         socket.accept()
-
-
-def _event_parts(nsp: str, data: list[Any]) -> list[str | bytes]:
-    return encode_event(nsp, data[0], data[1:])

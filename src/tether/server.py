@@ -20,6 +20,7 @@ from tether.handlers import F, spawn
 from tether.http.messages import HttpLimits
 from tether.namespace import Namespace
 from tether.recovery import RecoveryOptions
+from tether.sio.parsers import Parser, resolve
 from tether.socket import Socket
 from tether.typed.declaration import Declaration
 
@@ -89,6 +90,12 @@ class Server:
         serve_client: serve the socket.io-client browser bundle at ``<path>socket.io.js``.
         cleanup_empty_child_namespaces: forget a child of a dynamic namespace when its last
             socket leaves.
+        parser: how Socket.IO packets are encoded: ``"json"`` (the default,
+            ``socket.io-parser``'s wire), ``"msgpack"`` (``socket.io-msgpack-parser`` 3.x:
+            each packet one binary MessagePack message; clients need that parser too), or
+            an object with ``encode(packet)`` and ``decoder()``
+            (:class:`tether.sio.parsers.Parser`, as Node's ``parser`` option). Every
+            server of a cluster must use the same one.
         cluster_engine: serve the sessions of the other servers of a cluster behind a load
             balancer that is not sticky (``tether.adapters.redis.create_engine(url)``, whose
             arguments are its settings; see :mod:`tether.aio.cluster`). ``None``: a request
@@ -136,6 +143,7 @@ class Server:
         cluster_engine: ClusterBus | None = None,
         ack_errors: bool = True,
         allow_eio3: bool = False,
+        parser: str | Parser = "json",
     ) -> None:
         if max_namespaces_per_connection < 1:
             raise ValueError("max_namespaces_per_connection must be >= 1")
@@ -145,6 +153,8 @@ class Server:
             raise ValueError("allow_eio3 cannot be combined with a cluster engine")
         self.cleanup_empty_child_namespaces = cleanup_empty_child_namespaces
         self.ack_errors = ack_errors
+        #: The parser, resolved once (see :mod:`tether.sio.parsers`).
+        self.codec = resolve(parser)
         self.engine = EngineServer(
             EngineOptions(
                 path=path,

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
-from typing import Any, Protocol, overload
+from typing import Any, Protocol, TypeVar, overload
 
 from tether.aio.engine_socket import EngineSocket
 from tether.broadcast import BroadcastNamespace, BroadcastOperator
@@ -15,10 +15,13 @@ from tether.eio.session import new_sid
 from tether.errors import AckTimeoutError, DisconnectedError
 from tether.handlers import F, Handler, ack_value, check_loop, event_handler, off_loop, spawn
 from tether.handshake import Handshake
-from tether.sio import RESERVED_EVENTS, Packet, PacketType, encode, encode_ack, encode_event
-from tether.typed.validation import InvalidPayload, handler_error, invalid_payload
+from tether.sio import RESERVED_EVENTS, Packet, PacketType
+from tether.sio.parsers import Codec
+from tether.typed.validation import InvalidPayload, handler_error, invalid_payload, typed_ack
 
 log = logging.getLogger("tether")
+
+T = TypeVar("T")
 
 _EVENT = PacketType.EVENT
 _BINARY_EVENT = PacketType.BINARY_EVENT
@@ -46,6 +49,8 @@ class SocketNamespace(BroadcastNamespace["Socket"], Protocol):
     """What a socket needs of its namespace (a :class:`tether.Namespace`)."""
 
     outgoing_listeners: int
+    #: The parser the server speaks (see :mod:`tether.sio.parsers`).
+    codec: Codec
     #: The admin UI's hooks (:mod:`tether.admin`), ``None`` unless instrumented.
     monitor: Any
     #: The counts of :mod:`tether.metrics`, ``None`` unless metrics are on.
@@ -240,14 +245,26 @@ class Socket:
                 self._acks[ack_id] = self.nsp.metrics.timed_ack(lambda args: cb(*args))
         if self._any_outgoing:
             self._notify(self._any_outgoing, [event, *args])
-        parts = encode_event(self.nsp.name, event, args, ack_id)
+        nsp = self.nsp
+        parts = nsp.codec.encode_event(nsp.name, event, args, ack_id)
         queue = self._queue
         if queue is None:
             self.conn.send_parts(parts)
         else:
             queue.append(partial(self.conn.send_parts, parts))
 
-    async def emit_with_ack(self, event: str, *args: Any, timeout: float | None = None) -> Any:
+    @overload
+    async def emit_with_ack(
+        self, event: str, *args: Any, timeout: float | None = None, result: None = None
+    ) -> Any: ...
+    @overload
+    async def emit_with_ack(
+        self, event: str, *args: Any, timeout: float | None = None, result: type[T]
+    ) -> T: ...
+
+    async def emit_with_ack(
+        self, event: str, *args: Any, timeout: float | None = None, result: Any = None
+    ) -> Any:
         """Send ``event`` and wait for the client's acknowledgement.
 
         Returns ``None`` when the client acknowledged with no argument, the argument when
@@ -255,7 +272,16 @@ class Socket:
         after ``timeout`` seconds, :class:`~tether.errors.DisconnectedError` if the socket
         disconnects first. Called by a connection handler, it connects the client first (only
         a connected client can answer).
+
+        ``result``: a type (a pydantic model, a dataclass, a TypedDict, ``list[int]``...) the
+        answer is validated and converted to, and the return type for the type checkers
+        (needs the ``typed`` extra); :class:`~tether.errors.InvalidAckError` if it does not
+        match.
         """
+        answer = await self._emit_with_ack(event, args, timeout)
+        return answer if result is None else typed_ack(event, answer, result)
+
+    async def _emit_with_ack(self, event: str, args: tuple[Any, ...], timeout: float | None) -> Any:
         check_loop(self.nsp.loop, "emit_with_ack")
         if not self.connected:
             if self._queue is None:
@@ -276,7 +302,8 @@ class Socket:
         waiting.add(future)
         if self._any_outgoing:
             self._notify(self._any_outgoing, [event, *args])
-        self.conn.send_parts(encode_event(self.nsp.name, event, args, ack_id))
+        nsp = self.nsp
+        self.conn.send_parts(nsp.codec.encode_event(nsp.name, event, args, ack_id))
         try:
             return await asyncio.wait_for(future, timeout)
         except TimeoutError:
@@ -373,7 +400,7 @@ class Socket:
         if close:
             self.conn.disconnect_all()
             return
-        self.conn.send_parts([_disconnect_packet(self.nsp.name)])
+        self.conn.send_parts(self.nsp.codec.encode(Packet(_DISCONNECT, self.nsp.name)))
         self.on_close("server namespace disconnect")
 
     # -- incoming (called by the connection) ------------------------------------------------
@@ -513,7 +540,7 @@ class Socket:
     def _send_ack(self, ack_id: int, result: Any) -> None:
         if self.connected:
             try:
-                parts = encode_ack(
+                parts = self.nsp.codec.encode_ack(
                     self.nsp.name,
                     ack_id,
                     () if result is None else result if type(result) is tuple else (result,),
@@ -611,13 +638,15 @@ class Socket:
         conn.attach(self)
         if queue is None:
             self.join(self.id)
+        encode = self.nsp.codec.encode
         if conn.engine.protocol == 3:
-            conn.send_parts([_connect_packet(self.nsp.name, None)])  # Socket.IO v2: no data
+            # Socket.IO v2: no data
+            conn.send_parts(encode(Packet(PacketType.CONNECT, self.nsp.name)))
         else:
             data: dict[str, Any] = {"sid": self.id}
             if self.pid is not None:
                 data["pid"] = self.pid
-            conn.send_parts([_connect_packet(self.nsp.name, data)])
+            conn.send_parts(encode(Packet(PacketType.CONNECT, self.nsp.name, data)))
         for send in queue or ():
             send()
         if log.isEnabledFor(logging.DEBUG):
@@ -663,18 +692,6 @@ class Socket:
         self._emit_local("disconnect", [reason])
 
 
-def _connect_packet(nsp: str, data: dict[str, Any] | None) -> str:
-    first = encode(Packet(PacketType.CONNECT, nsp, data))[0]
-    assert isinstance(first, str)
-    return first
-
-
-def _disconnect_packet(nsp: str) -> str:
-    first = encode(Packet(PacketType.DISCONNECT, nsp))[0]
-    assert isinstance(first, str)
-    return first
-
-
 class _TimedSocket:
     __slots__ = ("_seconds", "_socket")
 
@@ -682,5 +699,5 @@ class _TimedSocket:
         self._socket = socket
         self._seconds = seconds
 
-    async def emit_with_ack(self, event: str, *args: Any) -> Any:
-        return await self._socket.emit_with_ack(event, *args, timeout=self._seconds)
+    async def emit_with_ack(self, event: str, *args: Any, result: Any = None) -> Any:
+        return await self._socket.emit_with_ack(event, *args, timeout=self._seconds, result=result)

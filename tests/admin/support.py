@@ -28,6 +28,7 @@ class NodeClient:
         nsp: str = "/",
         auth: dict[str, Any] | None = None,
         transports: tuple[str, ...] = ("websocket",),
+        parser: str = "json",
     ) -> NodeClient:
         proc = await asyncio.create_subprocess_exec(
             require_node(),
@@ -36,6 +37,7 @@ class NodeClient:
             nsp,
             json.dumps(auth or {}),
             json.dumps(list(transports)),
+            parser,
             cwd=INTEROP_DIR,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,

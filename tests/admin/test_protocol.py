@@ -243,3 +243,23 @@ async def test_a_cluster_on_redis_every_server_seen_and_acted_on(
         admin.stop()
     for io in servers:
         await io.close_adapters()
+
+
+async def test_the_ui_with_the_msgpack_parser(clients: list[NodeClient]) -> None:
+    # The admin UI has a "MessagePack parser" option, for a server with parser="msgpack".
+    io = app_server(parser="msgpack")
+    instrument(io, auth=False, server_id="mp")
+    async with serving(io) as port:
+        await io.start()
+        url = f"http://127.0.0.1:{port}"
+        app = await start(clients, url, "/", parser="msgpack")
+        sid = await app.connected()
+        ui = await start(clients, url, "/admin", parser="msgpack")
+        await ui.connected()
+        assert (await ui.event("config"))[0]["supportedFeatures"][:2] == ["EMIT", "JOIN"]
+        [listed] = await ui.event("all_sockets")
+        assert sid in [s["id"] for s in listed]
+        [stats] = await ui.event("server_stats", lambda a: a[0]["clientsCount"] == 2)
+        assert stats["serverId"] == "mp"
+        app.emit("echo", "hi")
+        assert await app.event("echoed") == ["hi"]

@@ -91,6 +91,20 @@ def test_http_json_against_hosted_and_uvicorn(tmp_path: Path) -> None:
     assert "| tether-hosted |" in table and "| fastapi-uvicorn |" in table
 
 
+@pytest.mark.parametrize("server", ["tether", "node-socketio"])
+@pytest.mark.parametrize("scenario", ["echo", "binary-1k"])
+def test_msgpack_parser(server: str, scenario: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # BENCH_PARSER=msgpack: servers and generator speak socket.io-msgpack-parser's wire.
+    monkeypatch.setenv("BENCH_PARSER", "msgpack")
+    params = {"clients": 2, "seconds": 0.5, "size": 1024 if scenario == "binary-1k" else 16}
+    record = run.run_one(server, scenario, params, timeout=30)
+    assert "error" not in record, record.get("error")
+    assert record["result"]["parser"] == "msgpack"  # a JSON server would refuse its CONNECT
+    assert record["ops"] > 0
+    assert (record["lost"], record["bad"], record["errors"]) == (0, 0, 0)
+    assert record["ok"] is True
+
+
 def test_typed_echo_on_the_typed_server() -> None:
     """``echo-typed`` (one small object each way) is answered by the untyped echo and by
     ``tether-typed``'s handler, which validates it into a pydantic model and sends it back;
@@ -124,3 +138,17 @@ def test_both_builds_beside_both_floors(tmp_path: Path) -> None:
     for server in servers:
         assert any(line.startswith(f"| {server} |") for line in lines), server
     assert run.SERVER_ENV["tether-pure"] == {"TETHER_PURE_PYTHON": "1"}
+
+
+@pytest.mark.parametrize(
+    "flags", [[], ["--binary"], ["--parser", "msgpack"], ["--parser", "msgpack", "--binary"]]
+)
+def test_micro_bench_counts_every_ack(flags: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """bench.micro (frames fed by hand, no socket) gets an answer for every message."""
+    from bench import micro
+
+    assert micro.main(["--messages", "300", "--rounds", "1", *flags]) == 0
+    [record] = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if line[:1] == "{"
+    ]
+    assert record["ok"] and record["frames_back"] == (600 if flags == ["--binary"] else 300)

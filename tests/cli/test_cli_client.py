@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pexpect
 import pytest
 
+import tether
 from tests import support
-from tests.support import ROOT, free_port
+from tests.support import ROOT, free_port, serving
 
 ENV = {**support.ENV, "TERM": "dumb"}
 TIMEOUT = 10
@@ -229,3 +232,31 @@ def test_emit_failures(url: str) -> None:
     bad = emit(url, "echo", '{"a":')
     assert bad.returncode == 2
     assert "invalid JSON" in bad.stderr
+
+
+async def test_emit_with_the_msgpack_parser() -> None:
+    io = tether.Server(parser="msgpack")
+
+    @io.on("echo")
+    def echo(socket: tether.Socket, *args: Any) -> tuple[Any, ...]:
+        return args
+
+    async def run(*args: str) -> tuple[int | None, str, str]:
+        proc = await asyncio.create_subprocess_exec(
+            *[sys.executable, "-m", "tether.cli.console", "emit", *args],
+            cwd=ROOT,
+            env=ENV,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), TIMEOUT + 5)
+        return proc.returncode, out.decode(), err.decode()
+
+    async with serving(io) as port:
+        url = f"http://127.0.0.1:{port}"
+        code, out, err = await run(url, "echo", "1", "word", "--ack", "--parser", "msgpack")
+        assert (code, err) == (0, "")
+        assert json.loads(out) == [1, "word"]
+        code, out, err = await run(url, "echo", "1", "--ack", "--timeout", "2")
+        # A JSON client: the server closes the connection at its first packet.
+        assert (code, err) == (1, "tether: connection closed: transport close\n")

@@ -4,12 +4,13 @@
 // recovery (30 s, middlewares skipped), namespaces "/", "/admin" (auth.token must be "secret"),
 // /^\/dyn-\d+$/ (auth.deny refused), the same events; prints READY when listening.
 //
-//   PORT=3000 node tests/interop/sio_node_server.mjs
+//   PORT=3000 node tests/interop/sio_node_server.mjs [msgpack]
 //   TETHER_SIO_SERVER_CMD="node tests/interop/sio_node_server.mjs" \
 //       pytest -m interop tests/interop/test_sio_clients.py -k native
 
 import { createServer } from "node:http";
 import { Server } from "socket.io";
+import msgpackParser from "socket.io-msgpack-parser";
 
 const httpServer = createServer();
 const io = new Server(httpServer, {
@@ -17,6 +18,8 @@ const io = new Server(httpServer, {
   pingInterval: 1000,
   pingTimeout: 1000,
   connectionStateRecovery: { maxDisconnectionDuration: 30_000, skipMiddlewares: true },
+  // `node sio_node_server.mjs msgpack`: socket.io-msgpack-parser instead of the default.
+  ...(process.argv[2] === "msgpack" ? { parser: msgpackParser } : {}),
 });
 
 const reasons = new Map();

@@ -64,4 +64,6 @@ async def mistakes(socket: Socket) -> None:
     greet("socket")  # MISTAKE: a str is not a Socket
     doubled = double("2")  # MISTAKE: a str is not an int
     counted = count(socket, "3")  # MISTAKE: a str is not an int
-    print(text, size, here, there, answer, doubled, counted)
+    asked: str = await client.emit_with_ack("ask", {"q": "?"}, result=Answer)  # MISTAKE: Answer
+    told: int = await socket.emit_with_ack("ask", {"q": "?"}, result=Answer)  # MISTAKE: the same
+    print(text, size, here, there, answer, doubled, counted, asked, told)

@@ -34,6 +34,11 @@ class MemoryAdapter:
         self.nsp = nsp
         self.rooms: dict[str, set[str]] = {}
         self.sids: dict[str, set[str]] = {}
+        # The namespace's parser: a broadcast is encoded once with it.
+        codec = getattr(nsp, "codec", None)
+        self._encode: Callable[[Packet], list[str | bytes]] = (
+            encode if codec is None else codec.encode
+        )
 
     async def init(self) -> None:
         """Nothing to get ready in one process."""
@@ -122,7 +127,7 @@ class MemoryAdapter:
 
     def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
         """Send ``packet`` to every socket ``opts`` designates, encoded once."""
-        parts = [Encoded(p, opts.flags.compress) for p in encode(packet)]
+        parts = [Encoded(p, opts.flags.compress) for p in self._encode(packet)]
         volatile = opts.flags.volatile
         for socket in self._targets(opts):
             socket.write_encoded(parts, volatile)
@@ -137,7 +142,7 @@ class MemoryAdapter:
         """Broadcast ``packet`` (its ``id`` set) and call ``on_ack`` with each client's answer;
         ``on_count`` first gets the number of clients expected to answer."""
         assert packet.id is not None
-        parts = [Encoded(p, opts.flags.compress) for p in encode(packet)]
+        parts = [Encoded(p, opts.flags.compress) for p in self._encode(packet)]
         targets = self._targets(opts)
         on_count(len(targets))
         for socket in targets:

@@ -235,7 +235,7 @@ class Session:
         self.args = args
         self.console = console
         self.namespaces: list[str] = args.namespace or ["/"]
-        self.client = Client(ssl=False if args.insecure else None)
+        self.client = Client(ssl=False if args.insecure else None, parser=args.parser)
         self.acks = 0
         self.tasks: set[asyncio.Task[None]] = set()
         self._register()
@@ -428,7 +428,7 @@ async def _emit_once(args: argparse.Namespace) -> int:
         print(f"tether: {exc}", file=sys.stderr, flush=True)
         return 2
     namespace = args.namespace or "/"
-    client = Client(reconnection=False, ssl=False if args.insecure else None)
+    client = Client(reconnection=False, ssl=False if args.insecure else None, parser=args.parser)
     try:
         await client.connect(
             args.url,
@@ -487,6 +487,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="an HTTP header of the handshake (repeatable)",
     )
     parser.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
+    parser.add_argument(
+        "--parser",
+        choices=("json", "msgpack"),
+        default="json",
+        help="the server's packet parser: json (default) or msgpack (socket.io-msgpack-parser)",
+    )
     parser.add_argument(
         "--timeout",
         type=float,

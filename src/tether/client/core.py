@@ -30,7 +30,7 @@ import math
 import random
 import ssl as ssl_module
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 from urllib.parse import parse_qsl, urlsplit
 
 from tether.client.engine import EngineClient
@@ -51,8 +51,11 @@ from tether.client.state import (
 )
 from tether.eio.errors import ParseError
 from tether.errors import AckTimeoutError, DisconnectedError
-from tether.sio import DecodeError, Decoder, Packet, PacketType, encode, encode_ack, encode_event
-from tether.typed.validation import InvalidPayload, handler_error, invalid_payload
+from tether.sio import DecodeError, Packet, PacketType
+from tether.sio.parsers import Parser, resolve
+from tether.typed.validation import InvalidPayload, handler_error, invalid_payload, typed_ack
+
+T = TypeVar("T")
 
 log = logging.getLogger("tether.client")
 
@@ -82,6 +85,9 @@ class Client:
             "event": ..., "details": [...]}``, see :mod:`tether.typed.validation`) or the
             handler raises (``{"error": "handler_error", "event": ...}``); ``False``: the
             server gets no answer, as before.
+        parser: ``"json"`` (the default), ``"msgpack"`` (``socket.io-msgpack-parser``
+            3.x's wire, for a server using that parser) or a parser object (see
+            :mod:`tether.sio.parsers`); the server must speak the same one.
     """
 
     def __init__(
@@ -96,6 +102,7 @@ class Client:
         ack_timeout: float | None = None,
         ssl: ssl_module.SSLContext | bool | None = None,
         ack_errors: bool = True,
+        parser: str | Parser = "json",
     ) -> None:
         self.reconnection = reconnection
         self.reconnection_attempts = reconnection_attempts
@@ -113,7 +120,8 @@ class Client:
         self._manager: dict[str, Callback] = {}
         self._namespaces: dict[str, NamespaceState] = {}
         self._engine: EngineClient | None = None
-        self._decoder = Decoder()
+        self._codec = resolve(parser)
+        self._decoder = self._codec.new_decoder(10)
         self._reconnect_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._done = asyncio.Event()
@@ -329,7 +337,7 @@ class Client:
         if ns.pid is not None and ns.offset is not None:
             payload = {**(payload or {}), "pid": ns.pid, "offset": ns.offset}
         if self._engine is not None:
-            self._engine.send(encode(Packet(PacketType.CONNECT, ns.name, payload)))
+            self._engine.send(self._codec.encode(Packet(PacketType.CONNECT, ns.name, payload)))
 
     # -- receiving --------------------------------------------------------------------------
 
@@ -501,7 +509,7 @@ class Client:
 
     def _answer(self, ns: NamespaceState, ack_id: int, result: Any) -> None:
         if ns.connected and self._engine is not None:
-            self._engine.send(encode_ack(ns.name, ack_id, ack_args(result)))
+            self._engine.send(self._codec.encode_ack(ns.name, ack_id, ack_args(result)))
 
     # -- sending ----------------------------------------------------------------------------
 
@@ -533,8 +541,32 @@ class Client:
             queue = self._queues[ns.name] = RetryQueue(self.retries, send, new_ack)
         return queue
 
+    @overload
     async def emit_with_ack(
-        self, event: str, *args: Any, namespace: str = "/", timeout: float | None = None
+        self,
+        event: str,
+        *args: Any,
+        namespace: str = "/",
+        timeout: float | None = None,
+        result: None = None,
+    ) -> Any: ...
+    @overload
+    async def emit_with_ack(
+        self,
+        event: str,
+        *args: Any,
+        namespace: str = "/",
+        timeout: float | None = None,
+        result: type[T],
+    ) -> T: ...
+
+    async def emit_with_ack(
+        self,
+        event: str,
+        *args: Any,
+        namespace: str = "/",
+        timeout: float | None = None,
+        result: Any = None,
     ) -> Any:
         """Send ``event`` and return the server's answer: one value, a tuple, or ``None``.
 
@@ -542,7 +574,19 @@ class Client:
         when the connection is lost after the event was sent. With ``retries``, ``timeout``
         (or ``ack_timeout``) bounds each try, the event is sent again after a timeout or a
         reconnection, and the error comes once every try failed.
+
+        ``result``: a type (a pydantic model, a dataclass, a TypedDict, ``list[int]``...) the
+        answer is validated and converted to, and the return type for the type checkers
+        (needs the ``typed`` extra); :class:`~tether.errors.InvalidAckError` if it does not
+        match (its ``ack`` is the answer as it came, e.g. the server's ``invalid_payload``
+        error object).
         """
+        answer = await self._emit_with_ack(event, args, namespace, timeout)
+        return answer if result is None else typed_ack(event, answer, result)
+
+    async def _emit_with_ack(
+        self, event: str, args: tuple[Any, ...], namespace: str, timeout: float | None
+    ) -> Any:
         ns = self._namespace(namespace, event)
         if self.retries > 0:
             queue = self._queue(ns)
@@ -580,7 +624,7 @@ class Client:
         ack_id: int | None,
         volatile: bool,
     ) -> None:
-        parts = encode_event(ns.name, event, args, ack_id)
+        parts = self._codec.encode_event(ns.name, event, args, ack_id)
         engine = self._engine
         if ns.connected and engine is not None and not engine.closed:
             engine.send(parts)
@@ -659,7 +703,7 @@ class Client:
         engine, self._engine = self._engine, None
         for ns in self._namespaces.values():
             if ns.connected and engine is not None:
-                engine.send(encode(Packet(PacketType.DISCONNECT, ns.name)))
+                engine.send(self._codec.encode(Packet(PacketType.DISCONNECT, ns.name)))
             ns.active = False
             self._drop(ns, "io client disconnect")
         if engine is not None:

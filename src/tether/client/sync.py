@@ -23,6 +23,7 @@ from tether.client.core import Client
 from tether.client.state import H, Handler
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class SyncClient:
@@ -97,12 +98,38 @@ class SyncClient:
 
         self._call(emit())
 
+    @overload
     def emit_with_ack(
-        self, event: str, *args: Any, namespace: str = "/", timeout: float | None = None
+        self,
+        event: str,
+        *args: Any,
+        namespace: str = "/",
+        timeout: float | None = None,
+        result: None = None,
+    ) -> Any: ...
+    @overload
+    def emit_with_ack(
+        self,
+        event: str,
+        *args: Any,
+        namespace: str = "/",
+        timeout: float | None = None,
+        result: type[R],
+    ) -> R: ...
+
+    def emit_with_ack(
+        self,
+        event: str,
+        *args: Any,
+        namespace: str = "/",
+        timeout: float | None = None,
+        result: Any = None,
     ) -> Any:
         """As :meth:`Client.emit_with_ack`, blocking."""
         return self._call(
-            self._client.emit_with_ack(event, *args, namespace=namespace, timeout=timeout)
+            self._client.emit_with_ack(
+                event, *args, namespace=namespace, timeout=timeout, result=result
+            )
         )
 
     def disconnect(self) -> None:

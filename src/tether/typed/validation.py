@@ -23,11 +23,14 @@ from __future__ import annotations
 import logging
 import typing
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
+from tether.errors import InvalidAckError
 from tether.typed.signature import UNANNOTATED, EventSignature, SignatureError
 
 log = logging.getLogger("tether")
+
+T = TypeVar("T")
 
 
 def _free(annotation: Any) -> bool:
@@ -203,6 +206,43 @@ def not_enforced() -> None:
             "handler annotations are not enforced: pydantic is not installed "
             "(pip install 'tether[typed]')"
         )
+
+
+#: The adapters of the ``result`` types asked of ``emit_with_ack`` (at most this many kept).
+_ACK_ADAPTERS_MAX = 256
+_ack_adapters: dict[Any, Any] = {}
+
+
+def typed_ack(event: str, value: Any, result: type[T]) -> T:
+    """Validate and convert an acknowledgement (as ``emit_with_ack`` returns it: ``None``, one
+    value or a tuple) to the type ``result``; raises :class:`~tether.errors.InvalidAckError`
+    when it does not match, and ``RuntimeError`` without pydantic."""
+    adapter = _ack_adapters.get(result)
+    if adapter is None:
+        if not available():
+            raise RuntimeError(
+                "emit_with_ack(result=...) needs pydantic: pip install 'tether[typed]'"
+            )
+        from pydantic import TypeAdapter
+
+        if len(_ack_adapters) >= _ACK_ADAPTERS_MAX:
+            _ack_adapters.clear()
+        adapter = _ack_adapters[result] = TypeAdapter(result)
+    try:
+        converted: T = adapter.validate_python(value)
+    except _validation_error() as error:
+        exc: Any = error
+        raise InvalidAckError(
+            event,
+            value,
+            [
+                {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
+                for error in exc.errors(
+                    include_url=False, include_context=False, include_input=False
+                )
+            ],
+        ) from None
+    return converted
 
 
 def _annotation(annotation: Any) -> Any:

@@ -16,8 +16,8 @@ Covered: ``AsyncServer``, ``AsyncNamespace``, ``ASGIApp``, ``AsyncClient``,
 ``AsyncClientNamespace``, ``AsyncSimpleClient``, ``AsyncRedisManager`` (python-socketio's
 Redis format, to share a cluster with python-socketio servers) and ``exceptions``. Not
 covered: the sync ``Server``/``Client``, the eventlet, gevent, aiohttp, sanic and tornado
-modes, the other client managers (Kafka, RabbitMQ/Kombu, ZeroMQ), the msgpack
-serializer and a custom ``json`` module. Everything is built on
+modes, the other client managers (Kafka, RabbitMQ/Kombu, ZeroMQ) and a custom ``json``
+module (``serializer="msgpack"`` is tether's ``parser="msgpack"``). Everything is built on
 tether's :class:`~tether.Server` and :class:`~tether.Client`
 (``sio.tether_server``, ``client.tether_client``).
 """

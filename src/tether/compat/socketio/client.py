@@ -70,9 +70,10 @@ class AsyncClient:
         handle_sigint: bool = True,
         **kwargs: Any,
     ) -> None:
-        if serializer != "default" or json is not None:
+        if serializer not in ("default", "msgpack") or json is not None:
             raise ValueError(
-                "tether.compat.socketio clients speak the default JSON serializer only"
+                'tether.compat.socketio clients speak the "default" (JSON) and "msgpack" '
+                "serializers only, JSON with orjson"
             )
         ssl_verify = kwargs.pop("ssl_verify", True)
         #: The tether client doing the work.
@@ -84,6 +85,7 @@ class AsyncClient:
             randomization_factor=randomization_factor,
             ssl=None if ssl_verify else False,
             ack_errors=False,  # python-socketio leaves an ack unanswered when its handler raises
+            parser="msgpack" if serializer == "msgpack" else "json",
         )
         self.logger = logger if isinstance(logger, logging.Logger) else log
         self.handlers: dict[str, dict[str, Callable[..., Any]]] = {}

@@ -105,7 +105,8 @@ class AsyncServer:
         client_manager: ``AsyncRedisManager(url)`` for a cluster (python-socketio's Redis
             format); ``None`` keeps rooms in this process.
         logger: ``True`` logs at INFO, a :class:`logging.Logger` is used as is.
-        serializer: ``"default"`` (JSON) or ``"msgpack"``.
+        serializer: ``"default"`` (JSON) or ``"msgpack"`` (tether's ``parser="msgpack"``,
+            the wire of python-socketio's and of ``socket.io-msgpack-parser``).
         always_connect: answer CONNECT before the ``connect`` handler runs (a refusal then
             disconnects the client).
         namespaces: the namespaces clients may join besides those with handlers; ``"*"``
@@ -168,10 +169,8 @@ class AsyncServer:
             if name in kwargs:
                 options[name] = kwargs.pop(name)
         if serializer == "msgpack":
-            raise ValueError(
-                "the msgpack serializer is not supported by tether.compat.socketio yet"
-            )
-        if serializer != "default":
+            options["parser"] = "msgpack"
+        elif serializer != "default":
             raise ValueError(f"unknown serializer {serializer!r}")
         for name in _IGNORED & kwargs.keys():
             kwargs.pop(name)
