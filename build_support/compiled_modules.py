@@ -42,10 +42,13 @@ MODULES: tuple[str, ...] = (
     "tether/eio/packet.py",
     "tether/eio/session.py",
     "tether/eio/v3.py",
-    # Socket.IO: decoding, encoding, binary attachments.
+    # Socket.IO: decoding, encoding, binary attachments, the msgpack reader. Not sio/parsers.py
+    # (mypyc refuses its @runtime_checkable protocols) nor sio/msgpack_parser.py (it takes event
+    # names of any type where its annotations say str: compiled code would refuse them).
     "tether/sio/binary.py",
     "tether/sio/decoder.py",
     "tether/sio/encoder.py",
+    "tether/sio/notepack2.py",
     "tether/sio/packet.py",
     # The asyncio layer a message crosses: the WebSocket, the Engine.IO socket, the writer.
     "tether/aio/engine_socket.py",
