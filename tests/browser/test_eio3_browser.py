@@ -108,6 +108,10 @@ SCRIPT = """async (transports) => {
   const answer = await new Promise((resolve) =>
     socket.emit("echo", bytes.buffer, "é😀".repeat(500), (...args) => resolve(args)));
   const [bin, text] = await pushed;
+  if (transports.includes("websocket") && socket.io.engine.transport.name !== "websocket") {
+    // The upgrade runs beside the exchange: on a busy machine it may not be done yet.
+    await new Promise((resolve) => socket.io.engine.once("upgrade", resolve));
+  }
   const back = new Uint8Array(answer[0]);
   const result = {
     echoed: back.length === 1500 && back.every((b, i) => b === i % 256),
