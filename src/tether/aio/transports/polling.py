@@ -111,11 +111,15 @@ class PollingTransport:
             if idle is not None:
                 self.release(idle)
 
+    def split(self, body: bytes) -> list[str | bytes]:
+        """The packets of a POST's body (Engine.IO v4: UTF-8 text, separated by ``\x1e``)."""
+        return split_payload(body.decode("utf-8"))
+
     def on_post(self, body: bytes) -> None:
         """A POST's body (already answered): its packets, in order."""
         owner = self.owner
         try:
-            packets = split_payload(body.decode("utf-8"))
+            packets = self.split(body)
         except (ParseError, UnicodeDecodeError) as exc:
             log.debug("session %s: bad payload: %s", owner.session.sid, exc)
             owner.close_now(Reason.PARSE_ERROR)

@@ -60,22 +60,9 @@ class PollingV3Transport(PollingTransport):
         if poll is not None:
             self._respond(poll, [packet])
 
-    def on_post(self, body: bytes) -> None:
-        owner = self.owner
-        try:
-            packets = decode_payload(body)
-        except ParseError as exc:
-            log.debug("session %s: bad payload: %s", owner.session.sid, exc)
-            owner.close_now(Reason.PARSE_ERROR)
-            return
-        session = owner.session
-        for packet in packets:
-            if session.closed:
-                return
-            if type(packet) is str:
-                owner.on_text(packet)
-            else:
-                owner.on_binary(packet)  # type: ignore[arg-type]
+    def split(self, body: bytes) -> list[str | bytes]:
+        """The packets of a POST's body in v3's framing (text or XHR2 binary payloads)."""
+        return decode_payload(body)
 
     def close(self) -> None:
         poll, self.poll = self.poll, None
