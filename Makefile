@@ -98,6 +98,7 @@ bench: setup
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) -m bench.run $(BENCH_ARGS)
 	$(PY) -m bench.render
+	$(PY) -m bench.targets
 
 clean:
 	rm -rf $(VENV) $(NPM_DIR)/node_modules bench/node_modules reports artifacts site src/tether/static/socket.io*
