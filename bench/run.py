@@ -553,10 +553,10 @@ def _run_one(
     workers = server_processes(server, params)
     proc = start_server(server, port, log, workers=workers)
     try:
-        procs = _Processes([proc])
+        measured = _Processes([proc])
         if server in MULTI_PROCESS:
-            procs.settle(workers + 1)
-        return _measure(server, scenario, params, timeout, procs, [port])
+            measured.settle(workers + 1)
+        return _measure(server, scenario, params, timeout, measured, [port])
     finally:
         stop(proc)
 
