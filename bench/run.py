@@ -728,6 +728,11 @@ def summarise(
             out["connect_s"] = connected["wall"] - connect["wall"]
             cpu = connected["cpu"] - connect["cpu"]
             out["connect_cpu_us_per_conn"] = cpu * 1e6 / n if n else None
+            # Which side limited the connecting: shares of one core while it lasted.
+            seconds = out["connect_s"]
+            out["connect_server_util"] = cpu / seconds if seconds else None
+            gen_cpu = connected["gen_cpu"] - connect["gen_cpu"]
+            out["connect_gen_util"] = gen_cpu / seconds if seconds else None
         out["alive_end"] = r.get("alive_end")
         # Every connection made, still there, and answering at the end.
         out["ok"] = (
