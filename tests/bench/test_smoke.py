@@ -1,5 +1,7 @@
 """A smoke test of the benchmark harness: a few scenarios at toy size against tether (bare,
-with metrics on, and hosting FastAPI through ``tether serve``) and FastAPI under uvicorn.
+with metrics on, and hosting FastAPI through ``tether serve``) and FastAPI under uvicorn, and
+``idle-max`` against the multi-process servers (``tether serve --workers``, Node's cluster)
+from several generators.
 
 It checks the shape of the record and the loss / order / content checks, never a timing:
 benchmarks are run with ``make bench``, not by pytest. Needs Node and ``bench/node_modules``
