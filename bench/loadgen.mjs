@@ -26,9 +26,11 @@ const PORT = cfg.port;
 const PORTS = cfg.ports ?? [cfg.port];
 let portTurn = 0;
 // More than ~28k connections to one port need more source addresses than 127.0.0.1 (one
-// ephemeral port range per source): clients take 127.0.0.1 .. 127.0.0.<sources> in turn.
+// ephemeral port range per source): clients take 127.0.0.1 .. 127.0.0.<sources> in turn,
+// starting at the <source_offset>th (several generators start at different ones, so that
+// their clients spread evenly over the sources).
 const SOURCES = cfg.sources ?? 1;
-let sourceTurn = 0;
+let sourceTurn = cfg.source_offset ?? 0;
 const PATH = "/socket.io/";
 const rl = readline.createInterface({ input: process.stdin });
 const waiting = [];
@@ -444,6 +446,26 @@ function tickCounter(expectCount, size) {
   };
 }
 
+// How many of `clients` answer one acked echo (`concurrency` in flight, 10 s each at most);
+// a client whose WebSocket is no longer open does not count.
+async function aliveCount(clients, concurrency) {
+  let next = 0;
+  let alive = 0;
+  async function worker() {
+    while (next < clients.length) {
+      const i = next++;
+      const c = clients[i];
+      if (c.ws.readyState !== WebSocket.OPEN) continue;
+      const r = await withTimeout(c.emit("echo", [i]), 10000);
+      if (r === "timeout") continue;
+      const a = MSGPACK ? r[0] : JSON.parse(r[0]);
+      if (a.length === 1 && a[0] === i) alive++;
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, clients.length) }, worker));
+  return alive;
+}
+
 async function closeAll(clients) {
   for (const c of clients) c.close();
   await sleep(300);
@@ -463,16 +485,30 @@ const scenarios = {
     return { connected: clients.length, failed, seconds: secs, ops: clients.length };
   },
 
+  // `connect` and `connected` frame the connecting (several generators start it together);
+  // after the measured phase every client makes one acked echo (`alive_end` counts them).
   async idle() {
+    await mark("connect");
+    const t0 = now();
     const { clients, failed } = await connectMany(cfg.n);
+    const connectSeconds = (now() - t0) / 1000;
+    await mark("connected");
     await sleep(cfg.settle_ms ?? 1000);
     stats.pings = 0;
     await mark("begin");
     await sleep(cfg.seconds * 1000);
     await mark("end");
     const pings = stats.pings;
+    const alive = await aliveCount(clients, cfg.alive_concurrency ?? 200);
     await closeAll(clients);
-    return { connected: clients.length, failed, seconds: cfg.seconds, pings_answered: pings };
+    return {
+      connected: clients.length,
+      failed,
+      seconds: cfg.seconds,
+      connect_seconds: connectSeconds,
+      pings_answered: pings,
+      alive_end: alive,
+    };
   },
 
   async echo() {

@@ -27,7 +27,14 @@ FLOORS = {"floor-uvloop": "÷ floor", "floor-uvloop-compiled": "÷ floor compile
 #: FastAPI route.
 REFERENCES = {"http": "fastapi-uvicorn"}
 #: How a reference is named in a ratio column's header.
-SHORT = {"node-socketio": "node", "fastapi-uvicorn": "uvicorn"}
+SHORT = {
+    "node-socketio": "node",
+    "node-socketio-cluster": "node cluster",
+    "fastapi-uvicorn": "uvicorn",
+}
+#: A table without a record of the reference compares with this one instead (the many-connection
+#: scenarios run Node's cluster alone).
+FALLBACK = {"node-socketio": "node-socketio-cluster"}
 Record = dict[str, Any]
 # (header, field or function, ratio kind: "up" higher is better, "down" lower is better, None)
 Column = tuple[str, Callable[[Record], float | None], str | None]
@@ -44,6 +51,11 @@ def result(name: str) -> Callable[[Record], float | None]:
 def mib(r: Record) -> float | None:
     rss = r.get("rss_end_kib")
     return rss / 1024 if rss is not None else None
+
+
+def pss_mib(r: Record) -> float | None:
+    pss = r.get("pss_end_kib")
+    return pss / 1024 if pss is not None else None
 
 
 COLUMNS: dict[str, list[Column]] = {
@@ -72,10 +84,16 @@ COLUMNS: dict[str, list[Column]] = {
         ("of it kernel", field("server_sys_us_per_op"), None),
         ("RSS MiB", mib, None),
     ],
+    # RSS and PSS are summed over the server's processes (``procs``).
     "idle": [
         ("conns", result("connected"), None),
+        ("procs", field("server_procs"), None),
+        ("RSS MiB", mib, None),
         ("RSS KiB/conn", field("rss_per_conn_kib"), "down"),
+        ("PSS MiB", pss_mib, None),
         ("CPU µs/conn/s", field("idle_cpu_us_per_conn_s"), "down"),
+        ("connect s", field("connect_s"), None),
+        ("alive at end", field("alive_end"), None),
         ("pings", result("pings_answered"), None),
     ],
 }
@@ -99,6 +117,8 @@ def kind_of(scenario: str) -> str:
 def fmt(value: float | None) -> str:
     if value is None:
         return "-"
+    if isinstance(value, int):
+        return f"{value:,}"
     if abs(value) >= 100:
         return f"{value:,.0f}"
     if abs(value) >= 10:
@@ -119,7 +139,10 @@ def flags(r: Record) -> str:
     if r.get("gen_bound"):
         out.append(f"GEN {r['gen_util']:.0%}")
     if not r.get("ok"):
-        out.append(f"FAIL lost={r.get('lost')} order={r.get('out_of_order')} bad={r.get('bad')}")
+        fail = f"FAIL lost={r.get('lost')} order={r.get('out_of_order')} bad={r.get('bad')}"
+        if "alive_end" in r:
+            fail += f" alive={r['alive_end']} closes={r.get('unexpected_closes')}"
+        out.append(fail)
     if r.get("alive_after") is False:
         out.append("DEAD")
     return " ".join(out) or "ok"
@@ -159,6 +182,8 @@ def table(scenario: str, records: list[Record]) -> str:
     cols = COLUMNS[kind_name]
     rows = median_records(records)
     reference = REFERENCES.get(kind_name, REFERENCE)
+    if reference in FALLBACK and all(r["server"] != reference for r, _ in rows):
+        reference = FALLBACK[reference]
     ref = next((r for r, _ in rows if r["server"] == reference and "error" not in r), None)
     psio = [cpu_per_op(r) for r, _ in rows if r["server"].startswith("psio-") and "error" not in r]
     best_psio = min((v for v in psio if v), default=None)

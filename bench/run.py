@@ -6,7 +6,10 @@
 Each server is started pinned to CPU 0 (``taskset -c 0``) and the load generator
 (``bench/loadgen.mjs``) to CPU 1. At the generator's marks the driver reads the server's
 and the generator's CPU time (utime + stime, ``/proc/<pid>/stat``) and the server's RSS
-(``VmRSS``). One JSON line per (server, scenario) goes to ``bench/results/<timestamp>.jsonl``;
+(``VmRSS``), summed over the server's process tree (a multi-process server's workers, found at
+each mark through ``/proc/<pid>/task/*/children``), beside the sum of its PSS
+(``/proc/<pid>/smaps_rollup``). With ``gens`` > 1 (idle scenarios), that many generators share
+the connections. One JSON line per (server, scenario) goes to ``bench/results/<timestamp>.jsonl``;
 ``python -m bench.render FILE`` prints the tables.
 """
 
@@ -17,6 +20,7 @@ import atexit
 import contextlib
 import json
 import os
+import queue
 import resource
 import shutil
 import signal
@@ -64,7 +68,20 @@ SERVERS: dict[str, list[str]] = {
     # The floor compiled by mypyc as tether's per-message path is (see compiled_floor()).
     "floor-uvloop-compiled": [PY, "-c", FLOOR_COMPILED_MAIN, "$FLOOR_COMPILED"],
     "fastapi-uvicorn": [PY, "-m", "bench.servers.fastapi_uvicorn"],
+    # Several processes on one port ($WORKERS of them, the scenario's `workers`): `tether serve
+    # --workers` (a parent hands each connection to a worker) and Node's cluster module.
+    "tether-workers": [
+        PY,
+        *("-m", "tether", "serve", "bench.servers.tether_contract:io"),
+        *("--workers", "$WORKERS", "--host", "127.0.0.1", "--port", "$PORT"),
+    ],
+    "node-socketio-cluster": ["node", str(BENCH / "servers" / "node_socketio_cluster.mjs")],
 }
+
+#: Servers of several processes: the number of workers is the scenario's ``workers`` param
+#: (``DEFAULT_WORKERS`` without one), passed as $WORKERS.
+MULTI_PROCESS = frozenset({"tether-workers", "node-socketio-cluster"})
+DEFAULT_WORKERS = 2
 
 #: The environment of a server on top of the driver's: tether's per-message path runs compiled
 #: when the installed tether was built so (``tether --version``), pure Python here.
@@ -81,6 +98,11 @@ ONLY_SCENARIOS: dict[str, frozenset[str]] = {
     "fastapi-uvicorn": frozenset({"http-json"}),
     # Its echo takes a pydantic model: only the object echo sends one.
     "tether-typed": frozenset({"echo-typed"}),
+    # The multi-process servers are there for the many-connection scenarios. Node's cluster
+    # has no sticky sessions (@socket.io/sticky would be needed for long-polling): only
+    # WebSocket-only clients, which the connect and idle scenarios' are.
+    "tether-workers": frozenset({"connect-1k", "connect-10k", "idle", "idle-max"}),
+    "node-socketio-cluster": frozenset({"connect-1k", "connect-10k", "idle", "idle-max"}),
 }
 
 #: Scenarios only some servers answer: the FastAPI route is served by the servers that host
@@ -181,15 +203,21 @@ SCENARIOS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
             "large": {"clients": 100, "requests": 200000, "timeout_s": 120},
         },
     ),
+    # `gens` generator processes share the n connections, `workers` is the number of
+    # processes of a multi-process server: each process stays under the descriptor limit.
     "idle-max": (
         "idle",
         {
-            "toy": {"n": 2000, "seconds": 3, "sources": 2},
-            "default": {"n": 100_000, "seconds": 30, "sources": 5},
-            "large": {"n": 100_000, "seconds": 60, "sources": 5},
+            "toy": {"n": 2000, "seconds": 3, "sources": 2, "gens": 2, "workers": 2},
+            "default": {"n": 100_000, "seconds": 30, "sources": 5, "gens": 6, "workers": 7},
+            "large": {"n": 100_000, "seconds": 60, "sources": 5, "gens": 6, "workers": 7},
         },
     ),
 }
+
+#: Seconds a record of these scenarios may take at least (``--timeout`` if longer):
+#: connecting 100,000 clients to a server on one core takes minutes.
+TIMEOUTS: dict[str, float] = {"idle-max": 1200}
 
 #: Scenarios run against two servers of one kind joined by a redis-server of their own; the
 #: members connect to both in turn, the CPU figure is the two servers' together.
@@ -233,6 +261,90 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def pss_kib(pid: int) -> int:
+    """The proportional set size of ``pid`` (its shared pages divided among their users)."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    return 0
+
+
+def tree(pid: int) -> list[int]:
+    """``pid`` and its descendants alive now (``/proc/<pid>/task/*/children``), parents first;
+    a process that exits meanwhile is left out."""
+    out = [pid]
+    i = 0
+    while i < len(out):
+        for task in Path(f"/proc/{out[i]}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                out.extend(int(child) for child in task.read_text().split())
+        i += 1
+    return out
+
+
+def tree_sample(pid: int) -> dict[str, float]:
+    """CPU seconds (utime + stime), kernel CPU seconds, RSS and PSS (KiB) of ``pid`` and its
+    descendants, summed, and how many processes that is."""
+    total = {"cpu": 0.0, "sys": 0.0, "rss": 0.0, "pss": 0.0, "procs": 0.0}
+    for p in tree(pid):
+        try:
+            user, system = cpu_times(p)
+            rss, pss = rss_kib(p), pss_kib(p)
+        except (OSError, ValueError, IndexError):  # it exited while being read
+            continue
+        total["cpu"] += user + system
+        total["sys"] += system
+        total["rss"] += rss
+        total["pss"] += pss
+        total["procs"] += 1
+    return total
+
+
+#: Fields of the generators' results taken as the largest of them rather than summed.
+MAX_FIELDS = frozenset({"seconds", "connect_seconds", "p50_ms", "p99_ms"})
+
+
+def merge_results(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The results of several generators as one: counts summed, durations (``MAX_FIELDS``)
+    the longest, lists joined (the first 5 items), flags true if any is, other fields the
+    first generator's."""
+    out: dict[str, Any] = {}
+    for r in results:
+        for key, value in r.items():
+            if key not in out:
+                out[key] = list(value) if isinstance(value, list) else value
+            elif isinstance(value, bool) or value is None or out[key] is None:
+                out[key] = out[key] or value
+            elif isinstance(value, list):
+                out[key] = (out[key] + value)[:5]
+            elif isinstance(value, int | float):
+                out[key] = max(out[key], value) if key in MAX_FIELDS else out[key] + value
+    return out
+
+
+def shares(n: int, gens: int) -> list[int]:
+    """``n`` split into ``gens`` near-equal parts."""
+    return [n // gens + (1 if i < n % gens else 0) for i in range(gens)]
+
+
+def server_processes(server: str, params: dict[str, Any]) -> int:
+    """How many processes of ``server`` hold connections under ``params``."""
+    return int(params.get("workers", DEFAULT_WORKERS)) if server in MULTI_PROCESS else 1
+
+
+def clip(server: str, scenario: str, params: dict[str, Any], nofile: int) -> dict[str, Any]:
+    """``params`` of ``idle-max`` with ``n`` clipped to what the descriptor limit allows:
+    each server process and each generator holds one descriptor per connection it has, and
+    may have ``nofile - 1000`` of them (then ``n_wanted`` keeps the wish)."""
+    if scenario != "idle-max":
+        return params
+    per_process = nofile - 1000
+    most = per_process * min(server_processes(server, params), int(params.get("gens", 1)))
+    if params["n"] > most:
+        return {**params, "n": most, "n_wanted": params["n"]}
+    return params
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -272,13 +384,21 @@ def compiled_floor() -> str:
 
 
 def start_server(
-    name: str, port: int, log: IO[str], timeout: float = 20.0, redis_url: str | None = None
+    name: str,
+    port: int,
+    log: IO[str],
+    timeout: float = 20.0,
+    redis_url: str | None = None,
+    workers: int = DEFAULT_WORKERS,
 ) -> subprocess.Popen[str]:
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
     env = {**os.environ, "PORT": str(port), "PYTHONPATH": path, **SERVER_ENV.get(name, {})}
     if redis_url:
         env["REDIS_URL"] = redis_url
-    argv = [arg.replace("$PORT", str(port)) for arg in SERVERS[name]]
+    env["WORKERS"] = str(workers)
+    argv = [
+        arg.replace("$PORT", str(port)).replace("$WORKERS", str(workers)) for arg in SERVERS[name]
+    ]
     if "$FLOOR_COMPILED" in argv:
         argv = [arg.replace("$FLOOR_COMPILED", compiled_floor()) for arg in argv]
     proc = subprocess.Popen(
@@ -305,13 +425,19 @@ def start_server(
 
 
 def stop(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM to ``proc`` (a multi-process server stops its own workers), SIGKILL to what
+    is left of its process tree once it had time to stop."""
     if proc.poll() is None:
+        pids = tree(proc.pid)
         proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(5)
+            proc.wait(5 if len(pids) == 1 else 20)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        for pid in pids[1:]:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
     if proc.stdout is not None:
         proc.stdout.close()
 
@@ -328,20 +454,39 @@ def run_one(server: str, scenario: str, params: dict[str, Any], timeout: float) 
 
 
 class _Processes:
-    """The servers of one record, read as one: their CPU time and RSS are summed."""
+    """The servers of one record, read as one: the CPU time, RSS and PSS of their process
+    trees are summed."""
 
     def __init__(self, procs: list[subprocess.Popen[str]]) -> None:
         self.procs = procs
         self.pid = procs[0].pid
 
+    def sample(self) -> dict[str, float]:
+        """``tree_sample`` of every server, summed."""
+        out: dict[str, float] = {}
+        for proc in self.procs:
+            for key, value in tree_sample(proc.pid).items():
+                out[key] = out.get(key, 0.0) + value
+        return out
+
     def cpu(self) -> float:
-        return sum(cpu_seconds(p.pid) for p in self.procs)
+        return self.sample()["cpu"]
 
-    def sys(self) -> float:
-        return sum(cpu_times(p.pid)[1] for p in self.procs)
+    def rss(self) -> float:
+        return self.sample()["rss"]
 
-    def rss(self) -> int:
-        return sum(rss_kib(p.pid) for p in self.procs)
+    def settle(self, processes: int, timeout: float = 30.0) -> None:
+        """Wait until the servers count ``processes`` processes and their CPU time stays
+        still for 0.3 s: a multi-process server's workers may still be starting when its
+        parent says it listens."""
+        deadline = time.monotonic() + timeout
+        last = -1.0
+        while time.monotonic() < deadline:
+            now = self.sample()
+            if now["procs"] >= processes and now["cpu"] == last:
+                return
+            last = now["cpu"]
+            time.sleep(0.3)
 
     def alive(self) -> bool:
         return all(p.poll() is None for p in self.procs)
@@ -405,9 +550,13 @@ def _run_one(
                 for proc in procs:
                     stop(proc)
     port = free_port()
-    proc = start_server(server, port, log)
+    workers = server_processes(server, params)
+    proc = start_server(server, port, log, workers=workers)
     try:
-        return _measure(server, scenario, params, timeout, _Processes([proc]), [port])
+        measured = _Processes([proc])
+        if server in MULTI_PROCESS:
+            measured.settle(workers + 1)
+        return _measure(server, scenario, params, timeout, measured, [port])
     finally:
         stop(proc)
 
@@ -424,10 +573,24 @@ def _measure(
     record: dict[str, Any] = {"server": server, "scenario": scenario, "params": params}
     samples: dict[str, dict[str, float]] = {}
     time.sleep(0.3)
-    samples["start"] = {"cpu": procs.cpu(), "rss": procs.rss()}
+    samples["start"] = procs.sample()
     extra = {"ports": ports} if len(ports) > 1 else {}
-    cfg = json.dumps({"scenario": kind, "port": ports[0], **extra, **params})
-    result = drive(procs, cfg, samples, timeout)
+    gens = int(params.get("gens", 1))
+    if gens > 1 and "n" not in params:
+        raise ValueError(f"{scenario}: gens > 1 needs a scenario of n connections")
+    cfgs = [
+        json.dumps(
+            {
+                "scenario": kind,
+                "port": ports[0],
+                **extra,
+                **params,
+                **({"n": share, "source_offset": i} if gens > 1 else {}),
+            }
+        )
+        for i, share in enumerate(shares(int(params.get("n", 0)), gens))
+    ]
+    result = drive(procs, cfgs, samples, timeout)
     record["alive_after"] = procs.alive()
     if result is None:
         record["error"] = "the generator exited without a result (see its stderr)"
@@ -439,39 +602,86 @@ def _measure(
 
 def drive(
     server: _Processes,
-    cfg: str,
+    cfgs: list[str],
     samples: dict[str, dict[str, float]],
     timeout: float,
 ) -> dict[str, Any] | None:
-    """Runs the generator on ``cfg``, sampling the server and itself at each of its marks."""
-    result: dict[str, Any] | None = None
-    with subprocess.Popen(
-        pinned(1, ["node", str(BENCH / "loadgen.mjs"), cfg]),
-        cwd=BENCH,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    ) as gen:
-        assert gen.stdin is not None and gen.stdout is not None
-        watchdog = threading.Timer(timeout, gen.kill)
-        watchdog.start()
-        try:
-            for line in gen.stdout:
-                if line.startswith("MARK "):
-                    samples[line.split()[1]] = {
-                        "cpu": server.cpu(),
-                        "sys": server.sys(),
-                        "rss": server.rss(),
-                        "gen_cpu": cpu_seconds(gen.pid),
+    """Runs one generator per config in ``cfgs`` (their results merged), sampling the server
+    and the generators once every generator has printed a mark, then letting them all go on.
+    If a generator exits without a result, the others are stopped."""
+    gens = [
+        subprocess.Popen(
+            pinned(1, ["node", str(BENCH / "loadgen.mjs"), cfg]),
+            cwd=BENCH,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for cfg in cfgs
+    ]
+    lines: queue.Queue[tuple[int, str | None]] = queue.Queue()
+
+    def read(i: int, out: IO[str]) -> None:
+        for line in out:
+            lines.put((i, line))
+        lines.put((i, None))
+
+    def kill_all() -> None:
+        for gen in gens:
+            with contextlib.suppress(OSError):
+                gen.kill()
+
+    results: list[dict[str, Any] | None] = [None] * len(gens)
+    at_mark: dict[str, int] = {}
+    readers = []
+    for i, gen in enumerate(gens):
+        assert gen.stdout is not None
+        readers.append(threading.Thread(target=read, args=(i, gen.stdout), daemon=True))
+        readers[-1].start()
+    watchdog = threading.Timer(timeout, kill_all)
+    watchdog.start()
+    try:
+        running = len(gens)
+        while running:
+            i, line = lines.get()
+            if line is None:
+                running -= 1
+                if results[i] is None:
+                    kill_all()
+            elif line.startswith("MARK "):
+                name = line.split()[1]
+                at_mark[name] = at_mark.get(name, 0) + 1
+                if at_mark[name] == len(gens):
+                    gen_cpu = 0.0
+                    for gen in gens:
+                        with contextlib.suppress(OSError, ValueError, IndexError):
+                            gen_cpu += cpu_seconds(gen.pid)
+                    samples[name] = {
+                        **server.sample(),
+                        "gen_cpu": gen_cpu,
                         "wall": time.monotonic(),
                     }
-                    gen.stdin.write("go\n")
-                    gen.stdin.flush()
-                elif line.startswith("RESULT "):
-                    result = json.loads(line[7:])
-        finally:
-            watchdog.cancel()
-    return result
+                    for gen in gens:
+                        assert gen.stdin is not None
+                        with contextlib.suppress(OSError):
+                            gen.stdin.write("go\n")
+                            gen.stdin.flush()
+            elif line.startswith("RESULT "):
+                results[i] = json.loads(line[7:])
+    finally:
+        watchdog.cancel()
+        for gen in gens:
+            for pipe in (gen.stdin, gen.stdout):
+                with contextlib.suppress(OSError):
+                    if pipe is not None:
+                        pipe.close()
+            gen.wait()
+    if any(r is None for r in results):
+        return None
+    merged = merge_results([r for r in results if r is not None])
+    if len(gens) > 1:
+        merged["gens"] = len(gens)
+    return merged
 
 
 def summarise(
@@ -507,9 +717,29 @@ def summarise(
         n = r.get("connected") or 0
         out["rss_settled_kib"] = settled
         out["rss_per_conn_kib"] = (settled - s["start"]["rss"]) / n if n else None
+    out["server_procs"] = int(end.get("procs", 1))
+    out["pss_start_kib"] = s["start"].get("pss")
+    out["pss_end_kib"] = end.get("pss")
     if kind == "idle":
         n = r.get("connected") or 0
         out["rss_per_conn_kib"] = (end["rss"] - s["start"]["rss"]) / n if n else None
+        if "connect" in s and "connected" in s:
+            connect, connected = s["connect"], s["connected"]
+            out["connect_s"] = connected["wall"] - connect["wall"]
+            cpu = connected["cpu"] - connect["cpu"]
+            out["connect_cpu_us_per_conn"] = cpu * 1e6 / n if n else None
+            # Which side limited the connecting: shares of one core while it lasted.
+            seconds = out["connect_s"]
+            out["connect_server_util"] = cpu / seconds if seconds else None
+            gen_cpu = connected["gen_cpu"] - connect["gen_cpu"]
+            out["connect_gen_util"] = gen_cpu / seconds if seconds else None
+        out["alive_end"] = r.get("alive_end")
+        # Every connection made, still there, and answering at the end.
+        out["ok"] = (
+            out["ok"]
+            and r.get("alive_end") == n == params.get("n")
+            and not (r.get("closes") or r.get("failed"))
+        )
         out["idle_cpu_us_per_conn_s"] = server_cpu * 1e6 / n / wall if n and wall else None
         out["ops_per_s"] = None
         out["server_cpu_us_per_op"] = None
@@ -574,14 +804,14 @@ def main(argv: list[str] | None = None) -> int:
     }
     with out.open("a") as f:
         for scenario in scenarios:
-            params = {**SCENARIOS[scenario][1][args.scale], **overrides.get(scenario, {})}
-            if scenario == "idle-max" and params["n"] > nofile - 1000:
-                # Each side holds one descriptor per connection: the limit is the ceiling.
-                params = {**params, "n": nofile - 1000, "n_wanted": params["n"]}
+            wanted = {**SCENARIOS[scenario][1][args.scale], **overrides.get(scenario, {})}
+            timeout = max(args.timeout, TIMEOUTS.get(scenario, 0))
             for rep, server in ((r, s) for r in range(args.repeat) for s in servers):
+                # Each side holds one descriptor per connection: the limit is the ceiling.
+                params = clip(server, scenario, wanted, nofile)
                 t0 = time.monotonic()
                 try:
-                    record = run_one(server, scenario, params, args.timeout)
+                    record = run_one(server, scenario, params, timeout)
                 except Exception as exc:  # one broken server must not stop the run
                     record = {"server": server, "scenario": scenario, "params": params}
                     record["error"] = f"{type(exc).__name__}: {exc}"

@@ -1,5 +1,7 @@
 """A smoke test of the benchmark harness: a few scenarios at toy size against tether (bare,
-with metrics on, and hosting FastAPI through ``tether serve``) and FastAPI under uvicorn.
+with metrics on, and hosting FastAPI through ``tether serve``) and FastAPI under uvicorn, and
+``idle-max`` against the multi-process servers (``tether serve --workers``, Node's cluster)
+from several generators.
 
 It checks the shape of the record and the loss / order / content checks, never a timing:
 benchmarks are run with ``make bench``, not by pytest. Needs Node and ``bench/node_modules``
@@ -10,6 +12,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -152,3 +157,74 @@ def test_micro_bench_counts_every_ack(flags: list[str], capsys: pytest.CaptureFi
         json.loads(line) for line in capsys.readouterr().out.splitlines() if line[:1] == "{"
     ]
     assert record["ok"] and record["frames_back"] == (600 if flags == ["--binary"] else 300)
+
+
+@pytest.mark.parametrize("server", ["tether-workers", "node-socketio-cluster"])
+def test_idle_max_on_several_processes_and_generators(server: str, tmp_path: Path) -> None:
+    """``idle-max`` against a multi-process server (2 workers) from 2 generators: every
+    connection is made, answers an echo at the end, and the figures cover the whole process
+    tree (the parent or primary and its workers)."""
+    params = {"n": 60, "seconds": 0.5, "sources": 2, "gens": 2, "workers": 2}
+    record = run.run_one(server, "idle-max", params, timeout=60)
+    assert "error" not in record, record.get("error")
+    assert record["alive_after"] is True
+    assert record["result"]["gens"] == 2
+    assert record["result"]["connected"] == record["alive_end"] == 60
+    assert (record["result"]["failed"], record["unexpected_closes"]) == (0, 0)
+    assert record["server_procs"] >= 3
+    assert record["connect_s"] > 0
+    assert record["ok"] is True
+    # Three interpreters (Node processes) weigh more than the one-process server does.
+    single_server = {"tether-workers": "tether", "node-socketio-cluster": "node-socketio"}[server]
+    single = run.run_one(single_server, "idle", {"n": 60, "seconds": 0.5}, timeout=60)
+    assert single["ok"] is True and single["server_procs"] == 1
+    assert record["rss_end_kib"] > single["rss_end_kib"]
+    assert record["pss_end_kib"] > 0
+    out = tmp_path / "run.jsonl"
+    out.write_text(json.dumps(record) + "\n")
+    table = render.render(out)
+    assert "| procs | RSS MiB |" in table and "| alive at end |" in table
+    assert f"| {server} | 60 | 3 |" in table
+
+
+def test_process_tree_and_merged_results() -> None:
+    """The tree walk finds a process's children and grandchildren and sums their figures; the
+    generators' results merge into one; n is shared out; idle-max is clipped per process."""
+    code = "import subprocess, sys; subprocess.run([sys.executable, '-c', 'input()'])"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL
+    )
+    try:
+        pids = [parent.pid]
+        deadline = time.monotonic() + 20
+        while len(pids) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            pids = run.tree(parent.pid)
+        assert len(pids) == 2 and pids[0] == parent.pid
+        sample = run.tree_sample(parent.pid)
+        assert sample["procs"] == 2
+        assert sample["rss"] > run.rss_kib(parent.pid)
+        assert 0 < sample["pss"] <= sample["rss"]
+    finally:
+        assert parent.stdin is not None
+        parent.stdin.close()  # the grandchild's input() ends, then both exit
+        parent.wait(20)
+    assert run.tree_sample(parent.pid)["procs"] == 0  # gone: nothing to sum, no error
+
+    merged = run.merge_results(
+        [
+            {"connected": 3, "connect_seconds": 1.5, "error_samples": ["a"], "parser": "json"},
+            {"connected": 4, "connect_seconds": 2.5, "error_samples": ["b"], "parser": "json"},
+        ]
+    )
+    assert merged == {
+        "connected": 7,
+        "connect_seconds": 2.5,
+        "error_samples": ["a", "b"],
+        "parser": "json",
+    }
+    assert run.shares(10, 3) == [4, 3, 3]
+    wanted = {"n": 100_000, "gens": 6, "workers": 7}
+    assert run.clip("tether-workers", "idle-max", wanted, 20_000) == wanted
+    assert run.clip("tether", "idle-max", wanted, 20_000)["n"] == 19_000
+    assert run.clip("tether-workers", "idle-max", {**wanted, "gens": 2}, 20_000)["n"] == 38_000
