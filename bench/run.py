@@ -209,8 +209,8 @@ SCENARIOS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
         "idle",
         {
             "toy": {"n": 2000, "seconds": 3, "sources": 2, "gens": 2, "workers": 2},
-            "default": {"n": 100_000, "seconds": 30, "sources": 5, "gens": 6, "workers": 7},
-            "large": {"n": 100_000, "seconds": 60, "sources": 5, "gens": 6, "workers": 7},
+            "default": {"n": 100_000, "seconds": 30, "sources": 25, "gens": 6, "workers": 7},
+            "large": {"n": 100_000, "seconds": 60, "sources": 25, "gens": 6, "workers": 7},
         },
     ),
 }
