@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from tether._compiled import mypyc_attr
 from tether.aio.transports.base import TransportOwner
 from tether.aio.websocket import DETACHED
 from tether.eio.encoded import Encoded
@@ -17,6 +18,7 @@ from tether.http.exchange import WebSocketChannel
 from tether.ws.frames import Opcode, build_frame
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class WebSocketTransport:
     """One session's WebSocket."""
 
