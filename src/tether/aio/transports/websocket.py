@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from tether._compiled import mypyc_attr
 from tether.aio.transports.base import TransportOwner
-from tether.aio.websocket import DETACHED
+from tether.aio.websocket import DETACHED, WebSocket
 from tether.eio.encoded import Encoded
 from tether.eio.packet import PING
 from tether.http.exchange import WebSocketChannel
@@ -58,7 +58,11 @@ class WebSocketTransport:
                 else:
                     frame = build_frame(Opcode.BINARY, packet)  # type: ignore[arg-type]
                 encoded.frame = frame
-            websocket.send_frame(frame)
+            if type(websocket) is WebSocket:
+                # Narrowed: compiled, a direct call rather than one through the protocol.
+                websocket.send_frame(frame)
+            else:
+                websocket.send_frame(frame)
         elif type(packet) is str:
             websocket.send_text(packet, encoded.compress)
         else:
