@@ -30,7 +30,13 @@ SRC = ROOT / "src"
 
 #: The modules compiled by mypyc (paths under ``src/``): the per-message path, from the
 #: profile (bench/README.md, "Profile"). A compiled class can't be subclassed by interpreted
-#: code: a module whose classes are subclassed elsewhere goes with its subclasses or not at all.
+#: code unless it says so: ``@mypyc_attr(allow_interpreted_subclasses=True)`` (from
+#: ``tether._compiled``, a no-op at run time) on the classes that code which is not compiled
+#: subclasses: ``HttpProtocol`` (``cli/workers.py``), ``ClientSession`` (metrics, admin UI),
+#: ``MemoryAdapter`` and ``SessionAwareAdapter`` (the Redis, cluster and users' adapters), the
+#: transports (tests, new transports). Compiled code still calls their methods through the
+#: class's vtable (an interpreted subclass gets one that calls its Python methods), which
+#: costs no more than for the other classes.
 MODULES: tuple[str, ...] = (
     # WebSocket: frame parsing, framing, UTF-8 checks, events.
     "tether/ws/connection.py",
@@ -50,13 +56,25 @@ MODULES: tuple[str, ...] = (
     "tether/sio/encoder.py",
     "tether/sio/notepack2.py",
     "tether/sio/packet.py",
-    # The asyncio layer a message crosses: the WebSocket, the Engine.IO socket, the writer.
+    # HTTP: the request, its query, the rendered response (polling).
+    "tether/http/messages.py",
+    # Engine.IO requests: routing, the engine's answers.
+    "tether/eio/handshake.py",
+    # The asyncio layer a message crosses: the HTTP protocol, the engine, the transports,
+    # the WebSocket, the Engine.IO socket, the writer.
+    "tether/aio/engine.py",
     "tether/aio/engine_socket.py",
+    "tether/aio/http_protocol.py",
+    "tether/aio/transports/polling.py",
+    "tether/aio/transports/v3.py",
+    "tether/aio/transports/websocket.py",
     "tether/aio/websocket.py",
     "tether/aio/writer.py",
-    # Dispatch: the socket, broadcasts, handler calls. Not tether/client_session.py: the
-    # metrics and the admin UI subclass ClientSession at run time.
+    # Rooms and broadcasts of one process.
+    "tether/adapters/memory.py",
+    # Dispatch: the client session, the socket, broadcasts, handler calls.
     "tether/broadcast.py",
+    "tether/client_session.py",
     "tether/handlers.py",
     "tether/socket.py",
 )

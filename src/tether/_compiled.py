@@ -12,6 +12,8 @@ per process:
   compiled ones call each other directly, so they are not mixed with pure ones), with a line
   on stderr naming the file;
 - else the compiled modules are imported, as Python's import system finds them first.
+
+It also gives the compiled modules :func:`mypyc_attr` (never compiled itself).
 """
 
 from __future__ import annotations
@@ -22,9 +24,28 @@ import importlib.util
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    # mypyc recognises the decorator by this name; tether does not need mypy_extensions to run.
+    from mypy_extensions import mypyc_attr as mypyc_attr
+else:
+
+    def mypyc_attr(*attrs: str, **kwattrs: object) -> Callable[[_T], _T]:
+        """``mypy_extensions.mypyc_attr``, a no-op at run time (mypyc reads it at build
+        time): ``@mypyc_attr(allow_interpreted_subclasses=True)`` on a compiled class that
+        code which is not compiled subclasses (adapters, metrics, workers, tests)."""
+        return _unchanged
+
+
+_T = TypeVar("_T")
+
+
+def _unchanged(cls: _T) -> _T:
+    return cls
+
 
 # os.path, not pathlib nor importlib.abc: this runs at every `import tether`.
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
+from tether._compiled import mypyc_attr
 from tether.aio.engine import EngineServer, EngineSocket
 from tether.aio.engine_socket import DETACHED_SESSION
 from tether.eio.encoded import Encoded
@@ -57,6 +58,7 @@ class SessionServer(Protocol):
         """The namespace a CONNECT names (made when a dynamic one matches), or ``None``."""
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class ClientSession:
     """The Socket.IO side of one Engine.IO session."""
 

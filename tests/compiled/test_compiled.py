@@ -44,12 +44,16 @@ print(json.dumps({"compiled": tether.compiled, "info": tether.build_info(), "fil
 """
 
 
-def probe(src: Path, **env: str) -> tuple[dict[str, object], str]:
-    """Runs PROBE with ``src`` first on the path; its answer and its stderr."""
+#: Makes ``import mypy_extensions`` fail, as in an install without mypy.
+BLOCK_MYPY_EXTENSIONS = "import sys; sys.modules['mypy_extensions'] = None\n"
+
+
+def probe(src: Path, prelude: str = "", **env: str) -> tuple[dict[str, object], str]:
+    """Runs ``prelude`` then PROBE with ``src`` first on the path; its answer and its stderr."""
     environ = {k: v for k, v in os.environ.items() if k != "TETHER_PURE_PYTHON"}
     environ["PYTHONPATH"] = str(src)
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(NAMES)],
+        [sys.executable, "-c", prelude + PROBE, json.dumps(NAMES)],
         env={**environ, **env},
         capture_output=True,
         text=True,
@@ -106,6 +110,19 @@ def test_a_source_edited_since_the_build_runs_pure_python(tmp_path: Path) -> Non
     files = answer["files"]
     assert isinstance(files, dict)
     assert all(files[name].endswith(".py") for name in NAMES), files
+
+
+@pytest.mark.parametrize("pure", ["0", "1"])
+def test_tether_runs_without_mypy_extensions(pure: str) -> None:
+    """``mypyc_attr`` (on the compiled classes that interpreted code subclasses) comes from
+    ``tether._compiled``: neither build needs mypy_extensions (mypy's, not tether's) to run."""
+    answer, stderr = probe(SRC, prelude=BLOCK_MYPY_EXTENSIONS, TETHER_PURE_PYTHON=pure)
+    assert stderr == ""
+    assert answer["compiled"] is (pure == "0")
+    files = answer["files"]
+    assert isinstance(files, dict)
+    suffixes = EXTENSION if pure == "0" else (".py",)
+    assert all(files[name].endswith(suffixes) for name in NAMES), files
 
 
 def test_the_version_says_which_build_runs(capsys: pytest.CaptureFixture[str]) -> None:

@@ -261,3 +261,24 @@ def test_lone_surrogates_are_escaped_as_javascript_does() -> None:
 
 def test_integers_beyond_64_bits_are_written_as_json_numbers() -> None:
     assert encode_event("/", "e", [2**64]) == ['2["e",18446744073709551616]']
+
+
+def test_packet_is_still_a_dataclass_with_its_own_init() -> None:
+    """``Packet.__init__`` is written out (so that mypyc compiles it): the record behaves as
+    the generated one did, in both builds."""
+    packet = Packet(PacketType.EVENT)
+    assert (packet.type, packet.nsp, packet.data, packet.id) == (PacketType.EVENT, "/", None, None)
+    keyed = Packet(type=PacketType.ACK, nsp="/a", data=[1], id=3)
+    assert keyed == Packet(PacketType.ACK, "/a", [1], 3) != Packet(PacketType.ACK, "/a", [1], 4)
+    assert repr(keyed) == "Packet(type=<PacketType.ACK: 3>, nsp='/a', data=[1], id=3)"
+    assert dataclasses.replace(keyed, id=4).id == 4
+    assert [f.name for f in dataclasses.fields(Packet)] == ["type", "nsp", "data", "id"]
+    match keyed:
+        case Packet(PacketType.ACK, nsp, data, ack_id):
+            assert (nsp, data, ack_id) == ("/a", [1], 3)
+        case _:
+            raise AssertionError("no match")
+    with pytest.raises(TypeError):
+        Packet()  # type: ignore[call-arg]
+    with pytest.raises(AttributeError):
+        packet.extra = 1  # type: ignore[attr-defined]

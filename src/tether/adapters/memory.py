@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from tether._compiled import mypyc_attr
 from tether.adapters.base import (
     BroadcastOptions,
     NamespaceLike,
@@ -27,6 +28,7 @@ from tether.eio.encoded import Encoded
 from tether.sio import Packet, PacketType, encode
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class MemoryAdapter:
     """Rooms and broadcasts of one namespace in this process."""
 
@@ -213,6 +215,7 @@ class MemoryAdapter:
         """Release what the adapter holds (connections to a broker, timers)."""
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class SessionAwareAdapter(MemoryAdapter):
     """The in-memory adapter with connection state recovery (Node's ``SessionAwareAdapter``).
 

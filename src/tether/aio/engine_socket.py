@@ -21,6 +21,7 @@ from tether.aio.transports import (
     RequestTransport,
     Transport,
     TransportKind,
+    WebSocketTransport,
 )
 from tether.aio.websocket import DETACHED
 from tether.eio.encoded import Encoded
@@ -195,6 +196,12 @@ class EngineSocket:
             return
         transport = self.transport
         if volatile and not transport.writable:
+            return
+        if type(transport) is WebSocketTransport:
+            # The same calls, on the narrowed type: compiled, a direct call (a Python method
+            # call through the Transport protocol otherwise), once per recipient of a broadcast.
+            for part in parts:
+                transport.send_encoded(part)
             return
         for part in parts:
             transport.send_encoded(part)

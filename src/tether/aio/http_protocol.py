@@ -29,6 +29,7 @@ from typing import Any, TypeVar, cast
 
 import httptools
 
+from tether._compiled import mypyc_attr
 from tether.aio.websocket import WebSocket, accept_websocket
 from tether.aio.writer import Writer, close_transport
 from tether.http.exchange import HttpApp, WebSocketHandler
@@ -266,6 +267,7 @@ class HttpUpgrade:
         )
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class HttpProtocol(asyncio.Protocol):
     """One TCP connection: HTTP requests, then possibly a WebSocket."""
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from http import HTTPStatus
+from sys import intern
 from urllib.parse import parse_qsl
 
 #: Response or request headers, in order, as (name, value).
@@ -16,7 +16,8 @@ JSON: Headers = [("Content-Type", "application/json")]
 
 
 def share(text: str) -> str:
-    return sys.intern(text) if len(text) <= 64 else text
+    # intern, not sys.intern: compiled, the attribute of the module would be looked up per call.
+    return intern(text) if len(text) <= 64 else text
 
 
 def parse_query(qs: str) -> dict[str, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import ClassVar
 
+from tether._compiled import mypyc_attr
 from tether.aio.transports.base import TransportOwner
 from tether.eio.encoded import Encoded
 from tether.eio.errors import ErrorCode, ParseError, RequestError
@@ -22,6 +23,7 @@ from tether.http.messages import JSON, TEXT_PLAIN
 log = logging.getLogger("tether.engine")
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class PollingTransport:
     """One session's long-polling transport."""
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from tether._compiled import mypyc_attr
 from tether.aio.transports.base import TransportOwner
-from tether.aio.websocket import DETACHED
+from tether.aio.websocket import DETACHED, WebSocket
 from tether.eio.encoded import Encoded
 from tether.eio.packet import PING
 from tether.http.exchange import WebSocketChannel
 from tether.ws.frames import Opcode, build_frame
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class WebSocketTransport:
     """One session's WebSocket."""
 
@@ -56,7 +58,11 @@ class WebSocketTransport:
                 else:
                     frame = build_frame(Opcode.BINARY, packet)  # type: ignore[arg-type]
                 encoded.frame = frame
-            websocket.send_frame(frame)
+            if type(websocket) is WebSocket:
+                # Narrowed: compiled, a direct call rather than one through the protocol.
+                websocket.send_frame(frame)
+            else:
+                websocket.send_frame(frame)
         elif type(packet) is str:
             websocket.send_text(packet, encoded.compress)
         else:
