@@ -93,10 +93,15 @@ autobahn: $(VENV)/.installed
 eio-client-suite: $(VENV)/.installed
 	PYTHON=$(PY) tests/conformance/run_eio_client_suite.sh "$(SUITE_SRC)"
 
-## Side-by-side benchmarks (~14 min on 2 cores); BENCH_ARGS="--scale toy" for a quick pass.
+## Side-by-side benchmarks: the servers and scenarios of the targets (bench.targets), echo,
+## binary 1 KiB and polling 3 times (~40 min on 2 cores). BENCH_ARGS adds to or overrides
+## these options: BENCH_ARGS="--scale toy" for a quick pass, "--servers ..." for others.
+BENCH_SERVERS := node-socketio,node-socketio-cluster,tether,tether-pure,tether-workers,psio-uvicorn,psio-aiohttp,floor-uvloop,floor-uvloop-compiled
+BENCH_SCENARIOS := connect-1k,connect-10k,echo,polling,binary-1k,binary-64k,fanout,rooms,idle,idle-max,cluster-fanout
 bench: setup
 	$(PY) -m pip install -q -e '.[bench]'
-	$(PY) -m bench.run $(BENCH_ARGS)
+	$(PY) -m bench.run --servers $(BENCH_SERVERS) --scenarios $(BENCH_SCENARIOS) \
+		--repeat 3 --repeat-scenarios echo,binary-1k,polling $(BENCH_ARGS)
 	$(PY) -m bench.render
 	$(PY) -m bench.targets
 

@@ -228,3 +228,20 @@ def test_process_tree_and_merged_results() -> None:
     assert run.clip("tether-workers", "idle-max", wanted, 20_000) == wanted
     assert run.clip("tether", "idle-max", wanted, 20_000)["n"] == 19_000
     assert run.clip("tether-workers", "idle-max", {**wanted, "gens": 2}, 20_000)["n"] == 38_000
+
+
+def test_repeat_only_the_scenarios_asked(tmp_path: Path) -> None:
+    """``--repeat 2 --repeat-scenarios echo``: echo twice (records numbered), connect once."""
+    out = tmp_path / "r.jsonl"
+    argv = ["--scale", "toy", "--servers", "tether", "--scenarios", "echo,connect-1k"]
+    argv += ["--repeat", "2", "--repeat-scenarios", "echo", "--set", "echo.seconds=0.5"]
+    assert run.main([*argv, "--out", str(out)]) == 0
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["scenario"], r.get("run")) for r in records] == [
+        ("echo", 1),
+        ("echo", 2),
+        ("connect-1k", None),
+    ]
+    assert all(r["ok"] for r in records)
+    with pytest.raises(SystemExit):
+        run.main([*argv, "--repeat-scenarios", "nope", "--out", str(out)])
