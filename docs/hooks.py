@@ -7,6 +7,7 @@ draws the same chart by hand.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import dataclasses
 import importlib
@@ -119,6 +120,25 @@ def _rst_to_md(text: str) -> str:
     return "`".join(part if i % 2 else part.replace("|", "\\|") for i, part in enumerate(parts))
 
 
+def _docstring(obj: Any, method: str | None = None) -> str:
+    """The docstring of class ``obj`` (or of its ``method``), from the object or, where the
+    compiled build left it empty (mypyc keeps no docstrings of native classes), from the
+    module's ``.py`` source beside the extension."""
+    target = getattr(obj, method) if method else obj
+    if target.__doc__:
+        return str(target.__doc__)
+    module_file = Path(importlib.import_module(obj.__module__).__file__ or "")
+    source = module_file.with_name(module_file.name.split(".", 1)[0] + ".py")
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.ClassDef) and node.name == obj.__name__:
+            if method is None:
+                return ast.get_docstring(node) or ""
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.name == method:
+                    return ast.get_docstring(item) or ""
+    return ""
+
+
 def options_table(dotted: str, method: str | None = None) -> str:
     """A Markdown table of the settings of a dataclass (its ``Attributes:``) or of a class's
     ``__init__`` or ``method`` (its ``Args:``): name, default, meaning. Every setting must be
@@ -127,7 +147,7 @@ def options_table(dotted: str, method: str | None = None) -> str:
     obj = getattr(importlib.import_module(module), name)
     rows: list[tuple[str, Any]] = []
     if method is None and dataclasses.is_dataclass(obj):
-        doc = _described(obj.__doc__ or "", "Attributes")
+        doc = _described(_docstring(obj), "Attributes")
         for f in dataclasses.fields(obj):
             default = f.default
             if default is dataclasses.MISSING and f.default_factory is not dataclasses.MISSING:
@@ -135,7 +155,7 @@ def options_table(dotted: str, method: str | None = None) -> str:
             rows.append((f.name, default))
     else:
         func = getattr(obj, method or "__init__")
-        doc = _described((func.__doc__ if method else obj.__doc__) or "", "Args")
+        doc = _described(_docstring(obj, method), "Args")
         rows.extend(
             (param.name, param.default)
             for param in inspect.signature(func).parameters.values()
