@@ -15,6 +15,7 @@ import ssl as ssl_module
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from tether.aio.heap import keep_heap
 from tether.aio.http_protocol import HttpProtocol
 from tether.http.exchange import HttpApp, Responder, Upgrade
 from tether.http.messages import HttpLimits, Request
@@ -169,7 +170,9 @@ def run(
     on_shutdown: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Serve ``app`` until SIGTERM or SIGINT, then shut down gracefully. ``on_startup`` is
-    awaited before listening, ``on_shutdown`` after the connections are closed."""
+    awaited before listening, ``on_shutdown`` after the connections are closed. The process's
+    C heap keeps ``limits.heap_trim_threshold`` bytes of freed memory (:func:`keep_heap`)."""
+    keep_heap((limits or HttpLimits()).heap_trim_threshold)
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
 

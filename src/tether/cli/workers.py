@@ -38,6 +38,7 @@ import sys
 from collections.abc import Callable
 
 from tether.adapters.cluster.hub import FRAME, Hub
+from tether.aio.heap import keep_heap
 from tether.aio.http_protocol import HttpProtocol, StreamedRequest
 from tether.http.exchange import HttpApp
 from tether.http.messages import HttpLimits, Request
@@ -434,6 +435,7 @@ def _worker_main(argv: list[str] | None = None) -> None:
     configure(args.log_level)
     served = load_served(args.app, args.root_path)
     io = served.io
+    keep_heap(io.http_limits.heap_trim_threshold)
     fds = socket.socket(fileno=args.fds)
     fds.setblocking(False)
     hub = Hub(socket.socket(fileno=args.hub), args.workers)
