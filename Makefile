@@ -94,7 +94,7 @@ eio-client-suite: $(VENV)/.installed
 	PYTHON=$(PY) tests/conformance/run_eio_client_suite.sh "$(SUITE_SRC)"
 
 ## Side-by-side benchmarks: the servers and scenarios of the targets (bench.targets), echo,
-## binary 1 KiB and polling 3 times (~40 min on 2 cores). BENCH_ARGS adds to or overrides
+## binary 1 KiB and polling 3 times (~31 min on 2 cores). BENCH_ARGS adds to or overrides
 ## these options: BENCH_ARGS="--scale toy" for a quick pass, "--servers ..." for others.
 BENCH_SERVERS := node-socketio,node-socketio-cluster,tether,tether-pure,tether-workers,psio-uvicorn,psio-aiohttp,floor-uvloop,floor-uvloop-compiled
 BENCH_SCENARIOS := connect-1k,connect-10k,echo,polling,binary-1k,binary-64k,fanout,rooms,idle,idle-max,cluster-fanout

@@ -248,8 +248,10 @@ def render(path: Path) -> str:
 # Bar colours of the chart, one per server, in the order the servers are drawn.
 CHART_SERVERS = {
     "node-socketio": "#7f7f7f",
+    "node-socketio-cluster": "#c7c7c7",
     "tether": "#1f77b4",
     "tether-pure": "#aec7e8",
+    "tether-workers": "#393b79",
     "tether-asgi-uvicorn": "#9ecae1",
     "tether-hosted": "#17becf",
     "psio-uvicorn": "#d62728",
@@ -261,14 +263,15 @@ CHART_SERVERS = {
 
 def chart_rows(records: list[Record]) -> dict[str, dict[str, float]]:
     """Per scenario, each server's CPU per operation divided by Node's in the same file (the
-    median run with ``--repeat``); scenarios without a Node figure are left out."""
+    median run with ``--repeat``; Node's cluster where Node alone did not run); scenarios
+    without a Node figure are left out."""
     by_scenario: dict[str, list[Record]] = {}
     for r in records:
         by_scenario.setdefault(r["scenario"], []).append(r)
     rows: dict[str, dict[str, float]] = {}
     for scenario, runs in by_scenario.items():
         medians = {r["server"]: cpu_per_op(r) for r, _ in median_records(runs) if "error" not in r}
-        ref = medians.get(REFERENCE)
+        ref = medians.get(REFERENCE) or medians.get(FALLBACK[REFERENCE])
         if not ref:
             continue
         rows[scenario] = {s: v / ref for s, v in medians.items() if v}
