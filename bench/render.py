@@ -317,17 +317,23 @@ def chart(path: Path, out: Path) -> None:
     plt.close(fig)
 
 
+def results_file(ap: argparse.ArgumentParser, path: Path | None) -> Path:
+    """``path``, or else the newest ``bench/results/*.jsonl`` (a usage error when there is
+    none)."""
+    if path is not None:
+        return path
+    files = sorted((Path(__file__).resolve().parent / "results").glob("*.jsonl"))
+    if not files:
+        ap.error("no results yet: run python -m bench.run first")
+    return files[-1]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.render", description=__doc__.split("\n")[0])
     ap.add_argument("file", type=Path, nargs="?", help="default: the newest bench/results/*.jsonl")
     ap.add_argument("--chart", type=Path, metavar="PATH", help="also draw a chart (.svg, .png)")
     args = ap.parse_args(argv)
-    path = args.file
-    if path is None:
-        files = sorted((Path(__file__).resolve().parent / "results").glob("*.jsonl"))
-        if not files:
-            ap.error("no results yet: run python -m bench.run first")
-        path = files[-1]
+    path = results_file(ap, args.file)
     sys.stdout.write(render(path))
     if args.chart is not None:
         chart(path, args.chart)

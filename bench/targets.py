@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.render import REFERENCE, cpu_per_op, fmt, median_records
+from bench.render import REFERENCE, cpu_per_op, fmt, median_records, results_file
 
 Record = dict[str, Any]
 SUBJECT = "tether"
@@ -205,13 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.targets", description=__doc__.split("\n")[0])
     ap.add_argument("file", type=Path, nargs="?", help="default: the newest bench/results/*.jsonl")
     args = ap.parse_args(argv)
-    path = args.file
-    if path is None:
-        files = sorted((Path(__file__).resolve().parent / "results").glob("*.jsonl"))
-        if not files:
-            ap.error("no results yet: run python -m bench.run first")
-        path = files[-1]
-    sys.stdout.write(render(path))
+    sys.stdout.write(render(results_file(ap, args.file)))
     return 0
 
 
