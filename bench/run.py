@@ -472,12 +472,6 @@ class _Processes:
                 out[key] = out.get(key, 0.0) + value
         return out
 
-    def cpu(self) -> float:
-        return self.sample()["cpu"]
-
-    def rss(self) -> float:
-        return self.sample()["rss"]
-
     def settle(self, processes: int, timeout: float = 30.0) -> None:
         """Wait until the servers count ``processes`` processes and their CPU time stays
         still for 0.3 s: a multi-process server's workers may still be starting when its
