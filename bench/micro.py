@@ -45,7 +45,10 @@ def client_frame(payload: bytes, opcode: int = 1) -> bytes:
         header = bytes([0x80 | opcode, 0x80 | 126]) + struct.pack("!H", size)
     else:
         header = bytes([0x80 | opcode, 0x80 | 127]) + struct.pack("!Q", size)
-    masked = bytes(b ^ MASK[i % 4] for i, b in enumerate(payload))
+    key = (MASK * (size // 4 + 1))[:size]
+    masked = (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(
+        size, "little"
+    )
     return header + MASK + masked
 
 
@@ -78,12 +81,13 @@ def make_server(parser: str) -> Any:
     return io
 
 
-def event_frames(count: int, binary: bool, parser: str) -> list[bytes]:
-    """``count`` echo events with acks 0..count-1, each as the frames a client sends."""
+def event_frames(count: int, binary: bool, parser: str, size: int = 1024) -> list[bytes]:
+    """``count`` echo events with acks 0..count-1, each as the frames a client sends
+    (binary ones carry ``size`` bytes)."""
     if parser == "msgpack":
         import msgpack
 
-        body: Any = b"x" * 1024 if binary else "x" * 16
+        body: Any = b"x" * size if binary else "x" * 16
         return [
             client_frame(msgpack.packb({"type": 2, "data": ["echo", body], "id": i, "nsp": "/"}), 2)
             for i in range(count)
@@ -92,12 +96,12 @@ def event_frames(count: int, binary: bool, parser: str) -> list[bytes]:
         frames = []
         for i in range(count):
             header = f'451-{i}["echo",{{"_placeholder":true,"num":0}}]'.encode()
-            frames.append(client_frame(header) + client_frame(b"x" * 1024, 2))
+            frames.append(client_frame(header) + client_frame(b"x" * size, 2))
         return frames
     return [client_frame(f'42{i}["echo","{"x" * 16}"]'.encode()) for i in range(count)]
 
 
-async def one_round(messages: int, binary: bool, parser: str) -> dict[str, Any]:
+async def one_round(messages: int, binary: bool, parser: str, size: int = 1024) -> dict[str, Any]:
     io = make_server(parser)
     protocol, transport = get_connected_protocol(io.router)
     transport.feed(UPGRADE)
@@ -114,7 +118,7 @@ async def one_round(messages: int, binary: bool, parser: str) -> dict[str, Any]:
     for _ in range(3):
         await asyncio.sleep(0)
     transport.take()
-    frames = event_frames(messages, binary, parser)
+    frames = event_frames(messages, binary, parser, size)
     feed = protocol.data_received
     written = transport.written
     acks = 0
@@ -152,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.micro", description=__doc__)
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--binary", action="store_true", help="1 KiB binary events")
+    parser.add_argument("--binary", action="store_true", help="binary events (1 KiB)")
+    parser.add_argument("--size", type=int, default=1024, help="bytes per binary event")
     parser.add_argument("--parser", default="json", choices=["json", "msgpack"])
     args = parser.parse_args(argv)
     try:
@@ -165,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
 
     figures = []
     for n in range(args.rounds):
-        record = runner(one_round(args.messages, args.binary, args.parser))
+        record = runner(one_round(args.messages, args.binary, args.parser, args.size))
         record["loop_us_per_msg"] = round(runner(loop_only(args.messages)), 3)
         record.update(round=n, tether=os.path.dirname(tether.__file__), parser=args.parser)
         print(json.dumps(record), flush=True)

@@ -252,6 +252,13 @@ def cpu_times(pid: int) -> tuple[float, float]:
     return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
 
 
+def minor_faults(pid: int) -> int:
+    """Minor page faults of ``pid`` so far (field 10 of /proc/<pid>/stat): each is kernel
+    time spent mapping a page, which a heap that keeps shrinking and regrowing pays."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2 :].split()[7])
+
+
 def cpu_seconds(pid: int) -> float:
     """utime + stime of ``pid``, in seconds."""
     return sum(cpu_times(pid))
@@ -288,17 +295,19 @@ def tree(pid: int) -> list[int]:
 def tree_sample(pid: int) -> dict[str, float]:
     """CPU seconds (utime + stime), kernel CPU seconds, RSS and PSS (KiB) of ``pid`` and its
     descendants, summed, and how many processes that is."""
-    total = {"cpu": 0.0, "sys": 0.0, "rss": 0.0, "pss": 0.0, "procs": 0.0}
+    total = {"cpu": 0.0, "sys": 0.0, "rss": 0.0, "pss": 0.0, "faults": 0.0, "procs": 0.0}
     for p in tree(pid):
         try:
             user, system = cpu_times(p)
             rss, pss = rss_kib(p), pss_kib(p)
+            faults = minor_faults(p)
         except (OSError, ValueError, IndexError):  # it exited while being read
             continue
         total["cpu"] += user + system
         total["sys"] += system
         total["rss"] += rss
         total["pss"] += pss
+        total["faults"] += faults
         total["procs"] += 1
     return total
 
@@ -701,6 +710,9 @@ def summarise(
         "ops_per_s": ops / wall if wall and ops else None,
         "server_cpu_us_per_op": server_cpu * 1e6 / ops if ops else None,
         "server_sys_us_per_op": (end["sys"] - begin["sys"]) * 1e6 / ops if ops else None,
+        "server_faults_per_op": (
+            (end["faults"] - begin["faults"]) / ops if ops and "faults" in end else None
+        ),
         "lost": r.get("lost", 0) + r.get("failed", 0),
         "out_of_order": r.get("out_of_order", 0),
         "bad": r.get("bad", 0),

@@ -205,6 +205,7 @@ def test_process_tree_and_merged_results() -> None:
         assert sample["procs"] == 2
         assert sample["rss"] > run.rss_kib(parent.pid)
         assert 0 < sample["pss"] <= sample["rss"]
+        assert sample["faults"] >= run.minor_faults(parent.pid) > 0
     finally:
         assert parent.stdin is not None
         parent.stdin.close()  # the grandchild's input() ends, then both exit
