@@ -72,6 +72,7 @@ MODULES: tuple[str, ...] = (
     "tether/aio/writer.py",
     # Rooms and broadcasts of one process.
     "tether/adapters/memory.py",
+    "tether/adapters/target.py",
     # Dispatch: the client session, the socket, broadcasts, handler calls.
     "tether/broadcast.py",
     "tether/client_session.py",

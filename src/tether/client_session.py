@@ -23,7 +23,7 @@ from tether.handshake import Handshake
 from tether.namespace import Namespace
 from tether.sio import DecodeError, Packet, PacketType
 from tether.sio.parsers import Codec
-from tether.socket import Socket
+from tether.socket import Socket, SocketClient
 
 log = logging.getLogger("tether")
 
@@ -59,7 +59,7 @@ class SessionServer(Protocol):
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
-class ClientSession:
+class ClientSession(SocketClient):
     """The Socket.IO side of one Engine.IO session."""
 
     __slots__ = (

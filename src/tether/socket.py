@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any, Protocol, TypeVar, overload
 
+from tether._compiled import mypyc_attr
+from tether.adapters.target import BroadcastTarget
 from tether.aio.engine_socket import EngineSocket
 from tether.broadcast import BroadcastNamespace, BroadcastOperator
 from tether.eio.encoded import Encoded
@@ -73,38 +75,53 @@ class SocketNamespace(BroadcastNamespace["Socket"], Protocol):
         """The socket disconnected."""
 
 
-class SocketClient(Protocol):
-    """What a socket needs of the client session that carries it (a
-    :class:`tether.client_session.ClientSession`: one Engine.IO session, every namespace)."""
+@mypyc_attr(allow_interpreted_subclasses=True)
+class SocketClient:
+    """What a socket needs of the client session that carries it: the base class of
+    :class:`tether.client_session.ClientSession` (one Engine.IO session, every namespace).
+
+    A base class rather than a protocol: compiled, a socket calls these methods directly
+    (through the class's vtable), once per packet it sends and once per broadcast it gets.
+    """
+
+    __slots__ = ()
 
     engine: EngineSocket
 
     def attach(self, socket: Socket) -> None:
         """The socket connected."""
+        raise NotImplementedError
 
     def remove(self, socket: Socket) -> None:
         """The socket disconnected."""
+        raise NotImplementedError
 
     def hold(self, socket: Socket) -> None:
         """The socket's connection handlers are running."""
+        raise NotImplementedError
 
     def release(self, socket: Socket) -> None:
         """The socket's connection handlers are done."""
+        raise NotImplementedError
 
     def refuse(self, nsp: str, error: Exception) -> None:
         """Answer a CONNECT to ``nsp`` with CONNECT_ERROR."""
+        raise NotImplementedError
 
     def send_parts(self, parts: list[str | bytes]) -> None:
         """Send the Engine.IO messages of one packet."""
+        raise NotImplementedError
 
     def write_encoded(self, parts: list[Encoded], volatile: bool) -> None:
         """Send a packet encoded once for many clients."""
+        raise NotImplementedError
 
     def disconnect_all(self) -> None:
         """Disconnect every socket of the client, then close its session."""
+        raise NotImplementedError
 
 
-class Socket:
+class Socket(BroadcastTarget):
     """One client in one namespace. Handlers receive it as their first argument."""
 
     __slots__ = (

@@ -24,6 +24,7 @@ from tether.adapters.base import (
     RestoredSession,
     SocketLike,
 )
+from tether.adapters.target import BroadcastTarget
 from tether.eio.encoded import Encoded
 from tether.sio import Packet, PacketType, encode
 
@@ -132,7 +133,13 @@ class MemoryAdapter:
         parts = [Encoded(p, opts.flags.compress) for p in self._encode(packet)]
         volatile = opts.flags.volatile
         for socket in self._targets(opts):
-            socket.write_encoded(parts, volatile)
+            if isinstance(socket, BroadcastTarget):
+                # Narrowed to the class (not to an intersection with the protocol): compiled,
+                # a direct call rather than a Python method call.
+                target: BroadcastTarget = socket
+                target.write_encoded(parts, volatile)
+            else:
+                socket.write_encoded(parts, volatile)
 
     def broadcast_with_ack(
         self,

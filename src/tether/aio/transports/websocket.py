@@ -49,21 +49,18 @@ class WebSocketTransport:
 
     def send_encoded(self, encoded: Encoded) -> None:
         websocket = self.websocket
+        if type(websocket) is WebSocket:
+            # Narrowed: compiled, direct attribute reads and calls rather than ones through
+            # the protocol, once per recipient of a broadcast.
+            native: WebSocket = websocket
+            if native.can_share_frames:
+                native.send_frame(_shared_frame(encoded))
+                return
+        elif websocket.can_share_frames:
+            websocket.send_frame(_shared_frame(encoded))
+            return
         packet = encoded.packet
-        if websocket.can_share_frames:
-            frame = encoded.frame
-            if frame is None:
-                if type(packet) is str:
-                    frame = build_frame(Opcode.TEXT, packet.encode())
-                else:
-                    frame = build_frame(Opcode.BINARY, packet)  # type: ignore[arg-type]
-                encoded.frame = frame
-            if type(websocket) is WebSocket:
-                # Narrowed: compiled, a direct call rather than one through the protocol.
-                websocket.send_frame(frame)
-            else:
-                websocket.send_frame(frame)
-        elif type(packet) is str:
+        if type(packet) is str:
             websocket.send_text(packet, encoded.compress)
         else:
             websocket.send_binary(packet, encoded.compress)  # type: ignore[arg-type]
@@ -82,3 +79,16 @@ class WebSocketTransport:
             websocket.close(code)
         else:
             websocket.fail(code)  # a protocol error: the close frame, then TCP at once
+
+
+def _shared_frame(encoded: Encoded) -> bytes:
+    """The WebSocket frame of ``encoded``, built once for every recipient."""
+    frame = encoded.frame
+    if frame is None:
+        packet = encoded.packet
+        if type(packet) is str:
+            frame = build_frame(Opcode.TEXT, packet.encode())
+        else:
+            frame = build_frame(Opcode.BINARY, packet)  # type: ignore[arg-type]
+        encoded.frame = frame
+    return frame
