@@ -18,6 +18,7 @@ from tether.errors import AckTimeoutError, DisconnectedError
 from tether.handlers import F, Handler, ack_value, check_loop, event_handler, off_loop, spawn
 from tether.handshake import Handshake
 from tether.sio import RESERVED_EVENTS, Packet, PacketType
+from tether.sio.encoder import encode_ack
 from tether.sio.parsers import Codec
 from tether.typed.validation import InvalidPayload, handler_error, invalid_payload, typed_ack
 
@@ -556,12 +557,14 @@ class Socket(BroadcastTarget):
 
     def _send_ack(self, ack_id: int, result: Any) -> None:
         if self.connected:
+            nsp = self.nsp
+            args = () if result is None else result if type(result) is tuple else (result,)
             try:
-                parts = self.nsp.codec.encode_ack(
-                    self.nsp.name,
-                    ack_id,
-                    () if result is None else result if type(result) is tuple else (result,),
-                )
+                encode = nsp.codec.encode_ack
+                if encode is encode_ack:  # the JSON parser's: compiled, a direct call
+                    parts = encode_ack(nsp.name, ack_id, args)
+                else:
+                    parts = encode(nsp.name, ack_id, args)
             except Exception:
                 log.exception(
                     "cannot send the ack %r (namespace %s, socket %s)",

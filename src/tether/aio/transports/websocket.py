@@ -39,10 +39,17 @@ class WebSocketTransport:
         return not self.websocket.paused
 
     def send(self, packet: str | bytes) -> None:
-        if type(packet) is str:
-            self.websocket.send_text(packet)
+        websocket = self.websocket
+        if type(websocket) is WebSocket:
+            native: WebSocket = websocket  # narrowed: compiled, direct calls
+            if type(packet) is str:
+                native.send_text(packet)
+            else:
+                native.send_binary(packet)  # type: ignore[arg-type]
+        elif type(packet) is str:
+            websocket.send_text(packet)
         else:
-            self.websocket.send_binary(packet)  # type: ignore[arg-type]
+            websocket.send_binary(packet)  # type: ignore[arg-type]
 
     def send_many(self, packets: list[str | bytes]) -> None:
         self.websocket.send_messages(packets)
