@@ -1,8 +1,9 @@
 """Encode Socket.IO packets: one text part, then the binary attachments if any.
 
 The fast path makes one ``orjson.dumps`` call and one concatenation. ``orjson`` refuses
-``bytes``, so a payload is only walked for binary values when that first call fails; plain
-JSON payloads are never walked. The slow path also accepts dict keys that are not strings
+``bytes``, so a payload is only walked for binary values when that first call fails, or when
+one of an event's or ack's arguments is itself binary (their types are looked at first, which
+spares the refused call and its exception); plain JSON payloads are never walked. The slow path also accepts dict keys that are not strings
 (``{1: "a"}`` becomes ``{"1":"a"}``, as ``JSON.stringify`` would write it).
 """
 
@@ -45,6 +46,15 @@ _DIGITS: Final = {
 }
 
 
+def _binary_argument(args: Sequence[Any]) -> bool:
+    """Whether one of ``args`` (not what they hold) is binary."""
+    for arg in args:
+        kind = type(arg)
+        if kind is bytes or kind is bytearray or kind is memoryview:
+            return True
+    return False
+
+
 def encode(packet: Packet) -> list[str | bytes]:
     """Encode ``packet`` as ``[text]`` or ``[text, attachment, ...]``.
 
@@ -84,6 +94,8 @@ def encode_event(
     name is not checked here; refusing reserved names is the caller's job.
     """
     data = [event, *args]
+    if _binary_argument(args):
+        return _encode_binary("5", nsp, ack_id, data)
     try:
         body = _dumps(data)
     except TypeError:
@@ -101,6 +113,8 @@ def encode_ack(nsp: str, ack_id: int, args: Sequence[Any]) -> list[str | bytes]:
     """Encode the ACK of event ``ack_id`` with arguments ``args`` for namespace ``nsp``."""
     kind = type(args)
     data = args if kind is list or kind is tuple or isinstance(args, list | tuple) else list(args)
+    if _binary_argument(data):
+        return _encode_binary("6", nsp, ack_id, data)
     try:
         body = _dumps(data)
     except TypeError:
