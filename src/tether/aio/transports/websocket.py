@@ -52,7 +52,12 @@ class WebSocketTransport:
             websocket.send_binary(packet)  # type: ignore[arg-type]
 
     def send_many(self, packets: list[str | bytes]) -> None:
-        self.websocket.send_messages(packets)
+        websocket = self.websocket
+        if type(websocket) is WebSocket:
+            native: WebSocket = websocket  # narrowed: compiled, a direct call
+            native.send_messages(packets)
+        else:
+            websocket.send_messages(packets)
 
     def send_encoded(self, encoded: Encoded) -> None:
         websocket = self.websocket
