@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import ClassVar
+from typing import ClassVar, Final
 
 #: The empty buffer writers share until they coalesce something (never changed in place).
-_EMPTY: list[bytes] = []
+_EMPTY: Final[list[bytes]] = []
 
 
 class _Flusher:
