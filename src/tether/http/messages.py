@@ -22,7 +22,8 @@ _intern: Final = intern
 
 
 def share(text: str) -> str:
-    return _intern(text) if len(text) <= 64 else text
+    # A string of one character is CPython's own shared one already.
+    return _intern(text) if 1 < len(text) <= 64 else text
 
 
 def parse_query(qs: str) -> dict[str, str]:
@@ -30,11 +31,19 @@ def parse_query(qs: str) -> dict[str, str]:
     queries never do): pairs without a value are left out, the last of a repeated key wins."""
     if "%" in qs or "+" in qs:
         return {share(k): share(v) for k, v in parse_qsl(qs)}
+    # By index: no list of pairs, no tuple per pair.
     query: dict[str, str] = {}
-    for pair in qs.split("&"):
-        key, _, value = pair.partition("=")
-        if value:
-            query[share(key)] = share(value) if len(value) <= 16 else value
+    end = len(qs)
+    start = 0
+    while start <= end:
+        stop = qs.find("&", start)
+        if stop < 0:
+            stop = end
+        equals = qs.find("=", start, stop)
+        if 0 <= equals < stop - 1:
+            value = qs[equals + 1 : stop]
+            query[share(qs[start:equals])] = share(value) if len(value) <= 16 else value
+        start = stop + 1
     return query
 
 
