@@ -291,6 +291,7 @@ class HttpProtocol(asyncio.Protocol):
         "_stream",
         "_streams",
         "_timer",
+        "_timer_at",
         "_upgrade_request",
         "_url",
         "app",
@@ -339,6 +340,7 @@ class HttpProtocol(asyncio.Protocol):
         self._current: HttpResponder | None = None
         self._upgrade_request: Request | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0  # when _timer fires (its when(), not asked: a method call)
         self._deadline: float | None = None
         self._reading = False
         self._refusal = 400
@@ -658,10 +660,11 @@ class HttpProtocol(asyncio.Protocol):
         deadline = self.loop.time() + delay
         self._deadline = deadline
         timer = self._timer
-        if timer is None or timer.when() > deadline:
+        if timer is None or self._timer_at > deadline:
             if timer is not None:
                 timer.cancel()
             self._timer = self.loop.call_at(deadline, self._timed_out)
+            self._timer_at = deadline
 
     def _disarm(self) -> None:
         self._deadline = None
@@ -679,6 +682,7 @@ class HttpProtocol(asyncio.Protocol):
             return
         if self.loop.time() < deadline:
             self._timer = self.loop.call_at(deadline, self._timed_out)
+            self._timer_at = deadline
             return
         self._deadline = None
         if self.websocket is not None or self._current is not None or self.closed:
