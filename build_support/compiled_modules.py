@@ -34,7 +34,8 @@ SRC = ROOT / "src"
 #: ``tether._compiled``, a no-op at run time) on the classes that code which is not compiled
 #: subclasses: ``HttpProtocol`` (``cli/workers.py``), ``ClientSession`` (metrics, admin UI),
 #: ``MemoryAdapter`` and ``SessionAwareAdapter`` (the Redis, cluster and users' adapters), the
-#: transports (tests, new transports). Compiled code still calls their methods through the
+#: transports (tests, new transports), ``AdminUi`` (the testing tool's page), and the public
+#: ``Router``, ``Listener`` and ``ClientBundle`` (users' apps). Compiled code still calls their methods through the
 #: class's vtable (an interpreted subclass gets one that calls its Python methods), which
 #: costs no more than for the other classes.
 MODULES: tuple[str, ...] = (
@@ -60,11 +61,14 @@ MODULES: tuple[str, ...] = (
     "tether/http/messages.py",
     # Engine.IO requests: routing, the engine's answers.
     "tether/eio/handshake.py",
-    # The asyncio layer a message crosses: the HTTP protocol, the engine, the transports,
-    # the WebSocket, the Engine.IO socket, the writer.
+    # The asyncio layer a message crosses: the HTTP protocol, the router and the client
+    # bundle it asks first, the engine, the transports, the WebSocket, the Engine.IO socket,
+    # the writer.
     "tether/aio/engine.py",
     "tether/aio/engine_socket.py",
     "tether/aio/http_protocol.py",
+    "tether/aio/listener.py",
+    "tether/aio/static.py",
     "tether/aio/transports/polling.py",
     "tether/aio/transports/v3.py",
     "tether/aio/transports/websocket.py",

@@ -169,7 +169,7 @@ def test_eio3_is_refused_unless_allowed() -> None:
     with pytest.raises(RequestError) as info:
         route("GET", query, False, TRANSPORTS)
     assert info.value.code is ErrorCode.UNSUPPORTED_PROTOCOL_VERSION
-    assert route("GET", query, False, TRANSPORTS, allow_eio3=True).kind is RequestKind.HANDSHAKE
+    assert route("GET", query, False, TRANSPORTS, allow_eio3=True)[0] is RequestKind.HANDSHAKE
     for other in ("2", "5", ""):
         with pytest.raises(RequestError):
             route("GET", {**query, "EIO": other}, False, TRANSPORTS, allow_eio3=True)

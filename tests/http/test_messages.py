@@ -21,6 +21,7 @@ def test_parse_query() -> None:
     assert parse_query("a=1&a=2") == {"a": "2"}  # the last one wins
     assert parse_query("a&b=&c=3") == {"c": "3"}  # pairs without a value are left out
     assert parse_query("x=1=2") == {"x": "1=2"}
+    assert parse_query("=x&&a=1&b==&") == {"": "x", "a": "1", "b": "="}
     assert parse_query("y=%20z&s=a+b&t=%E2%82%AC") == {"y": " z", "s": "a b", "t": "€"}
 
 

@@ -142,13 +142,7 @@ class EngineServer:
             self.answer_error(responder, exc)
             return
         if kind is RequestKind.HANDSHAKE:
-            self._check_then(
-                request,
-                lambda: self._open_polling(request, responder, name),
-                lambda msg: self.answer_error(
-                    responder, RequestError(ErrorCode.FORBIDDEN, 403, msg)
-                ),
-            )
+            self._polling_handshake(request, responder, name)
             return
         socket = self.sessions.get(sid)
         if socket is None:
@@ -177,6 +171,15 @@ class EngineServer:
         else:
             self.answer(responder, 200, TEXT_HTML, b"ok")
             socket.on_post(request.body)
+
+    def _polling_handshake(self, request: Request, responder: Responder, name: str) -> None:
+        # Apart from handle_request: its closures would make every request of handle_request
+        # allocate their environment (compiled).
+        self._check_then(
+            request,
+            lambda: self._open_polling(request, responder, name),
+            lambda msg: self.answer_error(responder, RequestError(ErrorCode.FORBIDDEN, 403, msg)),
+        )
 
     def handle_upgrade(self, upgrade: Upgrade) -> None:
         request = upgrade.request

@@ -25,7 +25,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, Final, TypeVar, cast
 
 import httptools
 
@@ -38,17 +38,20 @@ from tether.ws.deflate import DeflateOptions
 
 _Upgraded = TypeVar("_Upgraded", bound=WebSocket)
 
+# The module's constants and tables are Final: compiled code holds them in C variables
+# instead of looking them up in the module's dict on every use.
+
 #: The empty list connections share where they need none: a body before the first request,
 #: the body and request queue once a WebSocket (never changed in place).
-_UNUSED: list[Any] = []
+_UNUSED: Final[list[Any]] = []
 
 
 #: Header names, and the values of headers that are the same on most requests, decoded once
 #: and shared by every request that has them (a connection keeps its handshake's headers).
-_HEADER_NAMES: dict[bytes, str] = {}
-_HEADER_VALUES: dict[bytes, str] = {}
-_MAX_SHARED = 512
-_REPEATED_VALUES = frozenset(
+_HEADER_NAMES: Final[dict[bytes, str]] = {}
+_HEADER_VALUES: Final[dict[bytes, str]] = {}
+_MAX_SHARED: Final = 512
+_REPEATED_VALUES: Final = frozenset(
     {
         "accept",
         "accept-encoding",
@@ -68,11 +71,11 @@ _REPEATED_VALUES = frozenset(
 log = logging.getLogger("tether.http")
 
 #: Requests a client may pipeline behind one that waits (a long-poll GET) before it is cut off.
-MAX_PIPELINED = 64
+MAX_PIPELINED: Final = 64
 
 #: Bytes of a streamed request body held for an app that has not taken them: past it, reading
 #: pauses until the app takes them.
-BODY_HIGH_WATER = 64 * 1024
+BODY_HIGH_WATER: Final = 64 * 1024
 
 
 class BodyStream:
@@ -288,6 +291,7 @@ class HttpProtocol(asyncio.Protocol):
         "_stream",
         "_streams",
         "_timer",
+        "_timer_at",
         "_upgrade_request",
         "_url",
         "app",
@@ -336,6 +340,7 @@ class HttpProtocol(asyncio.Protocol):
         self._current: HttpResponder | None = None
         self._upgrade_request: Request | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0  # when _timer fires (its when(), not asked: a method call)
         self._deadline: float | None = None
         self._reading = False
         self._refusal = 400
@@ -655,10 +660,11 @@ class HttpProtocol(asyncio.Protocol):
         deadline = self.loop.time() + delay
         self._deadline = deadline
         timer = self._timer
-        if timer is None or timer.when() > deadline:
+        if timer is None or self._timer_at > deadline:
             if timer is not None:
                 timer.cancel()
             self._timer = self.loop.call_at(deadline, self._timed_out)
+            self._timer_at = deadline
 
     def _disarm(self) -> None:
         self._deadline = None
@@ -676,6 +682,7 @@ class HttpProtocol(asyncio.Protocol):
             return
         if self.loop.time() < deadline:
             self._timer = self.loop.call_at(deadline, self._timed_out)
+            self._timer_at = deadline
             return
         self._deadline = None
         if self.websocket is not None or self._current is not None or self.closed:

@@ -13,8 +13,9 @@ import logging
 import signal
 import ssl as ssl_module
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Any, Protocol
 
+from tether._compiled import mypyc_attr
 from tether.aio.heap import keep_heap
 from tether.aio.http_protocol import HttpProtocol
 from tether.http.exchange import HttpApp, Responder, Upgrade
@@ -43,6 +44,7 @@ class Mounted(Protocol):
         """Accept or refuse a WebSocket."""
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Router:
     """Several apps on one port, each answering for its own paths; 404 for the rest."""
 
@@ -78,6 +80,7 @@ class Router:
                 stop()
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Listener:
     """A listening socket serving one HTTP app."""
 
@@ -105,7 +108,10 @@ class Listener:
     def port(self) -> int:
         """The port actually bound (useful with port 0)."""
         assert self.server is not None
-        return int(self.server.sockets[0].getsockname()[1])
+        # Any: uvloop's server has a list of sockets where typeshed says a tuple, which
+        # compiled code would check.
+        server: Any = self.server
+        return int(server.sockets[0].getsockname()[1])
 
     async def shutdown(self, grace: float = 5.0) -> None:
         """Stop accepting, close the sessions, wait up to ``grace`` seconds for the writes."""

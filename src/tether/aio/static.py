@@ -15,6 +15,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from tether._compiled import mypyc_attr
 from tether.http.compression import preferred_coding
 from tether.http.exchange import Responder, Upgrade
 from tether.http.messages import Request
@@ -44,6 +45,7 @@ class _Cached:
     etag: str
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class ClientBundle:
     """A mounted app (see :class:`tether.aio.listener.Router`) serving the client bundle
     under ``path`` (the Socket.IO path, ``/socket.io/`` by default)."""
@@ -118,6 +120,7 @@ _TYPES = {
 }
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class AdminUi:
     """A mounted app serving the official admin UI (:mod:`tether.admin`) under ``path``
     (``/admin/``): ``path`` answers its ``index.html``, ``path`` without its slash redirects

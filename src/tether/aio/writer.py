@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import ClassVar
+from typing import ClassVar, Final
 
 #: The empty buffer writers share until they coalesce something (never changed in place).
-_EMPTY: list[bytes] = []
+_EMPTY: Final[list[bytes]] = []
 
 
 class _Flusher:
     """Flushes the writers that coalesced bytes during this loop iteration, once, at its end."""
 
-    __slots__ = ("dirty", "epoch", "loop", "scheduled")
+    __slots__ = ("dirty", "epoch", "loop", "run_soon", "scheduled")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -34,12 +34,14 @@ class _Flusher:
         self.scheduled = False
         #: Counts the runs: a writer that wrote through in this epoch coalesces what follows.
         self.epoch = 0
+        #: :meth:`run` bound once, for ``call_soon`` (not a bound method made per write).
+        self.run_soon: Callable[[], None] = self.run
 
     def add(self, writer: Writer) -> None:
         self.dirty.append(writer)
         if not self.scheduled:
             self.scheduled = True
-            self.loop.call_soon(self.run)
+            self.loop.call_soon(self.run_soon)
 
     def run(self) -> None:
         self.scheduled = False
@@ -124,7 +126,7 @@ class Writer:
             self._epoch = flusher.epoch
             if not flusher.scheduled:
                 flusher.scheduled = True
-                flusher.loop.call_soon(flusher.run)
+                flusher.loop.call_soon(flusher.run_soon)
             self.transport.write(data)
             return
         self._append(data)
@@ -150,7 +152,7 @@ class Writer:
             self._epoch = flusher.epoch
             if not flusher.scheduled:
                 flusher.scheduled = True
-                flusher.loop.call_soon(flusher.run)
+                flusher.loop.call_soon(flusher.run_soon)
             self.transport.writelines(chunks)
             return
         for chunk in chunks:

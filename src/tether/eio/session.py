@@ -37,6 +37,7 @@ from __future__ import annotations
 import base64
 import enum
 import os
+from typing import Final
 
 from tether.eio.errors import ParseError, StateError
 from tether.eio.packet import (
@@ -140,7 +141,6 @@ TRANSITIONS: dict[State, dict[Trigger, State]] = {
     _S.CLOSED: {},
 }
 
-_OVER_POLLING = frozenset({_S.POLLING, _S.PROBING, _S.PROBED})
 _ENDED = frozenset({_S.CLOSING, _S.CLOSED})
 
 
@@ -167,7 +167,7 @@ class ProbeStep(enum.Enum):
 
 
 #: The empty buffer sessions share until they queue a packet (never changed in place).
-_NO_PACKETS: list[str | bytes] = []
+_NO_PACKETS: Final[list[str | bytes]] = []
 
 
 class Session:
@@ -239,8 +239,10 @@ class Session:
 
     @property
     def polling(self) -> bool:
-        """True while packets go through the polling buffer."""
-        return self.state in _OVER_POLLING
+        """True while packets go through the polling buffer (POLLING, PROBING, PROBED)."""
+        # Compared by identity: an Enum member's hash is computed by interpreted code.
+        state = self.state
+        return state is State.POLLING or state is State.PROBING or state is State.PROBED
 
     # -- receiving --------------------------------------------------------------------------
 
@@ -372,7 +374,7 @@ class Session:
         if self.closed:
             return False
         self.reason = reason
-        if self.state in _OVER_POLLING and reason in _SERVER_REASONS:
+        if self.polling and reason in _SERVER_REASONS:
             self.fire(Trigger.CLOSE_OWING)
         else:
             self.buffer, self.buffered = _NO_PACKETS, 0

@@ -5,19 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from http import HTTPStatus
 from sys import intern
+from typing import Final
 from urllib.parse import parse_qsl
 
 #: Response or request headers, in order, as (name, value).
 Headers = list[tuple[str, str]]
 
-TEXT_PLAIN: Headers = [("Content-Type", "text/plain; charset=UTF-8")]
-TEXT_HTML: Headers = [("Content-Type", "text/html")]
-JSON: Headers = [("Content-Type", "application/json")]
+TEXT_PLAIN: Final[Headers] = [("Content-Type", "text/plain; charset=UTF-8")]
+TEXT_HTML: Final[Headers] = [("Content-Type", "text/html")]
+JSON: Final[Headers] = [("Content-Type", "application/json")]
+
+
+#: ``sys.intern``, Final: compiled code holds it in a C variable (a module global would be
+#: looked up in the module's dict on every call).
+_intern: Final = intern
 
 
 def share(text: str) -> str:
-    # intern, not sys.intern: compiled, the attribute of the module would be looked up per call.
-    return intern(text) if len(text) <= 64 else text
+    # A string of one character is CPython's own shared one already.
+    return _intern(text) if 1 < len(text) <= 64 else text
 
 
 def parse_query(qs: str) -> dict[str, str]:
@@ -25,11 +31,19 @@ def parse_query(qs: str) -> dict[str, str]:
     queries never do): pairs without a value are left out, the last of a repeated key wins."""
     if "%" in qs or "+" in qs:
         return {share(k): share(v) for k, v in parse_qsl(qs)}
+    # By index: no list of pairs, no tuple per pair.
     query: dict[str, str] = {}
-    for pair in qs.split("&"):
-        key, _, value = pair.partition("=")
-        if value:
-            query[share(key)] = share(value) if len(value) <= 16 else value
+    end = len(qs)
+    start = 0
+    while start <= end:
+        stop = qs.find("&", start)
+        if stop < 0:
+            stop = end
+        equals = qs.find("=", start, stop)
+        if 0 <= equals < stop - 1:
+            value = qs[equals + 1 : stop]
+            query[share(qs[start:equals])] = share(value) if len(value) <= 16 else value
+        start = stop + 1
     return query
 
 
@@ -108,7 +122,7 @@ class Request:
         self.keep_alive = keep_alive
 
 
-_REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
+_REASONS: Final = {s.value: s.phrase.encode() for s in HTTPStatus}
 
 
 def render_response(status: int, headers: Headers, body: bytes, keep_alive: bool) -> bytes:
