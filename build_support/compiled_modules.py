@@ -64,6 +64,7 @@ MODULES: tuple[str, ...] = (
     # the WebSocket, the Engine.IO socket, the writer.
     "tether/aio/engine.py",
     "tether/aio/engine_socket.py",
+    "tether/aio/heartbeat.py",
     "tether/aio/http_protocol.py",
     "tether/aio/transports/polling.py",
     "tether/aio/transports/v3.py",

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 from tether._compiled import mypyc_attr
 from tether.aio.engine import EngineServer, EngineSocket
 from tether.aio.engine_socket import DETACHED_SESSION
+from tether.aio.heartbeat import HeartbeatSlot
 from tether.eio.encoded import Encoded
 from tether.errors import ConnectionRefusedError
 from tether.handshake import Handshake
@@ -65,7 +66,7 @@ class ClientSession:
     __slots__ = (
         "_attachment_timer",
         "_attachments_since",
-        "_connect_timer",
+        "_connect_slot",
         "connecting",
         "decoder",
         "eio3",
@@ -88,8 +89,13 @@ class ClientSession:
         self.connecting: frozenset[str] = _NONE
         #: Sockets whose connection handlers are running, by namespace (see Socket.hold).
         self.held: dict[str, Socket] | None = None
-        self._connect_timer: asyncio.TimerHandle | None = server.engine.loop.call_later(
-            server.connect_timeout, self._connect_timed_out
+        # The connect timeout: an entry in a queue every session shares (no timer of its
+        # own); detached once a namespace is joined or the session closes.
+        self._connect_slot: HeartbeatSlot | None = HeartbeatSlot(self)
+        engine_server = server.engine
+        delay = server.connect_timeout
+        engine_server.deadline_queue(delay).push(
+            self._connect_slot, engine_server.loop.time() + delay
         )
         #: Armed while a binary packet may be waiting for its attachments; it is not moved
         #: for each binary packet but looks, when it fires, at when the pending one began.
@@ -178,9 +184,7 @@ class ClientSession:
         self.close("parse error")
 
     def _stop_timers(self) -> None:
-        if self._connect_timer is not None:
-            self._connect_timer.cancel()
-            self._connect_timer = None
+        self._stop_connect_timeout()
         if self._attachment_timer is not None:
             self._attachment_timer.cancel()
             self._attachment_timer = None
@@ -237,9 +241,7 @@ class ClientSession:
         if self.held:
             self.release(socket)
         self.sockets[socket.nsp.name] = socket
-        if self._connect_timer is not None:
-            self._connect_timer.cancel()
-            self._connect_timer = None
+        self._stop_connect_timeout()
 
     def remove(self, socket: Socket) -> None:
         """A socket disconnected from its namespace."""
@@ -296,8 +298,20 @@ class ClientSession:
         self.engine.handler = DETACHED_SESSION
         self.engine.close()
 
-    def _connect_timed_out(self) -> None:
-        self._connect_timer = None
+    @property
+    def sid(self) -> str:
+        """The Engine.IO session id."""
+        return self.engine.sid
+
+    def _stop_connect_timeout(self) -> None:
+        slot = self._connect_slot
+        if slot is not None:
+            slot.socket = None
+            self._connect_slot = None
+
+    def on_beat(self, deadline: float, now: float) -> None:
+        """The connect timeout is reached (called by the engine's deadline queue)."""
+        self._stop_connect_timeout()
         if not self.sockets:
             log.debug("session %s: no namespace joined in time", self.engine.sid)
             self.engine.close()

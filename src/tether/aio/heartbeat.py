@@ -13,7 +13,9 @@ log = logging.getLogger("tether.engine")
 class Beating(Protocol):
     """A session as its heartbeat queue sees it."""
 
-    sid: str
+    @property
+    def sid(self) -> str:
+        """Its session id (for the log)."""
 
     def on_beat(self, deadline: float, now: float) -> None:
         """An entry of this session, due at ``deadline``, is reached at ``now``."""

@@ -75,6 +75,11 @@ MAX_PIPELINED = 64
 BODY_HIGH_WATER = 64 * 1024
 
 
+def _streams_unknown(target: bytes) -> bool:
+    """Stands for the app's ``streams_request`` until it was looked up."""
+    return False
+
+
 class BodyStream:
     """The body of a :class:`StreamedRequest`, delivered as it arrives, one consumer.
 
@@ -341,8 +346,10 @@ class HttpProtocol(asyncio.Protocol):
         self._refusal = 400
         self._dispatching = False
         self._paused = False
-        #: The app's hook that takes requests at headers-complete time, if it has one.
-        self._streams: Callable[[bytes], bool] | None = getattr(app, "streams_request", None)
+        #: The app's hook that takes requests at headers-complete time, if it has one; looked
+        #: up at the first request that is not an upgrade (a failed getattr is costly, and a
+        #: WebSocket's connection never needs it).
+        self._streams: Callable[[bytes], bool] | None = _streams_unknown
         self._stream: BodyStream | None = None  # the body being read, of a streamed request
 
     # -- asyncio.Protocol -------------------------------------------------------------------
@@ -447,12 +454,16 @@ class HttpProtocol(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         streams = self._streams
-        if streams is not None and streams(self._url):
+        if streams is not None:
             parser = self.parser
             assert parser is not None  # it is what calls this
-            if not parser.should_upgrade():  # an upgrade goes to handle_upgrade, as always
-                self._stream_request()
-                return
+            # An upgrade goes to handle_upgrade, as always.
+            if not parser.should_upgrade():
+                if streams is _streams_unknown:
+                    streams = self._streams = getattr(self.app, "streams_request", None)
+                if streams is not None and streams(self._url):
+                    self._stream_request()
+                    return
         length = self._headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.limits.max_body:
             self._refuse(413)
