@@ -42,6 +42,7 @@ MODULES: tuple[str, ...] = (
     "tether/ws/connection.py",
     "tether/ws/events.py",
     "tether/ws/frames.py",
+    "tether/ws/handshake.py",
     "tether/ws/utf8.py",
     # Engine.IO: packets, payloads, the session (v3 subclasses it).
     "tether/eio/encoded.py",

@@ -25,11 +25,12 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 
 import httptools
 
 from tether._compiled import mypyc_attr
+from tether.aio.heartbeat import HeartbeatQueue, HeartbeatSlot
 from tether.aio.websocket import WebSocket, accept_websocket
 from tether.aio.writer import Writer, close_transport
 from tether.http.exchange import HttpApp, WebSocketHandler
@@ -66,6 +67,25 @@ _REPEATED_VALUES = frozenset(
 )
 
 log = logging.getLogger("tether.http")
+
+#: Per loop and delay, the first deadlines of new connections (``keep_alive_timeout`` after they
+#: are made): one timer for every connection, not one each (most become WebSockets, which need
+#: none, within milliseconds).
+_first_deadlines: dict[asyncio.AbstractEventLoop, dict[float, HeartbeatQueue]] = {}
+
+
+def _first_deadline_queue(loop: asyncio.AbstractEventLoop, delay: float) -> HeartbeatQueue:
+    queues = _first_deadlines.get(loop)
+    if queues is None:
+        queues = _first_deadlines[loop] = {}
+        # Forget the queues of closed loops (tests make many loops).
+        for old in [k for k in _first_deadlines if k.is_closed()]:
+            del _first_deadlines[old]
+    queue = queues.get(delay)
+    if queue is None:
+        queue = queues[delay] = HeartbeatQueue(loop)
+    return queue
+
 
 #: Requests a client may pipeline behind one that waits (a long-poll GET) before it is cut off.
 MAX_PIPELINED = 64
@@ -276,6 +296,11 @@ class HttpUpgrade:
 class HttpProtocol(asyncio.Protocol):
     """One TCP connection: HTTP requests, then possibly a WebSocket."""
 
+    #: httptools' parser looks these callbacks up for each connection: found (None: not
+    #: called), they cost no failed getattr (an AttributeError made and dropped) each.
+    on_chunk_header: ClassVar[None] = None
+    on_chunk_complete: ClassVar[None] = None
+
     __slots__ = (
         "_body",
         "_body_size",
@@ -290,6 +315,8 @@ class HttpProtocol(asyncio.Protocol):
         "_reading",
         "_received",
         "_refusal",
+        "_slot",
+        "_slot_when",
         "_stream",
         "_streams",
         "_timer",
@@ -341,6 +368,9 @@ class HttpProtocol(asyncio.Protocol):
         self._current: HttpResponder | None = None
         self._upgrade_request: Request | None = None
         self._timer: asyncio.TimerHandle | None = None
+        #: The first deadline's entry in the shared queue, and when it is due.
+        self._slot: HeartbeatSlot | None = None
+        self._slot_when = 0.0
         self._deadline: float | None = None
         self._reading = False
         self._refusal = 400
@@ -363,7 +393,11 @@ class HttpProtocol(asyncio.Protocol):
             # Interned: the connections from one address share its string.
             self.client = (sys.intern(str(peer[0])), int(peer[1]))
         self.connections.add(self)
-        self._arm(self.limits.keep_alive_timeout)
+        delay = self.limits.keep_alive_timeout
+        deadline = self._deadline = self.loop.time() + delay
+        self._slot = slot = HeartbeatSlot(self)
+        self._slot_when = deadline
+        _first_deadline_queue(self.loop, delay).push(slot, deadline)
         if self._received:  # read by someone else before the connection was handed over
             received, self._received = self._received, b""
             self.data_received(received)
@@ -660,16 +694,27 @@ class HttpProtocol(asyncio.Protocol):
     # One timer per connection serves the request and keep-alive timeouts: arming only moves
     # the deadline (a new timer only when it must fire earlier), disarming clears it, and a
     # timer that fires before the deadline re-arms at it. A keep-alive request costs no timer
-    # operation.
+    # operation. The first deadline (from connection_made) is an entry in a queue that all
+    # connections share instead (see on_beat): a WebSocket connection makes no timer at all.
 
     def _arm(self, delay: float) -> None:
         deadline = self.loop.time() + delay
         self._deadline = deadline
         timer = self._timer
-        if timer is None or timer.when() > deadline:
-            if timer is not None:
-                timer.cancel()
-            self._timer = self.loop.call_at(deadline, self._timed_out)
+        if timer is None:
+            if self._slot is not None and self._slot_when <= deadline:
+                return  # the queue's entry comes first
+        elif timer.when() <= deadline:
+            return
+        else:
+            timer.cancel()
+        self._timer = self.loop.call_at(deadline, self._timed_out)
+
+    def on_beat(self, deadline: float, now: float) -> None:
+        """The first deadline's entry in the shared queue is reached: as a timer firing."""
+        self._slot = None
+        if self._timer is None:  # else a timer serves an earlier deadline, and re-arms
+            self._timed_out()
 
     def _disarm(self) -> None:
         self._deadline = None
@@ -679,6 +724,10 @@ class HttpProtocol(asyncio.Protocol):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        slot = self._slot
+        if slot is not None:
+            slot.socket = None  # the queue keeps only the slot until the entry is reached
+            self._slot = None
 
     def _timed_out(self) -> None:
         self._timer = None
