@@ -158,7 +158,8 @@ class ClientSession:
         if namespace is None:
             self.refuse(name, ConnectionRefusedError("Invalid namespace"))
             return
-        self.connecting = self.connecting | {name}
+        connecting = self.connecting
+        self.connecting = connecting | {name} if connecting else frozenset((name,))
         namespace.add(self, handshake)
 
     def _attachments_expected(self) -> None:
@@ -196,16 +197,18 @@ class ClientSession:
         issued = time.time_ns() // 1_000_000
         headers = request.headers
         origin = headers.get("origin")
+        # Positional, in the order of Handshake's fields: the keywords of a call from compiled
+        # code to an interpreted __init__ cost several times the call itself.
         return Handshake(
-            headers=headers,
-            query=request.query,
-            address=client[0] if client else "",
-            time=_date_string(issued // 1000),
-            issued=issued,
-            url=request.path + ("?" + request.query_string if request.query_string else ""),
-            secure=request.scheme == "https",
-            xdomain=origin is not None,
-            auth=auth,
+            headers,  # headers
+            request.query,  # query
+            client[0] if client else "",  # address
+            _date_string(issued // 1000),  # time
+            issued,  # issued
+            request.path + ("?" + request.query_string if request.query_string else ""),  # url
+            request.scheme == "https",  # secure
+            origin is not None,  # xdomain
+            auth,  # auth
         )
 
     def on_close(self, reason: str) -> None:
@@ -236,12 +239,21 @@ class ClientSession:
 
     def attach(self, socket: Socket) -> None:
         """A socket connected over this connection."""
-        if self.connecting:
-            self.connecting = self.connecting - {socket.nsp.name} or _NONE
+        self._connected(socket.nsp.name)
         if self.held:
             self.release(socket)
         self.sockets[socket.nsp.name] = socket
         self._stop_connect_timeout()
+
+    def _connected(self, nsp: str) -> None:
+        """The CONNECT to ``nsp`` is answered."""
+        connecting = self.connecting
+        if connecting:
+            if len(connecting) == 1:  # the usual case: no set made
+                if nsp in connecting:
+                    self.connecting = _NONE
+            else:
+                self.connecting = connecting - {nsp} or _NONE
 
     def remove(self, socket: Socket) -> None:
         """A socket disconnected from its namespace."""
@@ -250,8 +262,7 @@ class ClientSession:
 
     def refuse(self, nsp: str, error: Exception) -> None:
         """Answer a CONNECT with CONNECT_ERROR."""
-        if self.connecting:
-            self.connecting = self.connecting - {nsp} or _NONE
+        self._connected(nsp)
         if isinstance(error, ConnectionRefusedError):
             payload: Any = error.payload()
         else:

@@ -158,6 +158,9 @@ class EngineServer:
             self.answer_error(responder, exc)
             return
         if kind is RequestKind.HANDSHAKE:
+            if self.options.allow_request is None:  # no closures to make
+                self._open_polling(request, responder, name)
+                return
             self._check_then(
                 request,
                 lambda: self._open_polling(request, responder, name),
@@ -210,6 +213,9 @@ class EngineServer:
             self._reject(upgrade, exc)
             return
         if kind is RequestKind.HANDSHAKE:
+            if self.options.allow_request is None:  # no closures to make
+                self._open_websocket(upgrade, name)
+                return
             self._check_then(
                 request,
                 lambda: self._open_websocket(upgrade, name),

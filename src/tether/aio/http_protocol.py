@@ -25,7 +25,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, Final, TypeVar, cast
 
 import httptools
 
@@ -46,10 +46,10 @@ _UNUSED: list[Any] = []
 
 #: Header names, and the values of headers that are the same on most requests, decoded once
 #: and shared by every request that has them (a connection keeps its handshake's headers).
-_HEADER_NAMES: dict[bytes, str] = {}
-_HEADER_VALUES: dict[bytes, str] = {}
-_MAX_SHARED = 512
-_REPEATED_VALUES = frozenset(
+_HEADER_NAMES: Final[dict[bytes, str]] = {}  # Final: compiled, a C static, not a global looked up
+_HEADER_VALUES: Final[dict[bytes, str]] = {}
+_MAX_SHARED: Final = 512
+_REPEATED_VALUES: Final = frozenset(
     {
         "accept",
         "accept-encoding",
