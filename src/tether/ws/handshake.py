@@ -76,6 +76,16 @@ def check_server_request(
     GET, 426 for a missing upgrade or a version other than 13, 400 for a bad key or a malformed
     extensions header.
     """
+    accept, response, params = server_answer(method, headers, deflate=deflate)
+    return ServerHandshake(accept, response, params)
+
+
+def server_answer(
+    method: str, headers: Mapping[str, str], *, deflate: DeflateOptions | None
+) -> tuple[str, list[tuple[str, str]], DeflateParams | None]:
+    """:func:`check_server_request`'s answer as a tuple (``accept``, ``headers``, ``deflate``),
+    without the :class:`ServerHandshake` (a frozen dataclass, costly to make) the asyncio layer
+    has no use for."""
     if method != "GET":
         raise HandshakeError("WebSocket upgrades use GET", status=405, headers=[("Allow", "GET")])
     upgrade_headers = [("Upgrade", "websocket"), ("Connection", "Upgrade")]
@@ -109,7 +119,7 @@ def check_server_request(
         if accepted is not None:
             value, params = accepted
             response.append(("Sec-WebSocket-Extensions", value))
-    return ServerHandshake(accept, response, params)
+    return accept, response, params
 
 
 def _check_header(name: str, value: str) -> None:
