@@ -39,9 +39,11 @@ from tether.ws.deflate import DeflateOptions
 
 _Upgraded = TypeVar("_Upgraded", bound=WebSocket)
 
-#: The empty list connections share where they need none: a body before the first request,
-#: the body and request queue once a WebSocket (never changed in place).
+#: The empty list connections share where they need none: a body until its first chunk, the
+#: request queue until the first request, both once a WebSocket (never changed in place).
 _UNUSED: list[Any] = []
+#: The same for the headers, until the first request begins (each request has its own dict).
+_NO_HEADERS: dict[str, str] = {}
 
 
 #: Header names, and the values of headers that are the same on most requests, decoded once
@@ -359,12 +361,13 @@ class HttpProtocol(asyncio.Protocol):
         self.parser: httptools.HttpRequestParser | None = httptools.HttpRequestParser(self)
         self.disconnect_callback: Callable[[], None] | None = None
         self._url = b""
-        self._headers: dict[str, str] = {}
+        self._headers = _NO_HEADERS
         self._header_bytes = 0
         self._header_count = 0
         self._body: list[bytes] = _UNUSED
         self._body_size = 0
-        self._queue: list[Request] = []  # a few pipelined requests at most (MAX_PIPELINED)
+        # A few pipelined requests at most (MAX_PIPELINED); a list of its own from the first.
+        self._queue: list[Request] = _UNUSED
         self._current: HttpResponder | None = None
         self._upgrade_request: Request | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -454,7 +457,7 @@ class HttpProtocol(asyncio.Protocol):
         self._headers = {}
         self._header_bytes = 0
         self._header_count = 0
-        self._body = []
+        self._body = _UNUSED  # most requests have no body: a list only for one that has
         self._body_size = 0
 
     def on_url(self, url: bytes) -> None:
@@ -510,7 +513,10 @@ class HttpProtocol(asyncio.Protocol):
         self._body_size += len(body)
         if self._body_size > self.limits.max_body:
             self._refuse(413)
-        self._body.append(body)
+        if self._body is _UNUSED:
+            self._body = [body]
+        else:
+            self._body.append(body)
 
     def on_message_complete(self) -> None:
         self._reading = False
@@ -558,8 +564,11 @@ class HttpProtocol(asyncio.Protocol):
         self._enqueue(request)
 
     def _enqueue(self, request: Request) -> None:
-        self._queue.append(request)
-        if len(self._queue) > MAX_PIPELINED:
+        queue = self._queue
+        if queue is _UNUSED:
+            queue = self._queue = []
+        queue.append(request)
+        if len(queue) > MAX_PIPELINED:
             log.debug(
                 "more than %d pipelined requests from %s, closing", MAX_PIPELINED, self.client
             )
