@@ -43,6 +43,7 @@ MODULES: tuple[str, ...] = (
     "tether/ws/connection.py",
     "tether/ws/events.py",
     "tether/ws/frames.py",
+    "tether/ws/handshake.py",
     "tether/ws/utf8.py",
     # Engine.IO: packets, payloads, the session (v3 subclasses it).
     "tether/eio/encoded.py",
@@ -66,6 +67,7 @@ MODULES: tuple[str, ...] = (
     # the writer.
     "tether/aio/engine.py",
     "tether/aio/engine_socket.py",
+    "tether/aio/heartbeat.py",
     "tether/aio/http_protocol.py",
     "tether/aio/listener.py",
     "tether/aio/static.py",

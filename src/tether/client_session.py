@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 from tether._compiled import mypyc_attr
 from tether.aio.engine import EngineServer, EngineSocket
 from tether.aio.engine_socket import DETACHED_SESSION
+from tether.aio.heartbeat import HeartbeatSlot
 from tether.eio.encoded import Encoded
 from tether.errors import ConnectionRefusedError
 from tether.handshake import Handshake
@@ -66,7 +67,7 @@ class ClientSession(SocketClient):
     __slots__ = (
         "_attachment_timer",
         "_attachments_since",
-        "_connect_timer",
+        "_connect_slot",
         "connecting",
         "decoder",
         "eio3",
@@ -89,8 +90,13 @@ class ClientSession(SocketClient):
         self.connecting: frozenset[str] = _NONE
         #: Sockets whose connection handlers are running, by namespace (see Socket.hold).
         self.held: dict[str, Socket] | None = None
-        self._connect_timer: asyncio.TimerHandle | None = server.engine.loop.call_later(
-            server.connect_timeout, self._connect_timed_out
+        # The connect timeout: an entry in a queue every session shares (no timer of its
+        # own); detached once a namespace is joined or the session closes.
+        self._connect_slot: HeartbeatSlot | None = HeartbeatSlot(self)
+        engine_server = server.engine
+        delay = server.connect_timeout
+        engine_server.deadline_queue(delay).push(
+            self._connect_slot, engine_server.loop.time() + delay
         )
         #: Armed while a binary packet may be waiting for its attachments; it is not moved
         #: for each binary packet but looks, when it fires, at when the pending one began.
@@ -161,7 +167,8 @@ class ClientSession(SocketClient):
         if namespace is None:
             self.refuse(name, ConnectionRefusedError("Invalid namespace"))
             return
-        self.connecting = self.connecting | {name}
+        connecting = self.connecting
+        self.connecting = connecting | {name} if connecting else frozenset((name,))
         namespace.add(self, handshake)
 
     def _attachments_expected(self) -> None:
@@ -187,9 +194,7 @@ class ClientSession(SocketClient):
         self.close("parse error")
 
     def _stop_timers(self) -> None:
-        if self._connect_timer is not None:
-            self._connect_timer.cancel()
-            self._connect_timer = None
+        self._stop_connect_timeout()
         if self._attachment_timer is not None:
             self._attachment_timer.cancel()
             self._attachment_timer = None
@@ -201,16 +206,18 @@ class ClientSession(SocketClient):
         issued = time.time_ns() // 1_000_000
         headers = request.headers
         origin = headers.get("origin")
+        # Positional, in the order of Handshake's fields: the keywords of a call from compiled
+        # code to an interpreted __init__ cost several times the call itself.
         return Handshake(
-            headers=headers,
-            query=request.query,
-            address=client[0] if client else "",
-            time=_date_string(issued // 1000),
-            issued=issued,
-            url=request.path + ("?" + request.query_string if request.query_string else ""),
-            secure=request.scheme == "https",
-            xdomain=origin is not None,
-            auth=auth,
+            headers,  # headers
+            request.query,  # query
+            client[0] if client else "",  # address
+            _date_string(issued // 1000),  # time
+            issued,  # issued
+            request.path + ("?" + request.query_string if request.query_string else ""),  # url
+            request.scheme == "https",  # secure
+            origin is not None,  # xdomain
+            auth,  # auth
         )
 
     def on_close(self, reason: str) -> None:
@@ -241,14 +248,21 @@ class ClientSession(SocketClient):
 
     def attach(self, socket: Socket) -> None:
         """A socket connected over this connection."""
-        if self.connecting:
-            self.connecting = self.connecting - {socket.nsp.name} or _NONE
+        self._connected(socket.nsp.name)
         if self.held:
             self.release(socket)
         self.sockets[socket.nsp.name] = socket
-        if self._connect_timer is not None:
-            self._connect_timer.cancel()
-            self._connect_timer = None
+        self._stop_connect_timeout()
+
+    def _connected(self, nsp: str) -> None:
+        """The CONNECT to ``nsp`` is answered."""
+        connecting = self.connecting
+        if connecting:
+            if len(connecting) == 1:  # the usual case: no set made
+                if nsp in connecting:
+                    self.connecting = _NONE
+            else:
+                self.connecting = connecting - {nsp} or _NONE
 
     def remove(self, socket: Socket) -> None:
         """A socket disconnected from its namespace."""
@@ -257,8 +271,7 @@ class ClientSession(SocketClient):
 
     def refuse(self, nsp: str, error: Exception) -> None:
         """Answer a CONNECT with CONNECT_ERROR."""
-        if self.connecting:
-            self.connecting = self.connecting - {nsp} or _NONE
+        self._connected(nsp)
         if isinstance(error, ConnectionRefusedError):
             payload: Any = error.payload()
         else:
@@ -305,8 +318,20 @@ class ClientSession(SocketClient):
         self.engine.handler = DETACHED_SESSION
         self.engine.close()
 
-    def _connect_timed_out(self) -> None:
-        self._connect_timer = None
+    @property
+    def sid(self) -> str:
+        """The Engine.IO session id."""
+        return self.engine.sid
+
+    def _stop_connect_timeout(self) -> None:
+        slot = self._connect_slot
+        if slot is not None:
+            slot.socket = None
+            self._connect_slot = None
+
+    def on_beat(self, deadline: float, now: float) -> None:
+        """The connect timeout is reached (called by the engine's deadline queue)."""
+        self._stop_connect_timeout()
         if not self.sockets:
             log.debug("session %s: no namespace joined in time", self.engine.sid)
             self.engine.close()

@@ -363,10 +363,14 @@ class Namespace:
                 socket.pid = secrets.token_urlsafe(15)
         rooms = restored.rooms if restored else []
         missed = restored.missed_packets if restored else []
-        if any(m.is_async for m in self.middlewares):
+        middlewares = self.middlewares
+        if not middlewares:  # the usual case: no generator for any() below
+            self._connect(socket, rooms, missed)
+            return
+        if any(m.is_async for m in middlewares):
             spawn(self._run_middlewares(socket, rooms, missed), f"middleware of {self.name}")
             return
-        for middleware in self.middlewares:
+        for middleware in middlewares:
             try:
                 middleware.func(socket)
             except Exception as exc:

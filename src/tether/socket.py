@@ -35,6 +35,10 @@ _DISCONNECT = PacketType.DISCONNECT
 #: Shared by every socket until it registers its first such handler (then it gets a list of
 #: its own: these lists are replaced, never changed in place). Few sockets ever have any.
 _NO_HANDLERS: list[Handler] = []
+#: The same for the ack callbacks and the per-socket listeners (a dict of its own once the
+#: first is added): most sockets never have any, and each saves two dicts.
+_NO_ACKS: dict[int, Callable[[list[Any]], None]] = {}
+_NO_LISTENERS: dict[str, list[Handler]] = {}
 
 RECOVERABLE_REASONS = frozenset(
     {
@@ -159,8 +163,8 @@ class Socket(BroadcastTarget):
         self.data: Any = {}
         self.connected = False
         self.recovered = False
-        self._acks: dict[int, Callable[[list[Any]], None]] = {}
-        self._listeners: dict[str, list[Handler]] = {}
+        self._acks = _NO_ACKS
+        self._listeners = _NO_LISTENERS
         self._any_listeners = _NO_HANDLERS
         self._any_outgoing = _NO_HANDLERS
         self._middlewares = _NO_HANDLERS
@@ -199,6 +203,8 @@ class Socket(BroadcastTarget):
         """
 
         def register(func: F) -> F:
+            if self._listeners is _NO_LISTENERS:
+                self._listeners = {}
             self._listeners.setdefault(event, []).append(
                 event_handler(func, event, receives_socket=False)
             )
@@ -212,6 +218,8 @@ class Socket(BroadcastTarget):
             self._listeners.pop(event, None)
         else:
             handlers = self._listeners.get(event, [])
+            if self._listeners is _NO_LISTENERS:
+                self._listeners = {}
             self._listeners[event] = [h for h in handlers if h.func != handler]
 
     def on_any(self, handler: F) -> F:
@@ -257,10 +265,11 @@ class Socket(BroadcastTarget):
         if callback is not None:
             ack_id = self.nsp.next_ack_id()
             cb = callback
+            acks = self._own_acks()
             if self.nsp.metrics is None:
-                self._acks[ack_id] = lambda args: cb(*args)
+                acks[ack_id] = lambda args: cb(*args)
             else:
-                self._acks[ack_id] = self.nsp.metrics.timed_ack(lambda args: cb(*args))
+                acks[ack_id] = self.nsp.metrics.timed_ack(lambda args: cb(*args))
         if self._any_outgoing:
             self._notify(self._any_outgoing, [event, *args])
         nsp = self.nsp
@@ -313,7 +322,7 @@ class Socket(BroadcastTarget):
 
         ack_id = self.nsp.next_ack_id()
         metrics = self.nsp.metrics
-        self._acks[ack_id] = resolve if metrics is None else metrics.timed_ack(resolve)
+        self._own_acks()[ack_id] = resolve if metrics is None else metrics.timed_ack(resolve)
         waiting = self._waiting
         if waiting is None:
             waiting = self._waiting = set()
@@ -351,7 +360,14 @@ class Socket(BroadcastTarget):
     def expect_ack(self, ack_id: int, callback: Callable[[list[Any]], None]) -> None:
         """Register the callback of a broadcast acknowledgement (used by the adapter)."""
         metrics = self.nsp.metrics
-        self._acks[ack_id] = callback if metrics is None else metrics.timed_ack(callback)
+        self._own_acks()[ack_id] = callback if metrics is None else metrics.timed_ack(callback)
+
+    def _own_acks(self) -> dict[int, Callable[[list[Any]], None]]:
+        """The ack callbacks, a dict of this socket's own (to add to)."""
+        acks = self._acks
+        if acks is _NO_ACKS:
+            acks = self._acks = {}
+        return acks
 
     # -- rooms and broadcasting -------------------------------------------------------------
 
@@ -641,7 +657,7 @@ class Socket(BroadcastTarget):
         if self._queue is None:
             return
         self._queue = None
-        self._acks = {}
+        self._acks = _NO_ACKS
         nsp = self.nsp
         if self._any_outgoing:
             nsp.outgoing_listeners -= 1
@@ -697,7 +713,7 @@ class Socket(BroadcastTarget):
             nsp.adapter.persist_session(
                 PersistedSession(self.id, self.pid, sorted(self.rooms), self.data)
             )
-        self._acks = {}
+        self._acks = _NO_ACKS
         waiting, self._waiting = self._waiting, None
         for future in waiting or ():
             if not future.done():

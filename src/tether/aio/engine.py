@@ -22,6 +22,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+import orjson
+
 from tether.aio.engine_socket import EngineSocket, EngineSocketV3, SessionHandler
 from tether.aio.heartbeat import HeartbeatQueue
 from tether.aio.transports import TRANSPORTS, TRANSPORTS_V3, TransportKind
@@ -42,6 +44,9 @@ if TYPE_CHECKING:
     from tether.aio.cluster import ClusterEngine
 
 log = logging.getLogger("tether.engine")
+
+#: How the open packet of an empty sid begins (see :meth:`EngineServer._open_packet`).
+_OPEN_HEAD = '0{"sid":""'
 
 __all__ = ["Encoded", "EngineIoHandler", "EngineServer", "EngineSocket", "Reason"]
 
@@ -72,6 +77,9 @@ class EngineServer:
         self._ping_queue: HeartbeatQueue | None = None
         self._pong_queue: HeartbeatQueue | None = None
         self._eio3_queue: HeartbeatQueue | None = None
+        self._deadline_queues: dict[float, HeartbeatQueue] = {}
+        #: What follows the sid in the open packet, by transport, and the options it is of.
+        self._open_tails: dict[str, tuple[EngineOptions, str]] = {}
         self.deflate = DeflateOptions() if self.options.per_message_deflate else None
         opts = self.options
         #: The allowed transports by name, and whether each is opened by an HTTP Upgrade.
@@ -115,6 +123,14 @@ class EngineServer:
         queue = self._eio3_queue
         if queue is None:
             queue = self._eio3_queue = HeartbeatQueue(self.loop)
+        return queue
+
+    def deadline_queue(self, delay: float) -> HeartbeatQueue:
+        """The deadlines ``delay`` seconds after they are set, for the layer above (Socket.IO's
+        connect timeout): one timer for every session, not one each. Cleared at shutdown."""
+        queue = self._deadline_queues.get(delay)
+        if queue is None:
+            queue = self._deadline_queues[delay] = HeartbeatQueue(self.loop)
         return queue
 
     # -- HTTP app ---------------------------------------------------------------------------
@@ -175,6 +191,9 @@ class EngineServer:
     def _polling_handshake(self, request: Request, responder: Responder, name: str) -> None:
         # Apart from handle_request: its closures would make every request of handle_request
         # allocate their environment (compiled).
+        if self.options.allow_request is None:  # no closures to make
+            self._open_polling(request, responder, name)
+            return
         self._check_then(
             request,
             lambda: self._open_polling(request, responder, name),
@@ -197,6 +216,9 @@ class EngineServer:
             self._reject(upgrade, exc)
             return
         if kind is RequestKind.HANDSHAKE:
+            if self.options.allow_request is None:  # no closures to make
+                self._open_websocket(upgrade, name)
+                return
             self._check_then(
                 request,
                 lambda: self._open_websocket(upgrade, name),
@@ -281,6 +303,23 @@ class EngineServer:
             return []
         return [name for name in kind.upgrades_to if name in self.transports]
 
+    def _open_packet(self, sid: str, kind: TransportKind) -> str:
+        """``open_packet`` of a new v4 session over ``kind``: all but the sid is the same for
+        every session of one transport, made once."""
+        opts = self.options
+        cached = self._open_tails.get(kind.name)
+        if cached is None or cached[0] is not opts:
+            empty = open_packet(
+                "",
+                self._upgrades(kind),
+                opts.ping_interval,
+                opts.ping_timeout,
+                opts.max_http_buffer_size,
+            )
+            assert empty.startswith(_OPEN_HEAD)
+            cached = self._open_tails[kind.name] = (opts, empty[len(_OPEN_HEAD) :])
+        return '0{"sid":' + orjson.dumps(sid).decode() + cached[1]
+
     def _open_polling(self, request: Request, responder: Responder, name: str) -> None:
         if not responder.connected:
             return
@@ -290,14 +329,7 @@ class EngineServer:
         kind = TRANSPORTS[name]
         socket = EngineSocket(self, self._new_sid(), request, kind)
         self.sessions[socket.sid] = socket
-        opts = self.options
-        packet = open_packet(
-            socket.sid,
-            self._upgrades(kind),
-            opts.ping_interval,
-            opts.ping_timeout,
-            opts.max_http_buffer_size,
-        )
+        packet = self._open_packet(socket.sid, kind)
         self.answer(responder, 200, [*TEXT_PLAIN, *self._cookie(socket.sid)], packet.encode())
         self._connected(socket)
 
@@ -334,13 +366,7 @@ class EngineServer:
                 sid, self._upgrades(kind), opts.ping_interval, opts.ping_timeout
             )
         else:
-            packet = open_packet(
-                sid,
-                self._upgrades(kind),
-                opts.ping_interval,
-                opts.ping_timeout,
-                opts.max_http_buffer_size,
-            )
+            packet = self._open_packet(sid, kind)
         websocket.send_text(packet)
         self._connected(socket)
 
@@ -470,6 +496,8 @@ class EngineServer:
         for queue in (self._ping_queue, self._pong_queue, self._eio3_queue):
             if queue is not None:
                 queue.clear()
+        for queue in self._deadline_queues.values():
+            queue.clear()
 
 
 class _Observers:

@@ -11,9 +11,8 @@ log = logging.getLogger("tether.engine")
 
 
 class Beating(Protocol):
-    """A session as its heartbeat queue sees it."""
-
-    sid: str
+    """A session (or what else waits for a deadline) as its heartbeat queue sees it; the log
+    names it by its ``sid`` when it has one."""
 
     def on_beat(self, deadline: float, now: float) -> None:
         """An entry of this session, due at ``deadline``, is reached at ``now``."""
@@ -68,7 +67,7 @@ class HeartbeatQueue:
                 try:
                     socket.on_beat(deadline, now)
                 except Exception:
-                    log.exception("heartbeat of session %s", socket.sid)
+                    log.exception("heartbeat of session %s", getattr(socket, "sid", socket))
         if deadlines:
             self._timer = self.loop.call_at(deadlines[0], self._fire)
 

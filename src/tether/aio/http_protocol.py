@@ -25,11 +25,12 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any, Final, TypeVar, cast
+from typing import Any, ClassVar, Final, TypeVar, cast
 
 import httptools
 
 from tether._compiled import mypyc_attr
+from tether.aio.heartbeat import HeartbeatQueue, HeartbeatSlot
 from tether.aio.websocket import WebSocket, accept_websocket
 from tether.aio.writer import Writer, close_transport
 from tether.http.exchange import HttpApp, WebSocketHandler
@@ -41,9 +42,11 @@ _Upgraded = TypeVar("_Upgraded", bound=WebSocket)
 # The module's constants and tables are Final: compiled code holds them in C variables
 # instead of looking them up in the module's dict on every use.
 
-#: The empty list connections share where they need none: a body before the first request,
-#: the body and request queue once a WebSocket (never changed in place).
+#: The empty list connections share where they need none: a body until its first chunk, the
+#: request queue until the first request, both once a WebSocket (never changed in place).
 _UNUSED: Final[list[Any]] = []
+#: The same for the headers, until the first request begins (each request has its own dict).
+_NO_HEADERS: Final[dict[str, str]] = {}
 
 
 #: Header names, and the values of headers that are the same on most requests, decoded once
@@ -70,12 +73,36 @@ _REPEATED_VALUES: Final = frozenset(
 
 log = logging.getLogger("tether.http")
 
+#: Per loop and delay, the first deadlines of new connections (``keep_alive_timeout`` after they
+#: are made): one timer for every connection, not one each (most become WebSockets, which need
+#: none, within milliseconds).
+_first_deadlines: dict[asyncio.AbstractEventLoop, dict[float, HeartbeatQueue]] = {}
+
+
+def _first_deadline_queue(loop: asyncio.AbstractEventLoop, delay: float) -> HeartbeatQueue:
+    queues = _first_deadlines.get(loop)
+    if queues is None:
+        queues = _first_deadlines[loop] = {}
+        # Forget the queues of closed loops (tests make many loops).
+        for old in [k for k in _first_deadlines if k.is_closed()]:
+            del _first_deadlines[old]
+    queue = queues.get(delay)
+    if queue is None:
+        queue = queues[delay] = HeartbeatQueue(loop)
+    return queue
+
+
 #: Requests a client may pipeline behind one that waits (a long-poll GET) before it is cut off.
 MAX_PIPELINED: Final = 64
 
 #: Bytes of a streamed request body held for an app that has not taken them: past it, reading
 #: pauses until the app takes them.
 BODY_HIGH_WATER: Final = 64 * 1024
+
+
+def _streams_unknown(target: bytes) -> bool:
+    """Stands for the app's ``streams_request`` until it was looked up."""
+    return False
 
 
 class BodyStream:
@@ -274,6 +301,11 @@ class HttpUpgrade:
 class HttpProtocol(asyncio.Protocol):
     """One TCP connection: HTTP requests, then possibly a WebSocket."""
 
+    #: httptools' parser looks these callbacks up for each connection: found (None: not
+    #: called), they cost no failed getattr (an AttributeError made and dropped) each.
+    on_chunk_header: ClassVar[None] = None
+    on_chunk_complete: ClassVar[None] = None
+
     __slots__ = (
         "_body",
         "_body_size",
@@ -288,6 +320,8 @@ class HttpProtocol(asyncio.Protocol):
         "_reading",
         "_received",
         "_refusal",
+        "_slot",
+        "_slot_when",
         "_stream",
         "_streams",
         "_timer",
@@ -331,23 +365,29 @@ class HttpProtocol(asyncio.Protocol):
         self.parser: httptools.HttpRequestParser | None = httptools.HttpRequestParser(self)
         self.disconnect_callback: Callable[[], None] | None = None
         self._url = b""
-        self._headers: dict[str, str] = {}
+        self._headers = _NO_HEADERS
         self._header_bytes = 0
         self._header_count = 0
         self._body: list[bytes] = _UNUSED
         self._body_size = 0
-        self._queue: list[Request] = []  # a few pipelined requests at most (MAX_PIPELINED)
+        # A few pipelined requests at most (MAX_PIPELINED); a list of its own from the first.
+        self._queue: list[Request] = _UNUSED
         self._current: HttpResponder | None = None
         self._upgrade_request: Request | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0  # when _timer fires (its when(), not asked: a method call)
+        #: The first deadline's entry in the shared queue, and when it is due.
+        self._slot: HeartbeatSlot | None = None
+        self._slot_when = 0.0
         self._deadline: float | None = None
         self._reading = False
         self._refusal = 400
         self._dispatching = False
         self._paused = False
-        #: The app's hook that takes requests at headers-complete time, if it has one.
-        self._streams: Callable[[bytes], bool] | None = getattr(app, "streams_request", None)
+        #: The app's hook that takes requests at headers-complete time, if it has one; looked
+        #: up at the first request that is not an upgrade (a failed getattr is costly, and a
+        #: WebSocket's connection never needs it).
+        self._streams: Callable[[bytes], bool] | None = _streams_unknown
         self._stream: BodyStream | None = None  # the body being read, of a streamed request
 
     # -- asyncio.Protocol -------------------------------------------------------------------
@@ -361,7 +401,11 @@ class HttpProtocol(asyncio.Protocol):
             # Interned: the connections from one address share its string.
             self.client = (sys.intern(str(peer[0])), int(peer[1]))
         self.connections.add(self)
-        self._arm(self.limits.keep_alive_timeout)
+        delay = self.limits.keep_alive_timeout
+        deadline = self._deadline = self.loop.time() + delay
+        self._slot = slot = HeartbeatSlot(self)
+        self._slot_when = deadline
+        _first_deadline_queue(self.loop, delay).push(slot, deadline)
         if self._received:  # read by someone else before the connection was handed over
             received, self._received = self._received, b""
             self.data_received(received)
@@ -418,7 +462,7 @@ class HttpProtocol(asyncio.Protocol):
         self._headers = {}
         self._header_bytes = 0
         self._header_count = 0
-        self._body = []
+        self._body = _UNUSED  # most requests have no body: a list only for one that has
         self._body_size = 0
 
     def on_url(self, url: bytes) -> None:
@@ -452,12 +496,16 @@ class HttpProtocol(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         streams = self._streams
-        if streams is not None and streams(self._url):
+        if streams is not None:
             parser = self.parser
             assert parser is not None  # it is what calls this
-            if not parser.should_upgrade():  # an upgrade goes to handle_upgrade, as always
-                self._stream_request()
-                return
+            # An upgrade goes to handle_upgrade, as always.
+            if not parser.should_upgrade():
+                if streams is _streams_unknown:
+                    streams = self._streams = getattr(self.app, "streams_request", None)
+                if streams is not None and streams(self._url):
+                    self._stream_request()
+                    return
         length = self._headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.limits.max_body:
             self._refuse(413)
@@ -470,7 +518,10 @@ class HttpProtocol(asyncio.Protocol):
         self._body_size += len(body)
         if self._body_size > self.limits.max_body:
             self._refuse(413)
-        self._body.append(body)
+        if self._body is _UNUSED:
+            self._body = [body]
+        else:
+            self._body.append(body)
 
     def on_message_complete(self) -> None:
         self._reading = False
@@ -518,8 +569,11 @@ class HttpProtocol(asyncio.Protocol):
         self._enqueue(request)
 
     def _enqueue(self, request: Request) -> None:
-        self._queue.append(request)
-        if len(self._queue) > MAX_PIPELINED:
+        queue = self._queue
+        if queue is _UNUSED:
+            queue = self._queue = []
+        queue.append(request)
+        if len(queue) > MAX_PIPELINED:
             log.debug(
                 "more than %d pipelined requests from %s, closing", MAX_PIPELINED, self.client
             )
@@ -654,17 +708,28 @@ class HttpProtocol(asyncio.Protocol):
     # One timer per connection serves the request and keep-alive timeouts: arming only moves
     # the deadline (a new timer only when it must fire earlier), disarming clears it, and a
     # timer that fires before the deadline re-arms at it. A keep-alive request costs no timer
-    # operation.
+    # operation. The first deadline (from connection_made) is an entry in a queue that all
+    # connections share instead (see on_beat): a WebSocket connection makes no timer at all.
 
     def _arm(self, delay: float) -> None:
         deadline = self.loop.time() + delay
         self._deadline = deadline
         timer = self._timer
-        if timer is None or self._timer_at > deadline:
-            if timer is not None:
-                timer.cancel()
-            self._timer = self.loop.call_at(deadline, self._timed_out)
-            self._timer_at = deadline
+        if timer is None:
+            if self._slot is not None and self._slot_when <= deadline:
+                return  # the queue's entry comes first
+        elif self._timer_at <= deadline:
+            return
+        else:
+            timer.cancel()
+        self._timer = self.loop.call_at(deadline, self._timed_out)
+        self._timer_at = deadline
+
+    def on_beat(self, deadline: float, now: float) -> None:
+        """The first deadline's entry in the shared queue is reached: as a timer firing."""
+        self._slot = None
+        if self._timer is None:  # else a timer serves an earlier deadline, and re-arms
+            self._timed_out()
 
     def _disarm(self) -> None:
         self._deadline = None
@@ -674,6 +739,10 @@ class HttpProtocol(asyncio.Protocol):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        slot = self._slot
+        if slot is not None:
+            slot.socket = None  # the queue keeps only the slot until the entry is reached
+            self._slot = None
 
     def _timed_out(self) -> None:
         self._timer = None

@@ -18,8 +18,9 @@ from tether import ws
 from tether.aio.writer import Writer, close_transport
 from tether.http.exchange import WebSocketHandler
 from tether.http.messages import Headers, Request
-from tether.ws import HandshakeError, check_server_request
+from tether.ws import HandshakeError
 from tether.ws.deflate import DeflateOptions
+from tether.ws.handshake import server_answer
 
 log = logging.getLogger("tether.websocket")
 
@@ -240,7 +241,7 @@ def accept_websocket(
     """
     request = upgrade.request
     try:
-        handshake = check_server_request(request.method, request.headers, deflate=deflate)
+        _, response, params = server_answer(request.method, request.headers, deflate=deflate)
     except HandshakeError as exc:
         log.debug("bad WebSocket handshake from %s: %s", request.client, exc)
         upgrade.reject(exc.status, list(exc.headers), str(exc).encode())
@@ -248,13 +249,13 @@ def accept_websocket(
 
     def factory(transport: asyncio.Transport, writer: Writer) -> WebSocket:
         head = [b"HTTP/1.1 101 Switching Protocols\r\n"]
-        for name, value in [*handshake.headers, *(extra_headers or [])]:
+        for name, value in [*response, *(extra_headers or [])]:
             head.append(b"%s: %s\r\n" % (name.encode("latin-1"), value.encode("latin-1")))
         head.append(b"\r\n")
         # Sent with what follows in this iteration (Engine.IO's open packet): one syscall.
         writer.write_soon(b"".join(head))
         connection = ws.Connection(
-            ws.Side.SERVER, max_message_size=max_message_size, deflate=handshake.deflate
+            ws.Side.SERVER, max_message_size=max_message_size, deflate=params
         )
         return WebSocket(transport, writer, connection, handler)
 

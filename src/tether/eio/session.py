@@ -51,14 +51,15 @@ from tether.eio.packet import (
 )
 
 _ID_BYTES = 15
+_ID_CHARS = 20  # 15 bytes in base64, no padding
 _POOL_IDS = 64
-_pool = b""
+_pool = ""
 _pool_pos = 0
 
 
 def _forget_pool() -> None:
     global _pool, _pool_pos
-    _pool, _pool_pos = b"", 0
+    _pool, _pool_pos = "", 0
 
 
 if hasattr(os, "register_at_fork"):  # a child must never hand out its parent's ids
@@ -67,14 +68,16 @@ if hasattr(os, "register_at_fork"):  # a child must never hand out its parent's 
 
 def new_sid() -> str:
     """A random, URL-safe id of 120 bits (20 characters), as ``secrets.token_urlsafe(15)``
-    makes it: from ``os.urandom``, read for 64 ids at a time (one syscall, not one per id)."""
+    makes it: from ``os.urandom``, read and encoded for 64 ids at a time (one syscall and one
+    encoding, not one per id: 15 bytes are 20 characters, so each id's characters are those of
+    its own bytes)."""
     global _pool, _pool_pos
     pos = _pool_pos
     if pos >= len(_pool):
-        _pool = os.urandom(_ID_BYTES * _POOL_IDS)
+        _pool = base64.urlsafe_b64encode(os.urandom(_ID_BYTES * _POOL_IDS)).decode("ascii")
         pos = 0
-    _pool_pos = pos + _ID_BYTES
-    return base64.urlsafe_b64encode(_pool[pos : pos + _ID_BYTES]).decode("ascii")
+    _pool_pos = pos + _ID_CHARS
+    return _pool[pos : pos + _ID_CHARS]
 
 
 class Reason(enum.StrEnum):

@@ -220,6 +220,12 @@ class Decoder:
         return packet
 
 
+def new_decoder(max_attachments: int) -> Decoder:
+    """A decoder for one connection (the JSON parser's ``Codec.new_decoder``): called once per
+    connection, positionally (a compiled call, unlike a keyword one from interpreted code)."""
+    return Decoder(max_attachments=max_attachments)
+
+
 def _decode_text(text: str, max_attachments: int) -> tuple[Packet, int]:
     """Decode a text packet; return it with the number of attachments it announces."""
     size = len(text)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from tether.sio import msgpack_parser
-from tether.sio.decoder import Decoder
+from tether.sio.decoder import new_decoder
 from tether.sio.encoder import encode, encode_ack, encode_event
 from tether.sio.errors import DecodeError
 from tether.sio.packet import Packet, PacketType
@@ -93,15 +93,11 @@ class Codec:
     new_decoder: Callable[[int], SessionDecoder]
 
 
-def _json_decoder(max_attachments: int) -> SessionDecoder:
-    return Decoder(max_attachments=max_attachments)
-
-
 def _msgpack_decoder(max_attachments: int) -> SessionDecoder:
     return msgpack_parser.MsgpackDecoder()
 
 
-JSON = Codec("json", encode, encode_event, encode_ack, _json_decoder)
+JSON = Codec("json", encode, encode_event, encode_ack, new_decoder)
 MSGPACK = Codec(
     "msgpack",
     msgpack_parser.encode,

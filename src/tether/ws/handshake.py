@@ -36,14 +36,16 @@ VERSION = "13"
 def accept_key(key: str) -> str:
     """The ``Sec-WebSocket-Accept`` value for a ``Sec-WebSocket-Key`` (RFC 6455 section 4.2.2)."""
     digest = hashlib.sha1((key + GUID).encode("ascii"), usedforsecurity=False).digest()
-    return base64.b64encode(digest).decode("ascii")
+    return binascii.b2a_base64(digest, newline=False).decode("ascii")
 
 
-def _tokens(value: str | None) -> set[str]:
-    """The comma-separated tokens of a header value, lower-cased."""
+def _has_token(value: str | None, token: str) -> bool:
+    """Whether the comma-separated header ``value`` lists ``token`` (lower case), in any case."""
     if not value:
-        return set()
-    return {part.strip().lower() for part in value.split(",")}
+        return False
+    if value.lower() == token:  # the usual value, one token: no split
+        return True
+    return any(part.strip().lower() == token for part in value.split(","))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -74,12 +76,22 @@ def check_server_request(
     GET, 426 for a missing upgrade or a version other than 13, 400 for a bad key or a malformed
     extensions header.
     """
+    accept, response, params = server_answer(method, headers, deflate=deflate)
+    return ServerHandshake(accept, response, params)
+
+
+def server_answer(
+    method: str, headers: Mapping[str, str], *, deflate: DeflateOptions | None
+) -> tuple[str, list[tuple[str, str]], DeflateParams | None]:
+    """:func:`check_server_request`'s answer as a tuple (``accept``, ``headers``, ``deflate``),
+    without the :class:`ServerHandshake` (a frozen dataclass, costly to make) the asyncio layer
+    has no use for."""
     if method != "GET":
         raise HandshakeError("WebSocket upgrades use GET", status=405, headers=[("Allow", "GET")])
     upgrade_headers = [("Upgrade", "websocket"), ("Connection", "Upgrade")]
-    if "websocket" not in _tokens(headers.get("upgrade")):
+    if not _has_token(headers.get("upgrade"), "websocket"):
         raise HandshakeError("missing Upgrade: websocket", status=426, headers=upgrade_headers)
-    if "upgrade" not in _tokens(headers.get("connection")):
+    if not _has_token(headers.get("connection"), "upgrade"):
         raise HandshakeError("missing Connection: Upgrade", status=426, headers=upgrade_headers)
     if headers.get("sec-websocket-version", "").strip() != VERSION:
         raise HandshakeError(
@@ -89,7 +101,8 @@ def check_server_request(
         )
     key = headers.get("sec-websocket-key", "").strip()
     try:
-        raw = base64.b64decode(key.encode("ascii"), validate=True)
+        # base64.b64decode(validate=True), without its Python wrapper
+        raw = binascii.a2b_base64(key.encode("ascii"), strict_mode=True)
     except (binascii.Error, UnicodeEncodeError):
         raw = b""
     if len(raw) != 16:
@@ -106,7 +119,7 @@ def check_server_request(
         if accepted is not None:
             value, params = accepted
             response.append(("Sec-WebSocket-Extensions", value))
-    return ServerHandshake(accept, response, params)
+    return accept, response, params
 
 
 def _check_header(name: str, value: str) -> None:
@@ -158,9 +171,9 @@ def check_client_response(
     """
     if status != 101:
         raise HandshakeError(f"the server answered {status} instead of 101", status=status)
-    if "websocket" not in _tokens(headers.get("upgrade")):
+    if not _has_token(headers.get("upgrade"), "websocket"):
         raise HandshakeError("missing Upgrade: websocket in the response", status=status)
-    if "upgrade" not in _tokens(headers.get("connection")):
+    if not _has_token(headers.get("connection"), "upgrade"):
         raise HandshakeError("missing Connection: Upgrade in the response", status=status)
     if headers.get("sec-websocket-accept", "").strip() != accept_key(key):
         raise HandshakeError("wrong Sec-WebSocket-Accept", status=status)
