@@ -2,8 +2,9 @@
 
 The fast path makes one ``orjson.dumps`` call and one concatenation. ``orjson`` refuses
 ``bytes``, so a payload is only walked for binary values when that first call fails, or when
-one of an event's or ack's arguments is itself binary (their types are looked at first, which
-spares the refused call and its exception); plain JSON payloads are never walked. The slow path also accepts dict keys that are not strings
+one of an event's or ack's arguments is itself binary: the types of those arguments (not of
+what they hold) are looked at first, which spares the refused call and its exception. Plain
+JSON payloads are never walked. The slow path also accepts dict keys that are not strings
 (``{1: "a"}`` becomes ``{"1":"a"}``, as ``JSON.stringify`` would write it).
 """
 
@@ -150,7 +151,7 @@ def _dumps_strict(data: Any) -> str:
 
 
 def _encode_binary(digit: str, nsp: str, ack_id: int | None, data: Any) -> list[str | bytes]:
-    """The slow path: ``orjson`` refused ``data``, maybe because of binary values in it."""
+    """The slow path: ``orjson`` refused ``data``, or one of its arguments is binary."""
     payload, buffers = deconstruct(data)
     try:
         body = _dumps(payload, option=_NON_STR_KEYS)
