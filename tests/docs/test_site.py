@@ -94,7 +94,7 @@ def test_api_reference_is_made_from_the_docstrings(site: Path) -> None:
 def test_the_chart_is_drawn_from_the_committed_results(site: Path) -> None:
     svg = (site / "img" / "bench-cpu.svg").read_text()
     records = (
-        (ROOT / "bench" / "results" / "20261207-make-bench" / "make-bench.jsonl")
+        (ROOT / "bench" / "results" / "20261207-make-bench-2" / "make-bench.jsonl")
         .read_text()
         .splitlines()
     )
@@ -107,7 +107,7 @@ def test_the_chart_is_drawn_from_the_committed_results(site: Path) -> None:
 
 
 def test_chart_command_is_reproducible(tmp_path: Path) -> None:
-    results = ROOT / "bench" / "results" / "20261207-make-bench" / "make-bench.jsonl"
+    results = ROOT / "bench" / "results" / "20261207-make-bench-2" / "make-bench.jsonl"
     for name in ("a.svg", "b.svg"):
         out = subprocess.run(
             [sys.executable, "-m", "bench.render", str(results), "--chart", str(tmp_path / name)],
