@@ -11,7 +11,16 @@ from tether.adapters.base import Adapter
 from tether.adapters.memory import MemoryAdapter, SessionAwareAdapter
 from tether.aio.cluster import ClusterEngine
 from tether.aio.engine import EngineServer, EngineSocket
-from tether.aio.listener import Listener, Router, make_ssl_context, run, serve
+from tether.aio.listener import (
+    Host,
+    Listener,
+    PathLike,
+    Port,
+    Router,
+    make_ssl_context,
+    run,
+    serve,
+)
 from tether.broadcast import BroadcastOperator, RemoteSocket
 from tether.client_session import ClientSession
 from tether.eio.cluster import ClusterBus
@@ -407,11 +416,11 @@ class Server:
 
     async def serve(
         self,
-        host: str = "127.0.0.1",
-        port: int = 3000,
+        host: Host = "127.0.0.1",
+        port: Port = 3000,
         *,
-        certfile: str | None = None,
-        keyfile: str | None = None,
+        certfile: PathLike | None = None,
+        keyfile: PathLike | None = None,
     ) -> Listener:
         """Start the native server in the running loop; returns its :class:`Listener`."""
         ssl = make_ssl_context(certfile, keyfile) if certfile else None
@@ -434,11 +443,11 @@ class Server:
 
     def run(
         self,
-        host: str = "127.0.0.1",
-        port: int = 3000,
+        host: Host = "127.0.0.1",
+        port: Port = 3000,
         *,
-        certfile: str | None = None,
-        keyfile: str | None = None,
+        certfile: PathLike | None = None,
+        keyfile: PathLike | None = None,
         on_ready: Callable[[Listener], None] | None = None,
     ) -> None:
         """Run the native server (uvloop) until SIGTERM/SIGINT, then shut down gracefully."""

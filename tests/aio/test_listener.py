@@ -7,15 +7,37 @@ import os
 import signal
 import ssl
 import sys
+from pathlib import Path
 
 import orjson
 import pytest
 
+import tether
 from tests.aio.helpers import EngineApp, read_response, render_request
 from tests.support import ROOT
 from tether.aio.engine import EngineServer
 from tether.aio.listener import Router, make_ssl_context, serve
 from tether.eio.options import EngineOptions
+
+
+async def test_hosts_ports_and_paths_as_asyncio_takes_them(
+    certificate: tuple[str, str],
+) -> None:
+    # What asyncio's create_server and load_cert_chain accept, the compiled listener accepts
+    # too (a compiled function checks str/int arguments): several hosts, a port string, and
+    # path objects for the certificate, through tether.Server.serve as a user calls it.
+    cert, key = certificate
+    io = tether.Server()
+    listener = await io.serve(["127.0.0.1"], "0", certfile=Path(cert), keyfile=Path(key))
+    try:
+        client = ssl.create_default_context(cafile=cert)
+        reader, writer = await asyncio.open_connection("127.0.0.1", listener.port, ssl=client)
+        writer.write(render_request("GET", "/socket.io/?EIO=4&transport=polling"))
+        response = await read_response(reader)
+        assert response.status == 200
+        writer.close()
+    finally:
+        await io.close()
 
 
 async def test_tls(certificate: tuple[str, str]) -> None:

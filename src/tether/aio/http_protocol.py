@@ -568,10 +568,16 @@ class HttpProtocol(asyncio.Protocol):
         self._disarm()
         self._enqueue(request)
 
-    def _enqueue(self, request: Request) -> None:
+    def _own_queue(self) -> list[Request]:
+        """The pipelined requests: a list of this connection's own from the first (never the
+        shared empty one, which must not change)."""
         queue = self._queue
         if queue is _UNUSED:
             queue = self._queue = []
+        return queue
+
+    def _enqueue(self, request: Request) -> None:
+        queue = self._own_queue()
         queue.append(request)
         if len(queue) > MAX_PIPELINED:
             log.debug(

@@ -10,16 +10,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import ssl as ssl_module
-from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol, TypeAlias
 
 from tether._compiled import mypyc_attr
 from tether.aio.heap import keep_heap
 from tether.aio.http_protocol import HttpProtocol
 from tether.http.exchange import HttpApp, Responder, Upgrade
 from tether.http.messages import HttpLimits, Request
+
+#: Where to listen, as asyncio's ``create_server`` takes it: a host, several, or ``None`` for
+#: every interface. A union with a protocol type: compiled code checks none of it.
+Host: TypeAlias = str | Sequence[str] | None
+#: The port: a number, or a string of one (a service name works too), or ``None``.
+Port: TypeAlias = int | str | None
+#: A certificate or key file: a path string or a path object.
+PathLike: TypeAlias = str | os.PathLike[str]
 
 log = logging.getLogger("tether.listener")
 
@@ -91,15 +100,17 @@ class Listener:
         self.server: asyncio.Server | None = None
 
     async def start(
-        self, host: str, port: int, *, ssl: ssl_module.SSLContext | None = None
+        self, host: Host, port: Port, *, ssl: ssl_module.SSLContext | None = None
     ) -> None:
-        """Start accepting connections."""
+        """Start accepting connections: ``host`` and ``port`` as :meth:`asyncio.loop.create_server`
+        takes them (``None`` for every interface, several hosts, a port number as a string)."""
         loop = asyncio.get_running_loop()
         scheme = "https" if ssl is not None else "http"
+        service: Any = port  # typeshed says int; getaddrinfo takes a string too
         self.server = await loop.create_server(
             lambda: HttpProtocol(self.app, self.limits, self.connections, scheme),
             host,
-            port,
+            service,
             ssl=ssl,
             backlog=4096,
         )
@@ -134,7 +145,7 @@ class Listener:
                 await asyncio.wait_for(self.server.wait_closed(), 1.0)
 
 
-def make_ssl_context(certfile: str, keyfile: str | None = None) -> ssl_module.SSLContext:
+def make_ssl_context(certfile: PathLike, keyfile: PathLike | None = None) -> ssl_module.SSLContext:
     """A server TLS context from a certificate (and key) file."""
     context = ssl_module.create_default_context(ssl_module.Purpose.CLIENT_AUTH)
     context.load_cert_chain(certfile, keyfile)
@@ -143,8 +154,8 @@ def make_ssl_context(certfile: str, keyfile: str | None = None) -> ssl_module.SS
 
 async def serve(
     app: HttpApp,
-    host: str = "127.0.0.1",
-    port: int = 3000,
+    host: Host = "127.0.0.1",
+    port: Port = 3000,
     *,
     ssl: ssl_module.SSLContext | None = None,
     limits: HttpLimits | None = None,
@@ -166,8 +177,8 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 
 def run(
     app: HttpApp,
-    host: str = "127.0.0.1",
-    port: int = 3000,
+    host: Host = "127.0.0.1",
+    port: Port = 3000,
     *,
     ssl: ssl_module.SSLContext | None = None,
     limits: HttpLimits | None = None,

@@ -359,7 +359,7 @@ class _WorkerProtocol(HttpProtocol):
 
     def _enqueue(self, request: Request) -> None:
         if self._leaving:
-            self._queue.append(request)  # pipelined behind the one handed back: see _leave
+            self._own_queue().append(request)  # pipelined behind the one handed back: see _leave
             self._pause_reading()
             return
         if self._fresh:
@@ -382,7 +382,7 @@ class _WorkerProtocol(HttpProtocol):
         if self._queue or self._reading or not self._hand_back(data):
             # Bytes past this request were read, or an answer is still being written: it is
             # answered here (a session elsewhere gets "Session ID unknown"), in order.
-            self._queue.insert(0, request)
+            self._own_queue().insert(0, request)
             self._dispatch_queue()
 
     def _hand_back(self, data: bytes) -> bool:
