@@ -13,11 +13,21 @@ import orjson
 import pytest
 
 import tether
-from tests.aio.helpers import EngineApp, read_response, render_request
+from tests.aio.helpers import EngineApp, Response, read_response, render_request
 from tests.support import ROOT
 from tether.aio.engine import EngineServer
 from tether.aio.listener import Router, make_ssl_context, serve
 from tether.eio.options import EngineOptions
+
+
+async def get_over_tls(port: int, cafile: str, path: str) -> Response:
+    """One GET over TLS from a client that trusts ``cafile``; the parsed response."""
+    client = ssl.create_default_context(cafile=cafile)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=client)
+    writer.write(render_request("GET", path))
+    response = await read_response(reader)
+    writer.close()
+    return response
 
 
 async def test_hosts_ports_and_paths_as_asyncio_takes_them(
@@ -30,12 +40,8 @@ async def test_hosts_ports_and_paths_as_asyncio_takes_them(
     io = tether.Server()
     listener = await io.serve(["127.0.0.1"], "0", certfile=Path(cert), keyfile=Path(key))
     try:
-        client = ssl.create_default_context(cafile=cert)
-        reader, writer = await asyncio.open_connection("127.0.0.1", listener.port, ssl=client)
-        writer.write(render_request("GET", "/socket.io/?EIO=4&transport=polling"))
-        response = await read_response(reader)
+        response = await get_over_tls(listener.port, cert, "/socket.io/?EIO=4&transport=polling")
         assert response.status == 200
-        writer.close()
     finally:
         await io.close()
 
@@ -45,13 +51,9 @@ async def test_tls(certificate: tuple[str, str]) -> None:
     engine = EngineServer(EngineOptions(), EngineApp())
     listener = await serve(Router(engine), "127.0.0.1", 0, ssl=make_ssl_context(cert, key))
     try:
-        client = ssl.create_default_context(cafile=cert)
-        reader, writer = await asyncio.open_connection("127.0.0.1", listener.port, ssl=client)
-        writer.write(render_request("GET", "/engine.io/?EIO=4&transport=polling"))
-        response = await read_response(reader)
+        response = await get_over_tls(listener.port, cert, "/engine.io/?EIO=4&transport=polling")
         assert response.status == 200
         assert orjson.loads(response.body[1:])["upgrades"] == ["websocket"]
-        writer.close()
         # A client that doesn't trust the certificate is refused by its own TLS check.
         with pytest.raises(ssl.SSLError):
             await asyncio.open_connection(
